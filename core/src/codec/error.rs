@@ -1,0 +1,58 @@
+/// Why bytes from the network could not be decoded. Every variant names what was wrong; none of them
+/// is ever a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// A length prefix of zero: empty frames are a protocol violation.
+    #[error("frame length prefix is 0: empty frames are a protocol violation")]
+    EmptyFrame,
+    /// A length prefix above the configured limit, refused before allocating.
+    #[error("frame length prefix {len} exceeds the {limit}-byte frame limit")]
+    FrameTooLarge {
+        /// The announced length.
+        len: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The input ended inside a CBOR item or a frame.
+    #[error("truncated {what}: the input ends before the item does")]
+    Truncated {
+        /// What was being decoded.
+        what: &'static str,
+    },
+    /// Bytes that are not well-formed CBOR.
+    #[error("invalid CBOR in {what} at byte {offset}")]
+    InvalidCbor {
+        /// What was being decoded.
+        what: &'static str,
+        /// Where the malformed item starts.
+        offset: usize,
+    },
+    /// Well-formed CBOR that does not have the shape of the expected type: a wrong type (an array where
+    /// a byte string belongs), a missing field, an unknown enum variant, a wrong-length id, an invalid key.
+    #[error("{what} does not match its wire schema at byte {offset:?}: {reason}")]
+    Schema {
+        /// What was being decoded.
+        what: &'static str,
+        /// Where, if ciborium knows.
+        offset: Option<usize>,
+        /// ciborium's or our validation's description, naming the expected type or field.
+        reason: String,
+    },
+    /// CBOR nested deeper than ciborium's recursion limit.
+    #[error("{what} nests CBOR deeper than the recursion limit")]
+    TooDeep {
+        /// What was being decoded.
+        what: &'static str,
+    },
+    /// Bytes left over after one complete CBOR item.
+    #[error("{trailing} bytes left over after the {what}")]
+    TrailingBytes {
+        /// What was being decoded.
+        what: &'static str,
+        /// How many bytes were left.
+        trailing: usize,
+    },
+    /// An envelope's `ttl` above 255.
+    #[error("ttl {0} is above 255: a protocol violation")]
+    TtlOutOfRange(u64),
+}

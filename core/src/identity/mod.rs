@@ -1,0 +1,38 @@
+//! Validator identity: post-quantum signing keys and the ids derived from them (WIRE.md §1).
+//!
+//! - [`Keypair`]: an ML-DSA-65 (default, algorithm byte `0x01`) or Dilithium3 (`0x02`, pqcrypto-dilithium
+//!   0.5) signing key pair; [`Keypair::from_seed`] derives an ML-DSA-65 key deterministically for
+//!   simulations and tests.
+//! - [`PublicKey`]: encoded on the wire as one algorithm byte followed by the raw key.
+//! - [`Signature`]: detached, raw bytes of the algorithm (no prefix).
+//! - [`ValidatorId`]: BLAKE3-256 of the public key encoding.
+//! - [`ChainId`]: 32 bytes bound into every handshake and signature.
+//! - [`key_file`]: the on-disk key format, written owner-read-only.
+//!
+//! ```
+//! use quorumnet_core::identity::{Algorithm, Keypair};
+//!
+//! let key = Keypair::from_seed(&[1; 32]);
+//! assert_eq!(key.algorithm(), Algorithm::MlDsa65);
+//! let sig = key.sign(b"vote");
+//! key.public_key().verify(b"vote", &sig).unwrap();
+//! assert!(key.public_key().verify(b"another vote", &sig).is_err());
+//! ```
+
+mod algorithm;
+mod chain_id;
+mod error;
+pub mod key_file;
+mod keypair;
+mod public_key;
+mod scheme;
+mod signature;
+mod validator_id;
+
+pub use algorithm::Algorithm;
+pub use chain_id::ChainId;
+pub use error::IdentityError;
+pub use keypair::Keypair;
+pub use public_key::PublicKey;
+pub use signature::Signature;
+pub use validator_id::ValidatorId;

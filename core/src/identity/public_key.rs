@@ -1,0 +1,122 @@
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{scheme, Algorithm, IdentityError, Signature, ValidatorId};
+
+/// A validator's public key. Its wire encoding (`pk` in WIRE.md) is one algorithm byte followed by the
+/// raw key; on the wire it is a CBOR `bstr` of that encoding.
+///
+/// Cheap to clone; its [`ValidatorId`] is computed once, on construction.
+#[derive(Clone)]
+pub struct PublicKey {
+    encoded: Arc<[u8]>,
+    id: ValidatorId,
+}
+
+impl PublicKey {
+    /// Parses a public key encoding.
+    ///
+    /// # Errors
+    /// [`IdentityError::EmptyPublicKey`], [`IdentityError::UnknownAlgorithm`] or
+    /// [`IdentityError::WrongPublicKeyLength`].
+    pub fn from_encoded(encoded: &[u8]) -> Result<Self, IdentityError> {
+        let (&alg_byte, raw) = encoded.split_first().ok_or(IdentityError::EmptyPublicKey)?;
+        let algorithm = Algorithm::from_byte(alg_byte)?;
+        if raw.len() != algorithm.public_key_len() {
+            return Err(IdentityError::WrongPublicKeyLength {
+                algorithm,
+                expected: algorithm.public_key_len(),
+                actual: raw.len(),
+            });
+        }
+        Ok(PublicKey { encoded: encoded.into(), id: ValidatorId::of_public_key(encoded) })
+    }
+
+    /// A public key from its algorithm and raw key bytes.
+    ///
+    /// # Errors
+    /// [`IdentityError::WrongPublicKeyLength`].
+    pub fn from_raw(algorithm: Algorithm, raw: &[u8]) -> Result<Self, IdentityError> {
+        let mut encoded = Vec::with_capacity(1 + raw.len());
+        encoded.push(algorithm.byte());
+        encoded.extend_from_slice(raw);
+        Self::from_encoded(&encoded)
+    }
+
+    /// The wire encoding: algorithm byte, then the raw key.
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// The raw key, without the algorithm byte.
+    pub fn raw(&self) -> &[u8] {
+        &self.encoded[1..]
+    }
+
+    /// The key's signature algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        Algorithm::from_byte(self.encoded[0]).expect("algorithm byte is checked on construction")
+    }
+
+    /// BLAKE3-256 of [`Self::encoded`].
+    pub fn validator_id(&self) -> ValidatorId {
+        self.id
+    }
+
+    /// Checks a detached signature over `message`.
+    ///
+    /// # Errors
+    /// [`IdentityError::WrongSignatureLength`] when the signature cannot belong to this key's algorithm,
+    /// [`IdentityError::BadSignature`] when it does not verify.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), IdentityError> {
+        let algorithm = self.algorithm();
+        let sig = signature.as_bytes();
+        if sig.len() != algorithm.signature_len() {
+            return Err(IdentityError::WrongSignatureLength {
+                algorithm,
+                expected: algorithm.signature_len(),
+                actual: sig.len(),
+            });
+        }
+        if scheme::verify(algorithm, self.raw(), message, sig) {
+            Ok(())
+        } else {
+            Err(IdentityError::BadSignature { algorithm })
+        }
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.encoded == other.encoded
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.encoded.hash(state);
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({}, {})", self.algorithm(), self.id.short())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.encoded)
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = crate::codec::bytes::bstr::deserialize(d)?;
+        PublicKey::from_encoded(&bytes).map_err(crate::codec::bytes::invalid)
+    }
+}

@@ -1,0 +1,1 @@
+//! The consensus message model, signed envelopes and wire frames (WIRE.md §4, §5).

@@ -1,0 +1,1 @@
+//! Validator sets over time: voting power, versions effective from a height, and their source.

@@ -1,0 +1,19 @@
+//! # quorumnet
+//!
+//! The network layer between a BFT consensus engine and the validators it talks to: post-quantum
+//! identities, signed envelopes, a length-prefixed CBOR wire format and (in later releases) transports,
+//! broadcast, gossip, reliable delivery, liveness and byzantine detection.
+//!
+//! This facade re-exports [`quorumnet_core`]; transports are enabled by Cargo features of the same name.
+//!
+//! ```
+//! use quorumnet::identity::{ChainId, Keypair};
+//!
+//! let key = Keypair::from_seed(&[7; 32]);
+//! let chain = ChainId::from_network_name("devnet");
+//! let sig = key.sign(b"hello");
+//! assert!(key.public_key().verify(b"hello", &sig).is_ok());
+//! # let _ = chain;
+//! ```
+
+pub use quorumnet_core::*;
