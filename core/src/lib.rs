@@ -18,4 +18,5 @@
 pub mod codec;
 pub mod identity;
 pub mod message;
+pub mod transport;
 pub mod validator;
