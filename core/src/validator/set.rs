@@ -217,3 +217,28 @@ impl<'a> IntoIterator for &'a ValidatorSet {
         self.validators.values()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closed form `⌊total·n/d⌋ + 1` against a brute-force search for the least exceeding power.
+    #[test]
+    fn smallest_exceeding_matches_brute_force_for_small_totals() {
+        for fraction in [TWO_THIRDS, ONE_THIRD] {
+            for total in 1..=60u64 {
+                let brute = (0..=total).find(|&p| exceeds_fraction(p, total, fraction)).unwrap();
+                assert_eq!(smallest_exceeding(total, fraction), brute, "total {total}, fraction {fraction:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn smallest_exceeding_fits_at_u64_max_total() {
+        let third = u64::MAX / 3;
+        assert_eq!(u128::from(third) * 3, u128::from(u64::MAX), "u64::MAX is divisible by 3");
+        assert_eq!(smallest_exceeding(u64::MAX, TWO_THIRDS), 2 * third + 1);
+        assert_eq!(smallest_exceeding(u64::MAX, ONE_THIRD), third + 1);
+        assert!(exceeds_fraction(u64::MAX, u64::MAX, TWO_THIRDS));
+    }
+}

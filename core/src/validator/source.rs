@@ -21,6 +21,7 @@ use crate::message::Height;
 ///
 /// ```
 /// use std::sync::Arc;
+/// use tokio::sync::mpsc;
 /// use quorumnet_core::identity::Keypair;
 /// use quorumnet_core::message::Height;
 /// use quorumnet_core::validator::{
@@ -28,12 +29,18 @@ use crate::message::Height;
 ///     ValidatorSetSource, ValidatorUpdate,
 /// };
 ///
-/// /// Waits for the next set and reports who joined it.
-/// async fn next_joiners(source: &dyn ValidatorSetSource, seen: &ValidatorSet) -> Vec<String> {
+/// /// Reports who joined each new version, until the source is dropped. A real node would dial them.
+/// async fn follow(source: &dyn ValidatorSetSource, joined: mpsc::Sender<String>) {
+///     // Subscribe before reading the current set, so no version can slip between the two.
 ///     let mut updates = source.subscribe();
-///     updates.changed().await.expect("the source outlives its subscribers here");
-///     let latest = Arc::clone(&updates.borrow_and_update());
-///     latest.ids().filter(|id| !seen.contains(id)).map(|id| id.short()).collect()
+///     let mut known = source.current();
+///     while updates.changed().await.is_ok() {
+///         let latest = Arc::clone(&updates.borrow_and_update());
+///         for id in latest.ids().filter(|id| !known.contains(id)) {
+///             let _ = joined.send(id.short()).await;
+///         }
+///         known = latest;
+///     }
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -42,15 +49,17 @@ use crate::message::Height;
 /// let genesis = ValidatorSet::new([ValidatorInfo::new(a.public_key().clone(), 1)]).unwrap();
 /// let source = Arc::new(ListValidatorSetSource::new(genesis, Height(0), ValidatorSetHistory::DEFAULT_KEEP));
 ///
-/// let reader = {
-///     let (source, seen) = (Arc::clone(&source), source.current());
-///     tokio::spawn(async move { next_joiners(&*source, &seen).await })
+/// let (joined_tx, mut joined) = mpsc::channel(8);
+/// let follower = follow(&*source, joined_tx);
+/// let changer = async {
+///     let join = ValidatorUpdate::Upsert(ValidatorInfo::new(b.public_key().clone(), 1));
+///     source.push(&ValidatorSetChange::new(Height(5), vec![join])).unwrap();
+///     joined.recv().await
 /// };
-/// tokio::task::yield_now().await; // let the reader subscribe before the change
-/// let join = ValidatorUpdate::Upsert(ValidatorInfo::new(b.public_key().clone(), 1));
-/// source.push(&ValidatorSetChange::new(Height(5), vec![join])).unwrap();
+/// // `biased` polls the follower first, so it has subscribed before the change is pushed.
+/// let joiner = tokio::select! { biased; _ = follower => None, joiner = changer => joiner };
 ///
-/// assert_eq!(reader.await.unwrap(), vec![b.validator_id().short()]);
+/// assert_eq!(joiner, Some(b.validator_id().short()));
 /// assert!(!source.at_height(Height(4)).unwrap().contains(&b.validator_id()));
 /// # }
 /// ```
