@@ -145,3 +145,11 @@ fn empty_truncated_padded_and_invalid_input_are_rejected() {
         assert_rejects_generic_malformations(&message.encode(), ConsensusMessage::decode);
     }
 }
+
+#[test]
+fn variant_name_and_fields_as_two_cbor_items_are_rejected() {
+    // The inner map of a nil pre-vote preceded by the bare string "PreVote" instead of a map header.
+    let encoded = nil_prevote().encode();
+    let two_items = &encoded[1..];
+    assert!(matches!(ConsensusMessage::decode(two_items), Err(CodecError::Schema { offset: Some(0), .. })));
+}

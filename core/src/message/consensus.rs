@@ -203,8 +203,9 @@ impl ConsensusMessage {
     ///
     /// # Errors
     /// A [`CodecError`] for malformed CBOR, a wrong shape (an unknown variant, a missing field, an array
-    /// where a byte string belongs, a 31-byte id), truncation, or trailing bytes.
+    /// where a byte string belongs, a 31-byte id, anything but a one-entry map at the top), truncation,
+    /// or trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        codec::decode(Self::WHAT, bytes)
+        super::decode_externally_tagged(Self::WHAT, bytes)
     }
 }

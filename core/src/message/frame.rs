@@ -136,8 +136,9 @@ impl Frame {
     /// # Errors
     /// [`CodecError::TtlOutOfRange`] for an envelope with a ttl above 255, [`CodecError::InvalidPart`]
     /// for an impossible part, and otherwise as [`codec::decode`]: an unknown variant, a missing field,
-    /// an array where a byte string belongs, malformed CBOR, truncation or trailing bytes.
+    /// an array where a byte string belongs, anything but a one-entry map at the top, malformed CBOR,
+    /// truncation or trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        codec::decode::<FrameWire>(Self::WHAT, bytes)?.try_into()
+        super::decode_externally_tagged::<FrameWire>(Self::WHAT, bytes)?.try_into()
     }
 }

@@ -50,3 +50,26 @@ pub use envelope::{signing_bytes, Envelope, MessageId, ENVELOPE_SIGNING_DOMAIN};
 pub use error::EnvelopeError;
 pub use frame::Frame;
 pub use types::{BlockHash, Height, Round};
+
+use serde::de::DeserializeOwned;
+
+use crate::codec::{self, CodecError};
+
+/// Decodes one externally tagged enum, which WIRE.md fixes as a one-entry map `{"Variant": ...}`.
+///
+/// ciborium also accepts a bare variant name followed by the variant's content as a *second* CBOR item,
+/// and skips tags before the enum; an implementation following WIRE.md rejects both, so the first byte
+/// must already be a map header (major type 5) for every receiver to accept the same inputs.
+fn decode_externally_tagged<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
+    const MAJOR_TYPE_MAP: u8 = 5;
+    match bytes.first() {
+        Some(&first) if first >> 5 != MAJOR_TYPE_MAP => Err(CodecError::Schema {
+            what,
+            offset: Some(0),
+            reason: format!(
+                "initial byte {first:#04x} is not a map header: expected a one-entry map {{\"Variant\": ...}}"
+            ),
+        }),
+        _ => codec::decode(what, bytes),
+    }
+}

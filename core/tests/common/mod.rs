@@ -128,6 +128,6 @@ pub fn assert_rejects_generic_malformations<T: std::fmt::Debug>(
     let mut padded = valid.to_vec();
     padded.push(0);
     assert!(matches!(decode(&padded), Err(CodecError::TrailingBytes { trailing: 1, .. })), "trailing byte");
-    // 0x1c: major type 0 with additional information 28, reserved by RFC 8949.
-    assert!(matches!(decode(&[0x1c]), Err(CodecError::InvalidCbor { .. })), "reserved additional info");
+    // A one-entry map whose key starts 0x1c: additional information 28 is reserved by RFC 8949.
+    assert!(matches!(decode(&[0xa1, 0x1c]), Err(CodecError::InvalidCbor { .. })), "reserved additional info");
 }
