@@ -25,7 +25,12 @@ fn block_hash() -> impl Strategy<Value = BlockHash> {
 
 fn vote() -> impl Strategy<Value = Vote> {
     (any::<u64>(), any::<u32>(), validator_id(), proptest::option::of(block_hash())).prop_map(
-        |(height, round, validator, block_hash)| Vote { height: Height(height), round: Round(round), validator, block_hash },
+        |(height, round, validator, block_hash)| Vote {
+            height: Height(height),
+            round: Round(round),
+            validator,
+            block_hash,
+        },
     )
 }
 
@@ -53,10 +58,17 @@ fn consensus_message() -> impl Strategy<Value = ConsensusMessage> {
             ConsensusMessage::Commit(Commit { height: Height(height), round: Round(round), validator, block_hash })
         },
     );
-    let heartbeat = (any::<u64>(), any::<u32>(), validator_id(), any::<u64>(), proptest::collection::vec(validator_id(), 0..4))
-        .prop_map(|(height, round, validator, time_micros, hears)| {
-            ConsensusMessage::Heartbeat(Heartbeat { validator, height: Height(height), round: Round(round), time_micros, hears })
-        });
+    let heartbeat =
+        (any::<u64>(), any::<u32>(), validator_id(), any::<u64>(), proptest::collection::vec(validator_id(), 0..4))
+            .prop_map(|(height, round, validator, time_micros, hears)| {
+                ConsensusMessage::Heartbeat(Heartbeat {
+                    validator,
+                    height: Height(height),
+                    round: Round(round),
+                    time_micros,
+                    hears,
+                })
+            });
     prop_oneof![
         proposal,
         vote().prop_map(ConsensusMessage::PreVote),
@@ -68,7 +80,13 @@ fn consensus_message() -> impl Strategy<Value = ConsensusMessage> {
 
 /// Envelopes with arbitrary field values: decoding does not verify, so the signature need not be real.
 fn envelope() -> impl Strategy<Value = Envelope> {
-    (validator_id(), any::<u64>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 0..64), proptest::collection::vec(any::<u8>(), 0..64))
+    (
+        validator_id(),
+        any::<u64>(),
+        any::<u8>(),
+        proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    )
         .prop_map(|(origin, seq, ttl, payload, sig)| Envelope {
             origin,
             seq,

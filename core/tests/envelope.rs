@@ -94,10 +94,7 @@ fn relayed_envelope_with_lower_ttl_still_verifies() {
 }
 
 fn assert_bad_signature(result: Result<(), EnvelopeError>) {
-    assert_eq!(
-        result,
-        Err(EnvelopeError::Signature(IdentityError::BadSignature { algorithm: Algorithm::MlDsa65 }))
-    );
+    assert_eq!(result, Err(EnvelopeError::Signature(IdentityError::BadSignature { algorithm: Algorithm::MlDsa65 })));
 }
 
 #[test]
@@ -159,15 +156,14 @@ fn dilithium3_signature_does_not_verify_under_ml_dsa_key() {
 
 #[test]
 fn encoding_is_exactly_the_wire_map() {
-    let expected = [
-        "a5", // map of 5
-        "66", "6f726967696e", "5820", &"01".repeat(32), // "origin": h'01..'
-        "63", "736571", "02", // "seq": 2
-        "63", "74746c", "03", // "ttl": 3
-        "67", "7061796c6f6164", "42", "aabb", // "payload": h'aabb'
-        "63", "736967", "44", "cccccccc", // "sig": h'cccccccc'
-    ]
-    .concat();
+    let expected = hex_concat(&[
+        "a5",                                                 // map of 5
+        &format!("66 6f726967696e 5820 {}", "01".repeat(32)), // "origin": h'01..'
+        "63 736571 02",                                       // "seq": 2
+        "63 74746c 03",                                       // "ttl": 3
+        "67 7061796c6f6164 42 aabb",                          // "payload": h'aabb'
+        "63 736967 44 cccccccc",                              // "sig": h'cccccccc'
+    ]);
     assert_eq!(hex::encode(unsigned().encode()), expected);
 }
 

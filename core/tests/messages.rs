@@ -13,44 +13,40 @@ fn hex_of(message: &ConsensusMessage) -> String {
 
 #[test]
 fn nil_vote_encodes_block_hash_as_cbor_null() {
-    let expected = [
-        "a1", "67", "50726556 6f7465", // {"PreVote":
-        "a4", "66", "686569676874", "0a", // {"height": 10,
-        "65", "726f756e64", "02", // "round": 2,
-        "69", "76616c696461746f72", "5820", &"11".repeat(32), // "validator": h'11..',
-        "6a", "626c6f636b5f68617368", "f6", // "block_hash": null}}
-    ]
-    .concat()
-    .replace(' ', "");
+    let expected = hex_concat(&[
+        "a1 67 507265566f7465",                                     // {"PreVote":
+        "a4 66 686569676874 0a",                                    // {"height": 10,
+        "65 726f756e64 02",                                         // "round": 2,
+        &format!("69 76616c696461746f72 5820 {}", "11".repeat(32)), // "validator": h'11..',
+        "6a 626c6f636b5f68617368 f6",                               // "block_hash": null}}
+    ]);
     assert_eq!(hex_of(&nil_prevote()), expected);
 }
 
 #[test]
 fn proposal_encodes_fields_in_declared_order_with_block_as_byte_string() {
-    let expected = [
-        "a1", "68", "50726f706f73616c", // {"Proposal":
-        "a6", "66", "686569676874", "01", // {"height": 1,
-        "65", "726f756e64", "00", // "round": 0,
-        "68", "70726f706f736572", "5820", &"22".repeat(32), // "proposer": h'22..',
-        "6a", "626c6f636b5f68617368", "5820", &"33".repeat(32), // "block_hash": h'33..',
-        "69", "706f6c5f726f756e64", "f6", // "pol_round": null,
-        "65", "626c6f636b", "42", "dead", // "block": h'dead'}}
-    ]
-    .concat();
+    let expected = hex_concat(&[
+        "a1 68 50726f706f73616c",                                     // {"Proposal":
+        "a6 66 686569676874 01",                                      // {"height": 1,
+        "65 726f756e64 00",                                           // "round": 0,
+        &format!("68 70726f706f736572 5820 {}", "22".repeat(32)),     // "proposer": h'22..',
+        &format!("6a 626c6f636b5f68617368 5820 {}", "33".repeat(32)), // "block_hash": h'33..',
+        "69 706f6c5f726f756e64 f6",                                   // "pol_round": null,
+        "65 626c6f636b 42 dead",                                      // "block": h'dead'}}
+    ]);
     assert_eq!(hex_of(&one_of_each_kind()[0]), expected);
 }
 
 #[test]
 fn heartbeat_encodes_hears_as_array_of_byte_strings() {
-    let expected = [
-        "a1", "69", "486561727462656174", // {"Heartbeat":
-        "a5", "69", "76616c696461746f72", "5820", &"44".repeat(32), // {"validator": h'44..',
-        "66", "686569676874", "07", // "height": 7,
-        "65", "726f756e64", "08", // "round": 8,
-        "6b", "74696d655f6d6963726f73", "1a000f4240", // "time_micros": 1000000,
-        "65", "6865617273", "81", "5820", &"55".repeat(32), // "hears": [h'55..']}}
-    ]
-    .concat();
+    let expected = hex_concat(&[
+        "a1 69 486561727462656174",                                    // {"Heartbeat":
+        &format!("a5 69 76616c696461746f72 5820 {}", "44".repeat(32)), // {"validator": h'44..',
+        "66 686569676874 07",                                          // "height": 7,
+        "65 726f756e64 08",                                            // "round": 8,
+        "6b 74696d655f6d6963726f73 1a000f4240",                        // "time_micros": 1000000,
+        &format!("65 6865617273 81 5820 {}", "55".repeat(32)),         // "hears": [h'55..']}}
+    ]);
     assert_eq!(hex_of(&one_of_each_kind()[4]), expected);
 }
 

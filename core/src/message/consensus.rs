@@ -125,8 +125,13 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// Every kind, so counters can be laid out as fixed arrays indexed by kind.
-    pub const ALL: [MessageKind; 5] =
-        [MessageKind::Proposal, MessageKind::PreVote, MessageKind::PreCommit, MessageKind::Commit, MessageKind::Heartbeat];
+    pub const ALL: [MessageKind; 5] = [
+        MessageKind::Proposal,
+        MessageKind::PreVote,
+        MessageKind::PreCommit,
+        MessageKind::Commit,
+        MessageKind::Heartbeat,
+    ];
 
     /// The kind's name as it appears on the wire (the CBOR variant key) and in metrics.
     pub const fn name(self) -> &'static str {

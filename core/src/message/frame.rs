@@ -10,7 +10,8 @@ use crate::codec::{self, CodecError};
 /// One application frame: externally tagged CBOR, `{"Variant": ...}`.
 ///
 /// A frame that does not decode, an unknown variant included, is a protocol violation: score the peer
-/// and close the connection.
+/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl or part with their own
+/// error variants and refuses non-map enum forms that serde alone (`codec::decode::<Frame>`) lets through.
 ///
 /// ```
 /// use quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN;

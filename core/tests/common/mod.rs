@@ -16,7 +16,12 @@ pub fn validator(byte: u8) -> ValidatorId {
 }
 
 pub fn nil_prevote() -> ConsensusMessage {
-    ConsensusMessage::PreVote(Vote { height: Height(10), round: Round(2), validator: validator(0x11), block_hash: None })
+    ConsensusMessage::PreVote(Vote {
+        height: Height(10),
+        round: Round(2),
+        validator: validator(0x11),
+        block_hash: None,
+    })
 }
 
 /// One message of every kind, with distinct heights, rounds and authors.
@@ -53,6 +58,11 @@ pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
     ]
 }
 
+/// Hex pieces written with spaces for readability, joined without them.
+pub fn hex_concat(pieces: &[&str]) -> String {
+    pieces.concat().replace(' ', "")
+}
+
 pub fn value_of(bytes: &[u8]) -> Value {
     ciborium::de::from_reader(bytes).expect("test input is valid CBOR")
 }
@@ -65,12 +75,7 @@ pub fn bytes_of(value: &Value) -> Vec<u8> {
 
 /// The text keys of a CBOR map, in encoded order.
 pub fn map_keys(value: &Value) -> Vec<String> {
-    value
-        .as_map()
-        .expect("a CBOR map")
-        .iter()
-        .map(|(k, _)| k.as_text().expect("text key").to_owned())
-        .collect()
+    value.as_map().expect("a CBOR map").iter().map(|(k, _)| k.as_text().expect("text key").to_owned()).collect()
 }
 
 /// The value reached by following map keys `path` from `value`.
@@ -82,7 +87,13 @@ pub fn field<'a>(value: &'a Value, path: &[&str]) -> &'a Value {
 
 fn field_mut<'a>(value: &'a mut Value, path: &[&str]) -> &'a mut Value {
     path.iter().fold(value, |v, key| {
-        &mut v.as_map_mut().expect("a CBOR map").iter_mut().find(|(k, _)| k.as_text() == Some(key)).expect("key present").1
+        &mut v
+            .as_map_mut()
+            .expect("a CBOR map")
+            .iter_mut()
+            .find(|(k, _)| k.as_text() == Some(key))
+            .expect("key present")
+            .1
     })
 }
 
