@@ -55,4 +55,12 @@ pub enum CodecError {
     /// An envelope's `ttl` above 255.
     #[error("ttl {0} is above 255: a protocol violation")]
     TtlOutOfRange(u64),
+    /// A `Part` frame that cannot belong to any whole frame: `count` is 0 or `index` is not below `count`.
+    #[error("part {index} of {count} is impossible: count must be at least 1 and index below count")]
+    InvalidPart {
+        /// The 0-based index the part claims.
+        index: u32,
+        /// The number of parts it claims the whole frame has.
+        count: u32,
+    },
 }

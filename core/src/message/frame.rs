@@ -1,0 +1,145 @@
+//! Wire frames (WIRE.md §5): the one CBOR item each length-prefixed frame of a connection holds.
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::EnvelopeWire;
+use super::{Envelope, MessageId};
+use crate::codec::framing::{check_frame_len, LENGTH_PREFIX_LEN};
+use crate::codec::{self, CodecError};
+
+/// One application frame: externally tagged CBOR, `{"Variant": ...}`.
+///
+/// A frame that does not decode, an unknown variant included, is a protocol violation: score the peer
+/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl or part with their own
+/// error variants and refuses non-map enum forms that serde alone (`codec::decode::<Frame>`) lets through.
+///
+/// ```
+/// use quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN;
+/// use quorumnet_core::message::Frame;
+///
+/// let ping = Frame::Ping { nonce: 1 };
+/// // {"Ping": {"nonce": 1}}
+/// assert_eq!(hex::encode(ping.encode()), "a16450696e67a1656e6f6e636501");
+/// assert_eq!(Frame::decode(&ping.encode()).unwrap(), ping);
+///
+/// let wire = ping.to_length_prefixed(DEFAULT_MAX_FRAME_LEN).unwrap();
+/// assert_eq!(wire[..4], 14u32.to_be_bytes());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "FrameWire")]
+pub enum Frame {
+    /// A signed message: `{"Envelope": Envelope}`.
+    Envelope(Envelope),
+    /// A signed message whose sender wants a receipt: `{"Reliable": Envelope}`. The receiver answers
+    /// [`Frame::Ack`] once it has verified and accepted the envelope, or if it already had it.
+    Reliable(Envelope),
+    /// The receipt for a [`Frame::Reliable`]: `{"Ack": {"id": bstr(32)}}`.
+    Ack {
+        /// The acknowledged envelope's [`MessageId`].
+        id: MessageId,
+    },
+    /// A liveness probe: `{"Ping": {"nonce": uint}}`.
+    Ping {
+        /// Echoed in the [`Frame::Pong`], to match answers to probes and time the round trip.
+        nonce: u64,
+    },
+    /// The answer to a [`Frame::Ping`]: `{"Pong": {"nonce": uint}}`.
+    Pong {
+        /// The probe's nonce.
+        nonce: u64,
+    },
+    /// One piece of a frame too large to send whole without delaying votes:
+    /// `{"Part": {"id": uint, "index": uint, "count": uint, "data": bstr}}`. Decoding rejects a `count`
+    /// of 0 and an `index` not below `count`; reassembly, and bounding what it holds, is the receiver's.
+    Part {
+        /// Sender-chosen number of the whole frame on this connection; all its parts share it.
+        id: u64,
+        /// The piece's 0-based position.
+        index: u32,
+        /// How many pieces the whole frame has (at least 1).
+        count: u32,
+        /// The piece's bytes: a slice of the whole frame's CBOR encoding.
+        #[serde(with = "crate::codec::bytes::bstr")]
+        data: Vec<u8>,
+    },
+}
+
+/// The frame as received, with envelopes whose ttl is not yet known to fit a `u8` and parts not yet
+/// checked, so both failures come out as their own [`CodecError`] variants.
+#[derive(Deserialize)]
+enum FrameWire {
+    Envelope(EnvelopeWire),
+    Reliable(EnvelopeWire),
+    Ack {
+        id: MessageId,
+    },
+    Ping {
+        nonce: u64,
+    },
+    Pong {
+        nonce: u64,
+    },
+    Part {
+        id: u64,
+        index: u32,
+        count: u32,
+        #[serde(with = "crate::codec::bytes::bstr")]
+        data: Vec<u8>,
+    },
+}
+
+impl TryFrom<FrameWire> for Frame {
+    type Error = CodecError;
+
+    fn try_from(wire: FrameWire) -> Result<Self, CodecError> {
+        Ok(match wire {
+            FrameWire::Envelope(e) => Frame::Envelope(e.try_into()?),
+            FrameWire::Reliable(e) => Frame::Reliable(e.try_into()?),
+            FrameWire::Ack { id } => Frame::Ack { id },
+            FrameWire::Ping { nonce } => Frame::Ping { nonce },
+            FrameWire::Pong { nonce } => Frame::Pong { nonce },
+            FrameWire::Part { id, index, count, data } => {
+                if count == 0 || index >= count {
+                    return Err(CodecError::InvalidPart { index, count });
+                }
+                Frame::Part { id, index, count, data }
+            }
+        })
+    }
+}
+
+impl Frame {
+    /// What `decode` calls the value in errors.
+    const WHAT: &'static str = "frame";
+
+    /// The CBOR encoding, without length prefix.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// The u32 big-endian length prefix followed by the CBOR encoding, ready for a byte stream.
+    ///
+    /// # Errors
+    /// [`CodecError::FrameTooLarge`] if the encoding exceeds `limit`: a sender never writes what its
+    /// peer must reject (split the payload into [`Frame::Part`]s instead).
+    pub fn to_length_prefixed(&self, limit: usize) -> Result<Vec<u8>, CodecError> {
+        // Encode after a placeholder prefix and patch it, so the frame is never copied.
+        let mut out = vec![0u8; LENGTH_PREFIX_LEN];
+        codec::encode_into(self, &mut out);
+        let len = check_frame_len((out.len() - LENGTH_PREFIX_LEN) as u64, limit)?;
+        let len = u32::try_from(len).map_err(|_| CodecError::FrameTooLarge { len: len as u64, limit })?;
+        out[..LENGTH_PREFIX_LEN].copy_from_slice(&len.to_be_bytes());
+        Ok(out)
+    }
+
+    /// Decodes exactly one frame from `bytes` (one length-prefixed frame's contents).
+    ///
+    /// # Errors
+    /// [`CodecError::TtlOutOfRange`] for an envelope with a ttl above 255, [`CodecError::InvalidPart`]
+    /// for an impossible part, and otherwise as [`codec::decode`]: an unknown variant, a missing field,
+    /// an array where a byte string belongs, anything but a one-entry map at the top, malformed CBOR,
+    /// truncation or trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        super::decode_externally_tagged::<FrameWire>(Self::WHAT, bytes)?.try_into()
+    }
+}

@@ -1,0 +1,144 @@
+//! Helpers shared by the wire tests: sample values, and surgery on CBOR encodings to build the malformed
+//! inputs a byzantine peer could send.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use ciborium::Value;
+use quorumnet_core::codec::CodecError;
+use quorumnet_core::identity::{ChainId, ValidatorId};
+use quorumnet_core::message::{BlockHash, Commit, ConsensusMessage, Heartbeat, Height, Proposal, Round, Vote};
+
+pub fn chain() -> ChainId {
+    ChainId::from_network_name("devnet")
+}
+
+pub fn validator(byte: u8) -> ValidatorId {
+    ValidatorId([byte; 32])
+}
+
+pub fn nil_prevote() -> ConsensusMessage {
+    ConsensusMessage::PreVote(Vote {
+        height: Height(10),
+        round: Round(2),
+        validator: validator(0x11),
+        block_hash: None,
+    })
+}
+
+/// One message of every kind, with distinct heights, rounds and authors.
+pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
+    vec![
+        ConsensusMessage::Proposal(Proposal {
+            height: Height(1),
+            round: Round(0),
+            proposer: validator(0x22),
+            block_hash: BlockHash([0x33; 32]),
+            pol_round: None,
+            block: vec![0xde, 0xad],
+        }),
+        nil_prevote(),
+        ConsensusMessage::PreCommit(Vote {
+            height: Height(3),
+            round: Round(4),
+            validator: validator(0x12),
+            block_hash: Some(BlockHash([0x34; 32])),
+        }),
+        ConsensusMessage::Commit(Commit {
+            height: Height(5),
+            round: Round(6),
+            validator: validator(0x13),
+            block_hash: BlockHash([0x35; 32]),
+        }),
+        ConsensusMessage::Heartbeat(Heartbeat {
+            validator: validator(0x44),
+            height: Height(7),
+            round: Round(8),
+            time_micros: 1_000_000,
+            hears: vec![validator(0x55)],
+        }),
+    ]
+}
+
+/// Hex pieces written with spaces for readability, joined without them.
+pub fn hex_concat(pieces: &[&str]) -> String {
+    pieces.concat().replace(' ', "")
+}
+
+pub fn value_of(bytes: &[u8]) -> Value {
+    ciborium::de::from_reader(bytes).expect("test input is valid CBOR")
+}
+
+pub fn bytes_of(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(value, &mut out).expect("encoding a Value");
+    out
+}
+
+/// The text keys of a CBOR map, in encoded order.
+pub fn map_keys(value: &Value) -> Vec<String> {
+    value.as_map().expect("a CBOR map").iter().map(|(k, _)| k.as_text().expect("text key").to_owned()).collect()
+}
+
+/// The value reached by following map keys `path` from `value`.
+pub fn field<'a>(value: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(value, |v, key| {
+        &v.as_map().expect("a CBOR map").iter().find(|(k, _)| k.as_text() == Some(key)).expect("key present").1
+    })
+}
+
+fn field_mut<'a>(value: &'a mut Value, path: &[&str]) -> &'a mut Value {
+    path.iter().fold(value, |v, key| {
+        &mut v
+            .as_map_mut()
+            .expect("a CBOR map")
+            .iter_mut()
+            .find(|(k, _)| k.as_text() == Some(key))
+            .expect("key present")
+            .1
+    })
+}
+
+/// `bytes` re-encoded with the value at `path` replaced.
+pub fn with_field(bytes: &[u8], path: &[&str], replacement: Value) -> Vec<u8> {
+    let mut value = value_of(bytes);
+    *field_mut(&mut value, path) = replacement;
+    bytes_of(&value)
+}
+
+/// `bytes` re-encoded without the map entry at `path`.
+pub fn without_field(bytes: &[u8], path: &[&str]) -> Vec<u8> {
+    let (last, parent) = path.split_last().expect("non-empty path");
+    let mut value = value_of(bytes);
+    field_mut(&mut value, parent).as_map_mut().expect("a CBOR map").retain(|(k, _)| k.as_text() != Some(last));
+    bytes_of(&value)
+}
+
+/// What a careless encoder writes for a `Vec<u8>` or `[u8; N]`: an array of small integers.
+pub fn int_array(len: usize) -> Value {
+    Value::Array((0..len).map(|i| Value::Integer((i as u8).into())).collect())
+}
+
+pub fn assert_schema_error<T: std::fmt::Debug>(result: Result<T, CodecError>, reason_contains: &str) {
+    match result {
+        Err(CodecError::Schema { reason, .. }) => {
+            assert!(reason.contains(reason_contains), "schema error {reason:?} does not mention {reason_contains:?}")
+        }
+        other => panic!("expected a schema error mentioning {reason_contains:?}, got {other:?}"),
+    }
+}
+
+/// Runs `decode` over the generic malformations every decoder must reject with a typed error: empty
+/// input, every proper prefix of `valid`, `valid` followed by a byte, and malformed CBOR.
+pub fn assert_rejects_generic_malformations<T: std::fmt::Debug>(
+    valid: &[u8],
+    decode: impl Fn(&[u8]) -> Result<T, CodecError>,
+) {
+    assert!(matches!(decode(&[]), Err(CodecError::Truncated { .. })), "empty input");
+    for len in 1..valid.len() {
+        assert!(matches!(decode(&valid[..len]), Err(CodecError::Truncated { .. })), "prefix of {len} bytes");
+    }
+    let mut padded = valid.to_vec();
+    padded.push(0);
+    assert!(matches!(decode(&padded), Err(CodecError::TrailingBytes { trailing: 1, .. })), "trailing byte");
+    // A one-entry map whose key starts 0x1c: additional information 28 is reserved by RFC 8949.
+    assert!(matches!(decode(&[0xa1, 0x1c]), Err(CodecError::InvalidCbor { .. })), "reserved additional info");
+}
