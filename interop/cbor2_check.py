@@ -151,6 +151,6 @@ def main(doc_path):
 if __name__ == "__main__":
     try:
         main(sys.argv[1])
-    except AssertionError as failure:
+    except (AssertionError, cbor2.CBORDecodeError) as failure:
         print(f"cbor2 check failed: {failure}", file=sys.stderr)
         sys.exit(1)

@@ -1,11 +1,11 @@
 //! Every test vector in docs/wire.md, checked a second time by an independent decoder: Python's cbor2
 //! (interop/cbor2_check.py) checks each field's CBOR type against WIRE.md and re-encodes it byte for byte.
 
-mod support;
+mod common;
 
 use std::process::Command;
 
-use support::python::{interop_python, workspace_root};
+use common::python::{interop_python, workspace_root};
 
 #[test]
 fn cbor2_decodes_and_re_encodes_every_vector_identically() {

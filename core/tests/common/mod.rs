@@ -2,6 +2,8 @@
 //! inputs a byzantine peer could send.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod python;
+
 use ciborium::Value;
 use quorumnet_core::codec::CodecError;
 use quorumnet_core::identity::{ChainId, ValidatorId};
