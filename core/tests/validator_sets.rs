@@ -17,9 +17,8 @@ const KEY_COUNT: usize = 12;
 
 fn public_key(i: usize) -> PublicKey {
     static KEYS: OnceLock<Vec<PublicKey>> = OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        (0..KEY_COUNT).map(|i| Keypair::from_seed(&[i as u8 + 1; 32]).public_key().clone()).collect()
-    });
+    let keys = KEYS
+        .get_or_init(|| (0..KEY_COUNT).map(|i| Keypair::from_seed(&[i as u8 + 1; 32]).public_key().clone()).collect());
     keys[i].clone()
 }
 
@@ -275,10 +274,7 @@ fn change_leaving_no_valid_set_is_rejected() {
     assert_eq!(set.apply(&change(5, vec![leave(0), leave(1)])), Err(ValidatorSetError::Empty));
     let deactivate_all = vec![ValidatorUpdate::Upsert(inactive(0, 1)), ValidatorUpdate::Upsert(inactive(1, 1))];
     assert_eq!(set.apply(&change(5, deactivate_all)), Err(ValidatorSetError::NoActivePower));
-    assert_eq!(
-        set.apply(&change(5, vec![join(2, u64::MAX)])),
-        Err(ValidatorSetError::TotalPowerOverflow)
-    );
+    assert_eq!(set.apply(&change(5, vec![join(2, u64::MAX)])), Err(ValidatorSetError::TotalPowerOverflow));
 }
 
 #[test]

@@ -38,7 +38,13 @@ fn signed_envelope() -> Envelope {
 
 /// Every vector the doc must hold, built from the code. `envelope` is the doc's signed envelope.
 fn expected(envelope: &Envelope) -> Vec<Vector> {
-    let names = ["consensus_proposal", "consensus_prevote_nil", "consensus_precommit", "consensus_commit", "consensus_heartbeat"];
+    let names = [
+        "consensus_proposal",
+        "consensus_prevote_nil",
+        "consensus_precommit",
+        "consensus_commit",
+        "consensus_heartbeat",
+    ];
     let mut vectors: Vec<Vector> = names
         .into_iter()
         .zip(common::one_of_each_kind())

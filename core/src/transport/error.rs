@@ -60,7 +60,9 @@ pub enum TransportError {
     #[error("frame is empty: frames carry at least 1 byte")]
     EmptyFrame,
     /// `send` of a frame above the connection's limit.
-    #[error("frame of {len} bytes exceeds the {limit}-byte frame limit: split it (the node sends large payloads as parts)")]
+    #[error(
+        "frame of {len} bytes exceeds the {limit}-byte frame limit: split it (the node sends large payloads as parts)"
+    )]
     FrameTooLarge {
         /// The frame's length.
         len: usize,

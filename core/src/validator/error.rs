@@ -29,7 +29,9 @@ pub enum ValidatorSetError {
     #[error("total voting power of the set exceeds u64::MAX ({}): scale the powers down", u64::MAX)]
     TotalPowerOverflow,
     /// A change removes a validator that is not in the set it is applied to.
-    #[error("cannot remove validator {id}: it is not in the set; drop the Remove or apply the change to the right set")]
+    #[error(
+        "cannot remove validator {id}: it is not in the set; drop the Remove or apply the change to the right set"
+    )]
     UnknownValidator {
         /// The id the change names.
         id: ValidatorId,
