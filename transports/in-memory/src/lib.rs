@@ -80,8 +80,8 @@
 //! - Backpressure: `send` is pending while K = [`UNSENT_BOUND`] (64 KiB) bytes are accepted but not
 //!   yet transmitted; transmission pauses while [`RECEIVE_WINDOW`] (1 MiB) bytes are in flight or
 //!   unread. A peer that never reads therefore stops the sender after at most
-//!   `K + RECEIVE_WINDOW + 2 × max_frame_len` bytes (about 9 MiB with 4 MiB frames), below the
-//!   contract's 16 MiB. A single frame larger than K is accepted onto a queue holding fewer than K
+//!   `K + RECEIVE_WINDOW + 2 × max_frame_len` bytes (about 9 MiB with the default 4 MiB frames),
+//!   below the contract's 16 MiB for any `max_frame_len` up to 7 MiB. A single frame larger than K is accepted onto a queue holding fewer than K
 //!   bytes, so at the moment it is accepted up to `K − 1 + max_frame_len` bytes may be unsent.
 //! - Nothing a peer sends panics or grows memory beyond these bounds; an oversize or empty frame
 //!   from a peer is a `ProtocolViolation` and resets the connection.

@@ -40,6 +40,14 @@ pub const UNSENT_BOUND: usize = 64 * 1024;
 /// 40 ms WAN link near 25 MB/s, like a tuned TCP connection.
 pub const RECEIVE_WINDOW: usize = 1024 * 1024;
 
+// The declared bounds keep the contract: K ≤ 256 KiB, and with default-size frames a never-reading
+// peer stops the sender before 16 MiB (at most K + window + two frames are accepted).
+const _: () = assert!(UNSENT_BOUND <= quorumnet_core::transport::MAX_UNSENT_BOUND);
+const _: () = assert!(
+    UNSENT_BOUND + RECEIVE_WINDOW + 2 * quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN
+        < quorumnet_core::transport::NEVER_READING_PEER_CEILING
+);
+
 /// Far enough in the future to mean "never" without overflowing `Instant`.
 const NEVER: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
 

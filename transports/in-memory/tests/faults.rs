@@ -29,7 +29,7 @@ fn seq_of(frame: &[u8]) -> u32 {
 }
 
 fn assert_close(actual: Duration, expected: Duration, what: &str) {
-    let diff = if actual > expected { actual - expected } else { expected - actual };
+    let diff = actual.abs_diff(expected);
     assert!(diff <= MS, "{what}: measured {actual:?}, configured {expected:?}");
 }
 

@@ -178,7 +178,7 @@ async fn fill(conn: &dyn Connection, len: usize) -> (usize, u32) {
 
 #[tokio::test(start_paused = true)]
 async fn send_blocks_against_a_never_reading_peer_and_a_reader_drains_it() {
-    assert!(UNSENT_BOUND <= MAX_UNSENT_BOUND);
+    const { assert!(UNSENT_BOUND <= MAX_UNSENT_BOUND) };
     for len in [1024, DEFAULT_MAX_FRAME_LEN] {
         let network = MemoryNetwork::new(3);
         let (a, b) = pair(&network, TransportConfig::test()).await;
