@@ -166,3 +166,40 @@ async fn recv(link: &LinkEnd) -> Result<Bytes, HandshakeFailure> {
         Ok(None) | Err(_) => Err(HandshakeFailure::ClosedByPeer),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifies(auth: &AuthMessage, chain: &ChainId, role: Role, d: &[u8], l: &[u8]) -> bool {
+        auth.pk.verify(&transcript(chain, role, d, l), &auth.sig).is_ok()
+    }
+
+    #[test]
+    fn a_proof_binds_the_chain_the_role_and_both_nonces() {
+        let key = Keypair::from_seed(&[9; 32]);
+        let chain = ChainId::from_network_name("a");
+        let (d, l) = ([1u8; NONCE_LEN], [2u8; NONCE_LEN]);
+        let auth = sign_auth(&key, key.public_key().clone(), &chain, Role::Dialer, &d, &l);
+        assert!(verifies(&auth, &chain, Role::Dialer, &d, &l));
+        assert!(!verifies(&auth, &ChainId::from_network_name("b"), Role::Dialer, &d, &l), "chain not bound");
+        assert!(!verifies(&auth, &chain, Role::Listener, &d, &l), "role not bound");
+        assert!(!verifies(&auth, &chain, Role::Dialer, &[3; NONCE_LEN], &l), "dialer nonce not bound");
+        assert!(!verifies(&auth, &chain, Role::Dialer, &d, &[3; NONCE_LEN]), "listener nonce not bound");
+    }
+
+    #[test]
+    fn the_auth_message_is_a_cbor_map_of_v_pk_and_sig_byte_strings() {
+        let key = Keypair::from_seed(&[9; 32]);
+        let auth = sign_auth(&key, key.public_key().clone(), &ChainId::from_network_name("a"), Role::Listener, &[0; 32], &[0; 32]);
+        let bytes = encode(&auth);
+        // map(3), "v": 1, "pk": bstr(1953) ...
+        assert_eq!(bytes[0], 0xa3);
+        assert_eq!(&bytes[1..4], &[0x61, b'v', 0x01]);
+        assert_eq!(&bytes[4..7], &[0x62, b'p', b'k']);
+        assert_eq!(bytes[7], 0x59, "pk is a byte string with a 2-byte length");
+        let decoded: AuthMessage = decode("auth", &bytes).unwrap();
+        assert_eq!(decoded.pk, *key.public_key());
+        assert!(bytes.len() <= MAX_HANDSHAKE_MESSAGE);
+    }
+}

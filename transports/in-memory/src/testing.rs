@@ -39,7 +39,8 @@ pub struct RawLink {
 
 impl MemoryNetwork {
     /// Opens a [`RawLink`] to the listener `name` (without `mem://`). Must be called inside a Tokio
-    /// runtime.
+    /// runtime. A raw link has no dialing validator, so no cut or per-pair override names it: it always
+    /// gets the default link configuration and is never cut.
     ///
     /// # Errors
     /// [`TransportError::Unreachable`] as for a dial.
