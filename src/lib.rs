@@ -17,3 +17,7 @@
 //! ```
 
 pub use quorumnet_core::*;
+
+/// The in-memory transport and simulated network (`mem://`), from `quorumnet-memory`.
+#[cfg(feature = "memory")]
+pub use quorumnet_memory as memory;
