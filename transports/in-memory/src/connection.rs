@@ -28,7 +28,12 @@ pub struct MemoryConnection {
 }
 
 impl MemoryConnection {
-    pub(crate) fn new(link: LinkEnd, remote: ValidatorId, remote_addr: Option<PeerAddress>, max_frame_len: usize) -> Self {
+    pub(crate) fn new(
+        link: LinkEnd,
+        remote: ValidatorId,
+        remote_addr: Option<PeerAddress>,
+        max_frame_len: usize,
+    ) -> Self {
         let span = tracing::info_span!("mem_connection", link = link.number(), remote = %remote.short());
         tracing::debug!(parent: &span, "connection established");
         MemoryConnection { link, remote, remote_addr, max_frame_len, span }
@@ -75,7 +80,8 @@ impl Connection for MemoryConnection {
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
         match self.link.recv().instrument(self.span.clone()).await {
             Ok(Some(frame)) if frame.is_empty() || frame.len() > self.max_frame_len => {
-                let reason = format!("sent a frame of {} bytes; frames carry 1 to {} bytes", frame.len(), self.max_frame_len);
+                let reason =
+                    format!("sent a frame of {} bytes; frames carry 1 to {} bytes", frame.len(), self.max_frame_len);
                 tracing::warn!(parent: &self.span, %reason, "protocol violation, resetting the connection");
                 self.link.fail("protocol violation");
                 Err(TransportError::ProtocolViolation { peer: self.remote, reason })

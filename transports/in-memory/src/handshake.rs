@@ -92,7 +92,9 @@ impl Prover {
     fn auth(&self, chain: &ChainId, role: Role, dialer_nonce: &[u8], listener_nonce: &[u8]) -> AuthMessage {
         match self {
             Prover::Honest(key) => sign_auth(key, key.public_key().clone(), chain, role, dialer_nonce, listener_nonce),
-            Prover::Claiming { key, claimed } => sign_auth(key, claimed.clone(), chain, role, dialer_nonce, listener_nonce),
+            Prover::Claiming { key, claimed } => {
+                sign_auth(key, claimed.clone(), chain, role, dialer_nonce, listener_nonce)
+            }
             Prover::Replaying(captured) => captured.clone(),
         }
     }
@@ -133,14 +135,14 @@ pub(crate) async fn run(
 
     let auth = prover.auth(chain, role, dialer_nonce, listener_nonce);
     send(link, Bytes::from(encode(&auth))).await?;
-    let peer: AuthMessage =
-        decode("mem handshake auth message", &recv(link).await?).map_err(|e| HandshakeFailure::Protocol(e.to_string()))?;
+    let peer: AuthMessage = decode("mem handshake auth message", &recv(link).await?)
+        .map_err(|e| HandshakeFailure::Protocol(e.to_string()))?;
     if peer.v != VERSION {
         return Err(HandshakeFailure::Protocol(format!("auth message version {}, this side speaks {VERSION}", peer.v)));
     }
-    peer.pk
-        .verify(&transcript(chain, role.peer(), dialer_nonce, listener_nonce), &peer.sig)
-        .map_err(|e| HandshakeFailure::BadIdentityProof(format!("{e} (wrong key, chain, or a proof replayed from another link)")))?;
+    peer.pk.verify(&transcript(chain, role.peer(), dialer_nonce, listener_nonce), &peer.sig).map_err(|e| {
+        HandshakeFailure::BadIdentityProof(format!("{e} (wrong key, chain, or a proof replayed from another link)"))
+    })?;
     let id = peer.pk.validator_id();
     judge(id)?;
 
@@ -191,7 +193,14 @@ mod tests {
     #[test]
     fn the_auth_message_is_a_cbor_map_of_v_pk_and_sig_byte_strings() {
         let key = Keypair::from_seed(&[9; 32]);
-        let auth = sign_auth(&key, key.public_key().clone(), &ChainId::from_network_name("a"), Role::Listener, &[0; 32], &[0; 32]);
+        let auth = sign_auth(
+            &key,
+            key.public_key().clone(),
+            &ChainId::from_network_name("a"),
+            Role::Listener,
+            &[0; 32],
+            &[0; 32],
+        );
         let bytes = encode(&auth);
         // map(3), "v": 1, "pk": bstr(1953) ...
         assert_eq!(bytes[0], 0xa3);

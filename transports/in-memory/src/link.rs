@@ -162,7 +162,8 @@ impl Link {
             reset_at: None,
         };
         state.apply_config(config, config_version, Instant::now());
-        let link = Arc::new(Link { number, hosts, state: Mutex::new(state), changed: Notify::new(), pump: Notify::new() });
+        let link =
+            Arc::new(Link { number, hosts, state: Mutex::new(state), changed: Notify::new(), pump: Notify::new() });
         let dialer = LinkEnd { link: link.clone(), side: 0 };
         let listener = LinkEnd { link: link.clone(), side: 1 };
         (link, dialer, listener)

@@ -285,7 +285,8 @@ impl MemoryNetwork {
     ///
     /// Must run inside a Tokio runtime: it spawns the link's pump.
     pub(crate) fn connect(&self, dialer: Option<ValidatorId>, name: &str) -> Result<LinkEnd, TransportError> {
-        let unreachable = |reason: &str| TransportError::Unreachable { addr: format!("mem://{name}"), reason: reason.into() };
+        let unreachable =
+            |reason: &str| TransportError::Unreachable { addr: format!("mem://{name}"), reason: reason.into() };
         let mut state = self.state();
         let Some(entry) = state.listeners.get(name) else {
             return Err(unreachable("no listener has that name on this simulated network (connection refused)"));

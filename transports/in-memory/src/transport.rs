@@ -113,10 +113,8 @@ impl Transport for MemoryTransport {
     /// `AddrInUse` when the name is taken.
     async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
         let (registration, backlog) = self.network.register_listener(listener_name(addr)?, self.host())?;
-        let local_addr = PeerAddress::new(SCHEME, registration.name()).map_err(|e| TransportError::InvalidAddress {
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        })?;
+        let local_addr = PeerAddress::new(SCHEME, registration.name())
+            .map_err(|e| TransportError::InvalidAddress { addr: addr.to_string(), reason: e.to_string() })?;
         let capacity = self.ctx.config.max_concurrent_handshakes.max(1);
         let (ready_tx, ready) = mpsc::channel(capacity);
         let span = tracing::info_span!("mem_listener", addr = %local_addr);
@@ -134,7 +132,11 @@ impl Transport for MemoryTransport {
     /// off; [`TransportError::Timeout`] when the handshake does not finish in time;
     /// [`TransportError::Handshake`] when the peer's proof fails, it is not admitted or not `expected`,
     /// or it refused us ([`HandshakeFailure::ClosedByPeer`]).
-    async fn dial(&self, addr: &PeerAddress, expected: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+    async fn dial(
+        &self,
+        addr: &PeerAddress,
+        expected: Option<ValidatorId>,
+    ) -> Result<Box<dyn Connection>, TransportError> {
         let link = self.network.connect(Some(self.host()), listener_name(addr)?)?;
         let span = tracing::debug_span!("mem_dial", link = link.number(), to = %addr);
         let admission = &self.ctx.admission;

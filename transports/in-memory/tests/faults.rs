@@ -155,7 +155,10 @@ async fn assert_lost(conn: &dyn Connection, what: &str) {
         Err(TransportError::ConnectionLost { .. }) => {}
         other => panic!("{what}: expected ConnectionLost, got {other:?}"),
     }
-    assert!(matches!(conn.send(seq(0, 8)).await, Err(TransportError::ConnectionLost { .. })), "{what}: send after reset");
+    assert!(
+        matches!(conn.send(seq(0, 8)).await, Err(TransportError::ConnectionLost { .. })),
+        "{what}: send after reset"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -172,7 +175,10 @@ async fn a_per_frame_reset_surfaces_as_connection_lost_on_both_ends() {
 async fn resets_over_time_surface_as_connection_lost_on_both_ends() {
     let network = MemoryNetwork::new(5);
     let (a, b) = pair_on(&network).await;
-    network.set_default_link(LinkConfig { mean_time_between_resets: Some(Duration::from_secs(2)), ..LinkConfig::perfect() });
+    network.set_default_link(LinkConfig {
+        mean_time_between_resets: Some(Duration::from_secs(2)),
+        ..LinkConfig::perfect()
+    });
     assert_lost(&*a, "dialer").await;
     assert_lost(&*b, "listener").await;
 }

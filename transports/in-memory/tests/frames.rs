@@ -78,7 +78,9 @@ async fn frames_at_the_limit_pass_and_empty_or_larger_ones_fail() {
 
     assert!(matches!(a.send(Bytes::new()).await, Err(TransportError::EmptyFrame)));
     let over = a.send(Bytes::from(vec![0; DEFAULT_MAX_FRAME_LEN + 1])).await;
-    assert!(matches!(over, Err(TransportError::FrameTooLarge { len, limit }) if len == DEFAULT_MAX_FRAME_LEN + 1 && limit == DEFAULT_MAX_FRAME_LEN));
+    assert!(
+        matches!(over, Err(TransportError::FrameTooLarge { len, limit }) if len == DEFAULT_MAX_FRAME_LEN + 1 && limit == DEFAULT_MAX_FRAME_LEN)
+    );
     // The connection survives refused sends.
     a.send(Bytes::from_static(b"x")).await.unwrap();
     assert_eq!(&b.recv().await.unwrap().unwrap()[..], b"x");
@@ -191,7 +193,8 @@ async fn send_blocks_against_a_never_reading_peer_and_a_reader_drains_it() {
                 check_frame(i, len, &b.recv().await.unwrap().unwrap());
             }
         };
-        let (sent, ()) = within("drain a blocked sender", Duration::from_secs(10), async { tokio::join!(pending, drain) }).await;
+        let (sent, ()) =
+            within("drain a blocked sender", Duration::from_secs(10), async { tokio::join!(pending, drain) }).await;
         sent.unwrap();
     }
 }

@@ -15,7 +15,9 @@ use quorumnet_memory::{MemoryNetwork, MemoryTransport, NONCE_LEN};
 
 const REFUSAL_WAIT: Duration = Duration::from_secs(5);
 
-fn handshake_failure(result: Result<Box<dyn quorumnet_core::transport::Connection>, TransportError>) -> HandshakeFailure {
+fn handshake_failure(
+    result: Result<Box<dyn quorumnet_core::transport::Connection>, TransportError>,
+) -> HandshakeFailure {
     match result {
         Err(TransportError::Handshake { failure, .. }) => failure,
         Err(other) => panic!("expected a handshake failure, got {other}"),
@@ -122,7 +124,11 @@ async fn impostors_get_no_connection_and_the_listener_still_serves_honest_peers(
 #[tokio::test(start_paused = true)]
 async fn a_listening_impostor_cannot_pass_as_the_validator_a_dialer_expects() {
     let network = MemoryNetwork::new(1);
-    let impostor = impostor_claiming(network.clone(), ctx(key(7), Admission::open(), TransportConfig::test()), key(2).public_key().clone());
+    let impostor = impostor_claiming(
+        network.clone(),
+        ctx(key(7), Admission::open(), TransportConfig::test()),
+        key(2).public_key().clone(),
+    );
     let _listener = impostor.listen(&addr("v2")).await.unwrap();
     let failure = handshake_failure(node(&network, 1).dial(&addr("v2"), Some(id(2))).await);
     assert!(matches!(failure, HandshakeFailure::BadIdentityProof(_)), "{failure:?}");
@@ -149,7 +155,8 @@ async fn garbage_and_stalled_handshakes_do_not_stop_accept() {
     empty.send(Bytes::new()).await.unwrap();
 
     // An honest peer is served at once, long before the stalled handshakes time out.
-    let (_dialed, accepted) = within("honest connection next to garbage", timeout / 2, connect(&node(&network, 1), &mut listener)).await;
+    let (_dialed, accepted) =
+        within("honest connection next to garbage", timeout / 2, connect(&node(&network, 1), &mut listener)).await;
     assert_eq!(accepted.remote(), id(1));
 
     // The listener refused the garbage by closing those links (after its own nonce and proof).
@@ -180,7 +187,12 @@ async fn more_stalled_handshakes_than_slots_only_delay_until_timeout() {
     let _stalls: Vec<_> = (0..2).map(|_| network.open_raw("v2").unwrap()).collect();
     // Both slots are taken by stalls; the honest dial waits in the backlog until they time out (its
     // own handshake limit is longer, so it outlives the wait).
-    let patient = node_with(&network, 1, admit_all(), TransportConfig { handshake_timeout: timeout * 3, ..TransportConfig::test() });
+    let patient = node_with(
+        &network,
+        1,
+        admit_all(),
+        TransportConfig { handshake_timeout: timeout * 3, ..TransportConfig::test() },
+    );
     let started = tokio::time::Instant::now();
     let (_dialed, accepted) = within("dial after stalls time out", timeout * 3, connect(&patient, &mut listener)).await;
     assert!(started.elapsed() >= timeout, "the dial overtook the stalled handshakes");
@@ -209,7 +221,12 @@ async fn a_dial_whose_listener_never_answers_times_out_within_the_bound() {
     // The listener's only slot is stalled by a raw link, so the dial's handshake is never answered.
     let _stall = network.open_raw("v2").unwrap();
     let started = tokio::time::Instant::now();
-    let dialer = node_with(&network, 1, admit_all(), TransportConfig { handshake_timeout: Duration::from_millis(300), ..config });
+    let dialer = node_with(
+        &network,
+        1,
+        admit_all(),
+        TransportConfig { handshake_timeout: Duration::from_millis(300), ..config },
+    );
     let result = dialer.dial(&addr("v2"), None).await;
     assert!(matches!(result, Err(TransportError::Timeout { .. })), "{:?}", result.err());
     assert!(started.elapsed() <= Duration::from_millis(301), "took {:?}", started.elapsed());
