@@ -233,9 +233,14 @@ impl<'a> Run<'a> {
     /// the handshake) a connection that ends at once without ever delivering a frame.
     pub async fn expect_refused(&self, what: &str, dialed: Result<Box<dyn Connection>, TransportError>) -> Outcome {
         let Ok(connection) = dialed else { return Ok(()) };
-        match self.wait(format!("the end of the connection {what} got"), connection.recv()).await? {
-            Ok(Some(frame)) => Err(self.fail(format!("{what} got a connection that delivered a {}-byte frame", frame.len()))),
-            Ok(None) | Err(_) => Ok(()),
+        match tokio::time::timeout(self.patience, connection.recv()).await {
+            Ok(Ok(None) | Err(_)) => Ok(()),
+            Ok(Ok(Some(frame))) => Err(self.fail(format!("{what} got a connection that delivered a {}-byte frame", frame.len()))),
+            Err(_) => Err(self.fail(format!(
+                "{what} got a connection (remote {:?}) that was still open after {:?}",
+                connection.remote(),
+                self.patience
+            ))),
         }
     }
 
