@@ -63,7 +63,12 @@ impl Limits {
     }
 
     /// Awaits `fut` for at most `limit`; on time-out the case fails naming `what`.
-    pub async fn wait_at_most<T>(&self, limit: Duration, what: impl Display, fut: impl Future<Output = T>) -> Result<T, CaseFailure> {
+    pub async fn wait_at_most<T>(
+        &self,
+        limit: Duration,
+        what: impl Display,
+        fut: impl Future<Output = T>,
+    ) -> Result<T, CaseFailure> {
         tokio::time::timeout(limit, fut)
             .await
             .map_err(|_| self.fail(format!("timed out after {limit:?} waiting for {what}")))
@@ -92,7 +97,10 @@ impl Limits {
     }
 
     /// Spawns part of a case; dropping the [`Task`] aborts it.
-    pub fn spawn<T: Send + 'static>(&self, fut: impl Future<Output = Result<T, CaseFailure>> + Send + 'static) -> Task<T> {
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, CaseFailure>> + Send + 'static,
+    ) -> Task<T> {
         Task { handle: tokio::spawn(fut), limits: *self }
     }
 }
@@ -204,7 +212,11 @@ impl<'a> Run<'a> {
     }
 
     /// The listener's next connection, which must come.
-    pub async fn accept(&self, listener: &mut dyn Listener, what: impl Display) -> Result<Arc<dyn Connection>, CaseFailure> {
+    pub async fn accept(
+        &self,
+        listener: &mut dyn Listener,
+        what: impl Display,
+    ) -> Result<Arc<dyn Connection>, CaseFailure> {
         let connection = self
             .wait(format!("accept of {what}"), listener.accept())
             .await?
@@ -213,12 +225,25 @@ impl<'a> Run<'a> {
     }
 
     /// `dialer` connects to `target` (listening on `listener`), expecting its id; checks both `remote()`s.
-    pub async fn connect(&self, dialer: &Peer, target: &Peer, listener: &mut dyn Listener) -> Result<Link, CaseFailure> {
+    pub async fn connect(
+        &self,
+        dialer: &Peer,
+        target: &Peer,
+        listener: &mut dyn Listener,
+    ) -> Result<Link, CaseFailure> {
         let addr = listener.local_addr();
-        let (dialed, accepted) = tokio::join!(self.dial(dialer, &addr, Some(target.id)), self.accept(listener, "a dialed connection"));
-        let dialed: Arc<dyn Connection> = Arc::from(dialed?.map_err(|e| self.fail(format!("dial to {addr} failed: {e}")))?);
+        let (dialed, accepted) =
+            tokio::join!(self.dial(dialer, &addr, Some(target.id)), self.accept(listener, "a dialed connection"));
+        let dialed: Arc<dyn Connection> =
+            Arc::from(dialed?.map_err(|e| self.fail(format!("dial to {addr} failed: {e}")))?);
         let accepted = accepted?;
-        ensure!(self, dialed.remote() == target.id, "the dialer's remote() is {:?}, but it dialed {:?}", dialed.remote(), target.id);
+        ensure!(
+            self,
+            dialed.remote() == target.id,
+            "the dialer's remote() is {:?}, but it dialed {:?}",
+            dialed.remote(),
+            target.id
+        );
         ensure!(
             self,
             accepted.remote() == dialer.id,
@@ -235,7 +260,9 @@ impl<'a> Run<'a> {
         let Ok(connection) = dialed else { return Ok(()) };
         match tokio::time::timeout(self.patience, connection.recv()).await {
             Ok(Ok(None) | Err(_)) => Ok(()),
-            Ok(Ok(Some(frame))) => Err(self.fail(format!("{what} got a connection that delivered a {}-byte frame", frame.len()))),
+            Ok(Ok(Some(frame))) => {
+                Err(self.fail(format!("{what} got a connection that delivered a {}-byte frame", frame.len())))
+            }
             Err(_) => Err(self.fail(format!(
                 "{what} got a connection (remote {:?}) that was still open after {:?}",
                 connection.remote(),

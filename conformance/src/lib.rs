@@ -72,8 +72,8 @@
 //! dead address, dies on garbage — and assert that each is caught by the case named for it, while the
 //! unbroken transport passes that same case.
 
-mod cases_list;
 pub mod cases;
+mod cases_list;
 mod factory;
 mod harness;
 mod pattern;

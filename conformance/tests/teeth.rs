@@ -198,7 +198,11 @@ impl Transport for Broken {
         Ok(Box::new(BrokenListener { inner, transport }))
     }
 
-    async fn dial(&self, addr: &PeerAddress, expected: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+    async fn dial(
+        &self,
+        addr: &PeerAddress,
+        expected: Option<ValidatorId>,
+    ) -> Result<Box<dyn Connection>, TransportError> {
         let expected = if self.fault == Some(Fault::IgnoresTheExpectedId) { None } else { expected };
         match self.inner.dial(addr, expected).await {
             Ok(connection) => Ok(self.wrap(connection)),
@@ -221,7 +225,8 @@ impl Listener for BrokenListener {
     }
 
     async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
-        let died = self.transport.fault == Some(Fault::DiesOnGarbage) && self.transport.garbage_delivered.load(Ordering::Acquire);
+        let died = self.transport.fault == Some(Fault::DiesOnGarbage)
+            && self.transport.garbage_delivered.load(Ordering::Acquire);
         if died {
             return Err(TransportError::ListenerClosed { addr: self.local_addr().to_string() });
         }

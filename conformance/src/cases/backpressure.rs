@@ -24,7 +24,11 @@ pub async fn backpressure_declared_bound_and_blocks_before_16_mib(factory: &dyn 
     let mut listener = run.listen(&a).await?;
     let link = run.connect(&b, &a, &mut *listener).await?;
     let k = link.dialer.unsent_bound();
-    ensure!(run, (1..=MAX_UNSENT_BOUND).contains(&k), "unsent_bound() is {k} bytes; the contract allows 1..={MAX_UNSENT_BOUND}");
+    ensure!(
+        run,
+        (1..=MAX_UNSENT_BOUND).contains(&k),
+        "unsent_bound() is {k} bytes; the contract allows 1..={MAX_UNSENT_BOUND}"
+    );
     let chunk = CHUNK.min(run.config.max_frame_len);
     let plan = Arc::new(FramePlan::new(16, NEVER_READING_PEER_CEILING / chunk + 1, Sizes::Fixed { len: chunk }));
     let mut accepted = 0;

@@ -24,7 +24,11 @@ pub async fn throughput_and_latency_figures(factory: &dyn TransportFactory) -> O
     let mut listener = run.listen(&a).await?;
     let link = run.connect(&b, &a, &mut *listener).await?;
 
-    let plan = Arc::new(FramePlan::new(3, THROUGHPUT_FRAMES, Sizes::Fixed { len: THROUGHPUT_FRAME.min(run.config.max_frame_len) }));
+    let plan = Arc::new(FramePlan::new(
+        3,
+        THROUGHPUT_FRAMES,
+        Sizes::Fixed { len: THROUGHPUT_FRAME.min(run.config.max_frame_len) },
+    ));
     let started = Instant::now();
     let sender = spawn_sender(run.limits(), link.dialer.clone(), plan.clone(), false);
     receive_plan(run.limits(), &*link.listener, &plan, plan.len()).await?;

@@ -44,7 +44,13 @@ pub async fn ten_thousand_mixed_frames_in_order_exactly_once(factory: &dyn Trans
     let sender = spawn_sender(run.limits(), link.dialer.clone(), plan.clone(), true);
     receive_plan(run.limits(), &*link.listener, &plan, plan.len()).await?;
     let after = run.recv(&*link.listener, "the end of the stream after the last frame").await?;
-    ensure!(run, after.is_none(), "a frame of {} bytes arrived after all {} were received: a duplicate", after.map_or(0, |f| f.len()), plan.len());
+    ensure!(
+        run,
+        after.is_none(),
+        "a frame of {} bytes arrived after all {} were received: a duplicate",
+        after.map_or(0, |f| f.len()),
+        plan.len()
+    );
     sender.join("the sender to finish").await
 }
 
@@ -56,7 +62,12 @@ pub async fn frame_at_limit_passes(factory: &dyn TransportFactory) -> Outcome {
     let link = run.connect(&b, &a, &mut *listener).await?;
     let limit = run.config.max_frame_len;
     for conn in [&link.dialer, &link.listener] {
-        ensure!(run, conn.max_frame_len() == limit, "max_frame_len() is {}, the config says {limit}", conn.max_frame_len());
+        ensure!(
+            run,
+            conn.max_frame_len() == limit,
+            "max_frame_len() is {}, the config says {limit}",
+            conn.max_frame_len()
+        );
     }
     let plan = FramePlan::new(1, 2, Sizes::Fixed { len: limit });
     for (i, (from, to)) in [(&link.dialer, &link.listener), (&link.listener, &link.dialer)].into_iter().enumerate() {
@@ -78,7 +89,11 @@ pub async fn oversize_and_empty_frames_fail_cleanly(factory: &dyn TransportFacto
     let link = run.connect(&b, &a, &mut *listener).await?;
     let limit = run.config.max_frame_len;
     let empty = run.wait("the send of an empty frame to return", link.dialer.send(Bytes::new())).await?;
-    ensure!(run, matches!(empty, Err(TransportError::EmptyFrame)), "send of an empty frame returned {empty:?}, not Err(EmptyFrame)");
+    ensure!(
+        run,
+        matches!(empty, Err(TransportError::EmptyFrame)),
+        "send of an empty frame returned {empty:?}, not Err(EmptyFrame)"
+    );
     let oversize = Bytes::from(vec![0x5a; limit + 1]);
     let result = run.wait("the send of an oversize frame to return", link.dialer.send(oversize)).await?;
     ensure!(
@@ -126,7 +141,10 @@ pub(crate) fn spawn_sender(limits: Limits, conn: Arc<dyn Connection>, plan: Arc<
             limits.send(&*conn, plan.frame(i), format!("frame {i} of {}", plan.len())).await?;
         }
         if close {
-            limits.wait("close after the last frame", conn.close()).await?.map_err(|e| limits.fail(format!("close failed: {e}")))?;
+            limits
+                .wait("close after the last frame", conn.close())
+                .await?
+                .map_err(|e| limits.fail(format!("close failed: {e}")))?;
         }
         Ok(())
     })

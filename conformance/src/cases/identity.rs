@@ -91,7 +91,9 @@ async fn impostor_gets_no_connection(run: &Run<'_>, victim: ValidatorId, attack:
     let impostor = run.factory.impostor(run.context(attacker.key.clone(), attacker.admission.clone()), attack);
     let mut listener = run.listen(&a).await?;
     let addr = listener.local_addr();
-    let dialed = run.wait(format!("the dial of {who} (the factory's impostor) to return"), impostor.dial(&addr, Some(a.id))).await?;
+    let dialed = run
+        .wait(format!("the dial of {who} (the factory's impostor) to return"), impostor.dial(&addr, Some(a.id)))
+        .await?;
     if let Ok(connection) = &dialed {
         tracing::info!(remote = ?connection.remote(), "{who}: the impostor's own dial returned Ok; judging the listener");
     }

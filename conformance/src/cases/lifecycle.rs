@@ -74,13 +74,22 @@ pub async fn clean_close_is_seen_as_none(factory: &dyn TransportFactory) -> Outc
     close(&run, &link, "close").await?;
     for frame in &frames {
         let got = run.recv_frame(&*link.listener, "a frame sent before close").await?;
-        ensure!(run, &got == frame, "after close the peer received {got:?} where {frame:?} was sent");
+        ensure!(run, got == *frame, "after close the peer received {got:?} where {frame:?} was sent");
     }
     let end = run.recv(&*link.listener, "Ok(None) after the peer's close").await?;
-    ensure!(run, end.is_none(), "after the peer's close, recv returned a frame of {} bytes, not Ok(None)", end.map_or(0, |f| f.len()));
+    ensure!(
+        run,
+        end.is_none(),
+        "after the peer's close, recv returned a frame of {} bytes, not Ok(None)",
+        end.map_or(0, |f| f.len())
+    );
     close(&run, &link, "a second close").await?;
     let after = run.wait("a send after close to return", link.dialer.send(Bytes::from_static(b"late"))).await?;
-    ensure!(run, matches!(after, Err(TransportError::Closed)), "a send after close returned {after:?}, not Err(Closed)");
+    ensure!(
+        run,
+        matches!(after, Err(TransportError::Closed)),
+        "a send after close returned {after:?}, not Err(Closed)"
+    );
     Ok(())
 }
 
@@ -96,7 +105,11 @@ pub async fn dial_to_dead_address_fails_within_bound(factory: &dyn TransportFact
     let bound = run.config.dial_timeout + run.config.handshake_timeout + DEAD_DIAL_SLACK;
     let started = Instant::now();
     let result = run
-        .wait_at_most(bound, format!("a dial to the dead address {dead} to fail (dial + handshake timeouts + slack)"), a.transport.dial(&dead, None))
+        .wait_at_most(
+            bound,
+            format!("a dial to the dead address {dead} to fail (dial + handshake timeouts + slack)"),
+            a.transport.dial(&dead, None),
+        )
         .await?;
     ensure!(run, result.is_err(), "a dial to the dead address {dead} succeeded");
     tracing::info!(took = ?started.elapsed(), "dial to a dead address failed");
@@ -139,9 +152,18 @@ pub async fn listen_port_zero_reports_real_address(factory: &dyn TransportFactor
         .await?
         .map_err(|e| run.fail(format!("listen on {requested} failed: {e}")))?;
     let local = listener.local_addr();
-    ensure!(run, local.scheme() == a.transport.scheme(), "local_addr() {local} is not of the transport's scheme {}", a.transport.scheme());
+    ensure!(
+        run,
+        local.scheme() == a.transport.scheme(),
+        "local_addr() {local} is not of the transport's scheme {}",
+        a.transport.scheme()
+    );
     if requested.rest().ends_with(":0") {
-        ensure!(run, local != requested && !local.rest().ends_with(":0"), "listening on {requested} reported {local}: port 0 not resolved");
+        ensure!(
+            run,
+            local != requested && !local.rest().ends_with(":0"),
+            "listening on {requested} reported {local}: port 0 not resolved"
+        );
     }
     // `connect` dials `local_addr()` and checks that it reached `a`.
     run.connect(&b, &a, &mut *listener).await?;

@@ -22,8 +22,12 @@ pub async fn garbage_does_not_take_listener_down(factory: &dyn TransportFactory)
     let limit = run.config.handshake_timeout + run.patience;
     for garbage in samples {
         let len = garbage.len();
-        run.wait_at_most(limit, format!("the factory's misbehave(Garbage({len} bytes)) to return"), run.factory.misbehave(&addr, Misbehaviour::Garbage(garbage)))
-            .await?;
+        run.wait_at_most(
+            limit,
+            format!("the factory's misbehave(Garbage({len} bytes)) to return"),
+            run.factory.misbehave(&addr, Misbehaviour::Garbage(garbage)),
+        )
+        .await?;
     }
     // `connect` fails unless the next accepted connection is the honest dialer's.
     run.connect(&b, &a, &mut *listener).await?;
@@ -38,8 +42,11 @@ pub async fn half_finished_handshake_does_not_take_listener_down(factory: &dyn T
     let mut listener = run.listen(&a).await?;
     let addr = listener.local_addr();
     for n in 0..STALLED_HANDSHAKES {
-        run.wait(format!("the factory's misbehave(StallMidHandshake) #{n} to return"), run.factory.misbehave(&addr, Misbehaviour::StallMidHandshake))
-            .await?;
+        run.wait(
+            format!("the factory's misbehave(StallMidHandshake) #{n} to return"),
+            run.factory.misbehave(&addr, Misbehaviour::StallMidHandshake),
+        )
+        .await?;
     }
     let limit = run.config.handshake_timeout;
     run.wait_at_most(

@@ -167,7 +167,9 @@ impl Connection for TcpConnection {
             // Cancel-safe: bytes read are in `buf` whether or not this future survives.
             match reader.half.read_buf(&mut reader.buf).await {
                 Ok(0) if reader.buf.is_empty() => reader.ended = Some(Ok(())),
-                Ok(0) => reader.ended = Some(Err(format!("stream ended inside a frame ({} bytes of it)", reader.buf.len()))),
+                Ok(0) => {
+                    reader.ended = Some(Err(format!("stream ended inside a frame ({} bytes of it)", reader.buf.len())))
+                }
                 Ok(_) => {}
                 Err(e) => reader.ended = Some(Err(e.to_string())),
             }

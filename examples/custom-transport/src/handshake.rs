@@ -90,7 +90,12 @@ pub fn prove(key: &Keypair, chain: &ChainId, role: Role, nonces: &Nonces) -> Aut
 /// # Errors
 /// [`HandshakeFailure::Protocol`] for another version, [`HandshakeFailure::BadIdentityProof`] when the
 /// signature does not verify for this chain, role and nonces.
-pub fn verify(msg: &AuthMessage, chain: &ChainId, role: Role, nonces: &Nonces) -> Result<ValidatorId, HandshakeFailure> {
+pub fn verify(
+    msg: &AuthMessage,
+    chain: &ChainId,
+    role: Role,
+    nonces: &Nonces,
+) -> Result<ValidatorId, HandshakeFailure> {
     if msg.v != VERSION {
         return Err(HandshakeFailure::Protocol(format!("auth version {} (this side speaks {VERSION})", msg.v)));
     }
@@ -192,7 +197,11 @@ impl Local<'_> {
 ///
 /// # Errors
 /// Any [`HandshakeError`]; the caller bounds the time.
-pub async fn dial<S>(stream: &mut S, local: &Local<'_>, expected: Option<ValidatorId>) -> Result<ValidatorId, HandshakeError>
+pub async fn dial<S>(
+    stream: &mut S,
+    local: &Local<'_>,
+    expected: Option<ValidatorId>,
+) -> Result<ValidatorId, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -89,7 +89,11 @@ impl Transport for CustomTcp {
         Ok(Box::new(TcpListener::bind(self.ctx.clone(), socket_addr(addr)?).await?))
     }
 
-    async fn dial(&self, addr: &PeerAddress, expected: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+    async fn dial(
+        &self,
+        addr: &PeerAddress,
+        expected: Option<ValidatorId>,
+    ) -> Result<Box<dyn Connection>, TransportError> {
         let target = socket_addr(addr)?;
         let config = &self.ctx.config;
         let mut stream = tokio::time::timeout(config.dial_timeout, TcpStream::connect(target))
@@ -97,7 +101,8 @@ impl Transport for CustomTcp {
             .map_err(|_| TransportError::Timeout { what: "custom-tcp connect", after: config.dial_timeout })?
             .map_err(|e| TransportError::Unreachable { addr: addr.to_string(), reason: e.to_string() })?;
         limit_unsent_kernel_bytes(&stream, addr)?;
-        let local = handshake::Local { key: &self.ctx.keypair, chain: &self.ctx.chain_id, admission: &self.ctx.admission };
+        let local =
+            handshake::Local { key: &self.ctx.keypair, chain: &self.ctx.chain_id, admission: &self.ctx.admission };
         let remote = within_handshake_timeout(&self.ctx, addr, handshake::dial(&mut stream, &local, expected)).await?;
         Ok(Box::new(TcpConnection::new(stream, remote, addr.clone(), config.max_frame_len)))
     }
@@ -168,7 +173,10 @@ mod tests {
             socket_addr(&"tcp-noise://127.0.0.1:1".parse().unwrap()),
             Err(TransportError::InvalidAddress { .. })
         ));
-        assert!(matches!(socket_addr(&"custom-tcp://localhost".parse().unwrap()), Err(TransportError::InvalidAddress { .. })));
+        assert!(matches!(
+            socket_addr(&"custom-tcp://localhost".parse().unwrap()),
+            Err(TransportError::InvalidAddress { .. })
+        ));
         assert_eq!(socket_addr(&"custom-tcp://[::1]:7".parse().unwrap()).unwrap(), "[::1]:7".parse().unwrap());
     }
 }

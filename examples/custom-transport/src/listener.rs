@@ -28,7 +28,8 @@ impl TcpListener {
         let io = |source| TransportError::Io { addr: addr.to_string(), source };
         let socket = tokio::net::TcpListener::bind(addr).await.map_err(io)?;
         let bound = socket.local_addr().map_err(io)?;
-        let local_addr = PeerAddress::new(SCHEME, &bound.to_string()).expect("a socket address is a valid address rest");
+        let local_addr =
+            PeerAddress::new(SCHEME, &bound.to_string()).expect("a socket address is a valid address rest");
         // Finished connections wait here for `accept`; while it is full, handshake slots stay taken and
         // new peers wait in the OS backlog: the application's pace bounds the listener.
         let (found, ready) = mpsc::channel(ctx.config.max_concurrent_handshakes);

@@ -58,7 +58,10 @@ impl TransportFactory for CustomTcpFactory {
             }
             Misbehaviour::StallMidHandshake => {
                 // An honest first message (our nonce), then silence.
-                stream.write_all(&rand::random::<[u8; NONCE_LEN]>()).await.expect("sending the first handshake message");
+                stream
+                    .write_all(&rand::random::<[u8; NONCE_LEN]>())
+                    .await
+                    .expect("sending the first handshake message");
                 tokio::spawn(tokio::time::timeout(limit * STALL_HOLD_TIMEOUTS, drain(stream)));
             }
         }
@@ -124,7 +127,11 @@ impl Transport for Impostor {
 
     /// Always an error: the suite judges the listener, and the impostor keeps no usable connection.
     /// The error says whether the listener went along with the forgery.
-    async fn dial(&self, addr: &PeerAddress, _expected: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+    async fn dial(
+        &self,
+        addr: &PeerAddress,
+        _expected: Option<ValidatorId>,
+    ) -> Result<Box<dyn Connection>, TransportError> {
         let peer = addr.to_string();
         let mut stream = TcpStream::connect(socket_addr(addr))
             .await
