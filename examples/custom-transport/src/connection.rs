@@ -18,6 +18,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -41,6 +42,8 @@ pub const UNSENT_BOUND: usize = USER_QUEUE_BYTES + KERNEL_UNSENT_BYTES + KERNEL_
 pub const OUTBOX_FRAMES: usize = 1024;
 /// The writer hands the kernel its batch once it holds this many bytes (or the queue is empty).
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
+/// How long a dropped connection's writer keeps trying to deliver what was accepted, like `SO_LINGER`.
+pub const DROP_LINGER: Duration = Duration::from_secs(10);
 /// Read buffer growth step.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
@@ -61,6 +64,8 @@ pub struct TcpConnection {
     closed: AtomicBool,
     writer_failure: Arc<Mutex<Option<String>>>,
     reader: tokio::sync::Mutex<Reader>,
+    /// Dropped with the connection: tells the writer task to give up on a peer that does not read.
+    _dropped: oneshot::Sender<()>,
 }
 
 struct Reader {
@@ -78,7 +83,8 @@ impl TcpConnection {
         let budget = Arc::new(Semaphore::new(USER_QUEUE_BYTES));
         let writer_failure = Arc::new(Mutex::new(None));
         let writer = Writer { half: write_half, queue, limit: max_frame_len, budget: budget.clone() };
-        tokio::spawn(writer.run(writer_failure.clone()));
+        let (dropped, abandoned) = oneshot::channel();
+        tokio::spawn(writer.run(writer_failure.clone(), abandoned));
         TcpConnection {
             remote,
             remote_addr,
@@ -87,6 +93,7 @@ impl TcpConnection {
             outbox,
             closed: AtomicBool::new(false),
             writer_failure,
+            _dropped: dropped,
             reader: tokio::sync::Mutex::new(Reader {
                 half: read_half,
                 buf: BytesMut::new(),
@@ -195,13 +202,18 @@ struct Writer {
 
 impl Writer {
     /// Writes queued frames in batches until the connection is closed or dropped (then sends FIN), or
-    /// the socket fails (then records why and fails every waiting `send`).
-    async fn run(mut self, failure: Arc<Mutex<Option<String>>>) {
+    /// the socket fails (then records why and fails every waiting `send`). A dropped connection's
+    /// frames get [`DROP_LINGER`] to leave; then the link is abandoned, so a peer that never reads
+    /// cannot keep this task and its socket alive.
+    async fn run(mut self, failure: Arc<Mutex<Option<String>>>, dropped: oneshot::Receiver<()>) {
         let mut closers = Vec::new();
-        let result = self.write_all_queued(&mut closers).await;
-        let result = match result {
-            Ok(()) => self.half.shutdown().await.map_err(|e| format!("sending FIN: {e}")),
-            Err(e) => Err(e),
+        let linger = async {
+            let _ = dropped.await;
+            tokio::time::sleep(DROP_LINGER).await;
+        };
+        let result = tokio::select! {
+            result = self.write_then_fin(&mut closers) => result,
+            () = linger => Err(format!("dropped with frames still unsent after {DROP_LINGER:?}; abandoned the link")),
         };
         if let Err(reason) = &result {
             tracing::debug!(%reason, "custom-tcp writer stopped");
@@ -211,6 +223,11 @@ impl Writer {
         for closer in closers {
             let _ = closer.send(result.clone());
         }
+    }
+
+    async fn write_then_fin(&mut self, closers: &mut Vec<oneshot::Sender<Result<(), String>>>) -> Result<(), String> {
+        self.write_all_queued(closers).await?;
+        self.half.shutdown().await.map_err(|e| format!("sending FIN: {e}"))
     }
 
     /// Returns when every sender is gone, or a `Close` arrived and what was queued before it is written.

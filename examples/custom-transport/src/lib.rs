@@ -15,7 +15,9 @@
 //!   kernel buffer (`TCP_NOTSENT_LOWAT` on Linux, `SO_SNDBUF` elsewhere) and 64 KiB for the kernel's
 //!   overshoot. A frame larger than the user-space budget waits for an empty queue, then travels alone.
 //! - Close: `close` writes what was accepted, then half-closes (FIN); the peer's `recv` returns every
-//!   frame, then `Ok(None)`. Dropping a connection does the same without waiting.
+//!   frame, then `Ok(None)`. Our own `recv` keeps working until the peer closes too. Dropping a
+//!   connection does the same without waiting, giving the unsent frames at most
+//!   [`connection::DROP_LINGER`] (10 s) to leave before the link is abandoned.
 //!
 //! ```no_run
 //! use std::sync::Arc;
