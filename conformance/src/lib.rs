@@ -228,3 +228,79 @@ macro_rules! __case_table {
         ),*];
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use quorumnet_core::identity::ValidatorId;
+    use quorumnet_core::transport::{Connection, Listener, PeerAddress, Transport, TransportContext, TransportError};
+
+    use super::*;
+
+    /// A transport that can neither listen nor dial: every case that needs a link fails at once.
+    struct Nothing;
+
+    #[async_trait]
+    impl Transport for Nothing {
+        fn scheme(&self) -> &'static str {
+            "nothing"
+        }
+
+        async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
+            Err(TransportError::InvalidAddress { addr: addr.to_string(), reason: "nothing listens".into() })
+        }
+
+        async fn dial(&self, addr: &PeerAddress, _: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+            Err(TransportError::Unreachable { addr: addr.to_string(), reason: "nothing dials".into() })
+        }
+    }
+
+    struct NothingFactory;
+
+    #[async_trait]
+    impl TransportFactory for NothingFactory {
+        fn build(&self, _: TransportContext) -> Arc<dyn Transport> {
+            Arc::new(Nothing)
+        }
+
+        fn listen_address(&self) -> PeerAddress {
+            "nothing://here".parse().unwrap()
+        }
+
+        fn dead_address(&self) -> PeerAddress {
+            "nothing://there".parse().unwrap()
+        }
+
+        fn impostor(&self, _: TransportContext, _: ImpostorAttack) -> Arc<dyn Transport> {
+            Arc::new(Nothing)
+        }
+
+        async fn misbehave(&self, _: &PeerAddress, _: Misbehaviour) {}
+    }
+
+    #[test]
+    fn cases_have_unique_names_covering_design_section_4() {
+        let names: BTreeSet<_> = CASES.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), CASES.len(), "duplicate case names");
+        assert_eq!(CASES.len(), 20);
+    }
+
+    #[tokio::test]
+    async fn every_case_reports_failures_under_its_own_name() {
+        for case in CASES {
+            // Only the dead-address case can pass against a transport that reaches nothing.
+            if let Err(failure) = (case.run)(&NothingFactory).await {
+                assert_eq!(failure.case, case.name, "{failure}");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "conformance case `round_trip` failed: listen on nothing://here failed")]
+    fn a_generated_test_panics_with_the_failure_on_a_paused_runtime_too() {
+        run_test("round_trip", Runtime::CurrentThreadPaused, || NothingFactory);
+    }
+}
