@@ -32,7 +32,7 @@ impl TcpListener {
             PeerAddress::new(SCHEME, &bound.to_string()).expect("a socket address is a valid address rest");
         // Finished connections wait here for `accept`; while it is full, handshake slots stay taken and
         // new peers wait in the OS backlog: the application's pace bounds the listener.
-        let (found, ready) = mpsc::channel(ctx.config.max_concurrent_handshakes);
+        let (found, ready) = mpsc::channel(ctx.config.max_concurrent_handshakes.max(1));
         let accept_loop = tokio::spawn(accept_loop(socket, ctx, found));
         Ok(TcpListener { local_addr, ready, accept_loop })
     }
@@ -56,7 +56,8 @@ impl Listener for TcpListener {
 }
 
 async fn accept_loop(socket: tokio::net::TcpListener, ctx: TransportContext, found: mpsc::Sender<Box<dyn Connection>>) {
-    let slots = Arc::new(Semaphore::new(ctx.config.max_concurrent_handshakes));
+    // A config of 0 would accept nobody: run at least one handshake at a time.
+    let slots = Arc::new(Semaphore::new(ctx.config.max_concurrent_handshakes.max(1)));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let (stream, peer) = match socket.accept().await {
