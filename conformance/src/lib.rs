@@ -253,7 +253,11 @@ mod tests {
             Err(TransportError::InvalidAddress { addr: addr.to_string(), reason: "nothing listens".into() })
         }
 
-        async fn dial(&self, addr: &PeerAddress, _: Option<ValidatorId>) -> Result<Box<dyn Connection>, TransportError> {
+        async fn dial(
+            &self,
+            addr: &PeerAddress,
+            _: Option<ValidatorId>,
+        ) -> Result<Box<dyn Connection>, TransportError> {
             Err(TransportError::Unreachable { addr: addr.to_string(), reason: "nothing dials".into() })
         }
     }
