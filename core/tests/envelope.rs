@@ -16,17 +16,6 @@ fn signed(key: &Keypair) -> Envelope {
     Envelope::sign_message(key, chain(), 9, 4, &nil_prevote())
 }
 
-/// An envelope with small, recognisable fields, for layout tests that need no real signature.
-fn unsigned() -> Envelope {
-    Envelope {
-        origin: validator(0x01),
-        seq: 2,
-        ttl: 3,
-        payload: vec![0xaa, 0xbb].into(),
-        sig: Signature::from_bytes(vec![0xcc; 4]),
-    }
-}
-
 #[test]
 fn signing_bytes_are_domain_chain_origin_big_endian_seq_payload() {
     let chain = ChainId([0xc1; 32]);
@@ -42,7 +31,7 @@ fn signing_bytes_are_domain_chain_origin_big_endian_seq_payload() {
 
 #[test]
 fn id_is_blake3_of_origin_big_endian_seq_and_payload() {
-    let envelope = unsigned();
+    let envelope = small_envelope();
     let mut preimage = vec![0x01; 32];
     preimage.extend(2u64.to_be_bytes());
     preimage.extend([0xaa, 0xbb]);
@@ -51,7 +40,7 @@ fn id_is_blake3_of_origin_big_endian_seq_and_payload() {
 
 #[test]
 fn id_ignores_ttl_and_signature_but_not_seq() {
-    let envelope = unsigned();
+    let envelope = small_envelope();
     assert_eq!(envelope.clone().with_ttl(200).id(), envelope.id());
     assert_eq!(Envelope { sig: Signature::from_bytes(vec![1]), ..envelope.clone() }.id(), envelope.id());
     assert_ne!(Envelope { seq: 3, ..envelope.clone() }.id(), envelope.id());
@@ -59,7 +48,7 @@ fn id_ignores_ttl_and_signature_but_not_seq() {
 
 #[test]
 fn decrement_ttl_counts_down_and_refuses_at_zero() {
-    let mut envelope = unsigned().with_ttl(1);
+    let mut envelope = small_envelope().with_ttl(1);
     assert!(envelope.decrement_ttl());
     assert_eq!(envelope.ttl, 0);
     assert!(!envelope.decrement_ttl());
@@ -164,7 +153,7 @@ fn encoding_is_exactly_the_wire_map() {
         "67 7061796c6f6164 42 aabb",                          // "payload": h'aabb'
         "63 736967 44 cccccccc",                              // "sig": h'cccccccc'
     ]);
-    assert_eq!(hex::encode(unsigned().encode()), expected);
+    assert_eq!(hex::encode(small_envelope().encode()), expected);
 }
 
 #[test]
@@ -181,25 +170,25 @@ fn signed_envelope_has_wire_key_order_and_byte_string_fields() {
 
 #[test]
 fn ttl_256_is_a_typed_error() {
-    let bad = with_field(&unsigned().encode(), &["ttl"], Value::Integer(256.into()));
+    let bad = with_field(&small_envelope().encode(), &["ttl"], Value::Integer(256.into()));
     assert_eq!(Envelope::decode(&bad), Err(CodecError::TtlOutOfRange(256)));
 }
 
 #[test]
 fn ttl_255_is_accepted() {
-    let good = with_field(&unsigned().encode(), &["ttl"], Value::Integer(255.into()));
+    let good = with_field(&small_envelope().encode(), &["ttl"], Value::Integer(255.into()));
     assert_eq!(Envelope::decode(&good).unwrap().ttl, 255);
 }
 
 #[test]
 fn serde_path_rejects_ttl_256_too() {
-    let bad = with_field(&unsigned().encode(), &["ttl"], Value::Integer(256.into()));
+    let bad = with_field(&small_envelope().encode(), &["ttl"], Value::Integer(256.into()));
     assert_schema_error(codec::decode::<Envelope>("envelope", &bad), "ttl 256");
 }
 
 #[test]
 fn byte_fields_as_integer_arrays_are_rejected() {
-    let bytes = unsigned().encode();
+    let bytes = small_envelope().encode();
     for (name, len) in [("origin", 32), ("payload", 2), ("sig", 4)] {
         let bad = with_field(&bytes, &[name], int_array(len));
         assert_schema_error(Envelope::decode(&bad), "byte string");
@@ -209,24 +198,24 @@ fn byte_fields_as_integer_arrays_are_rejected() {
 
 #[test]
 fn origin_of_31_bytes_is_rejected() {
-    let bad = with_field(&unsigned().encode(), &["origin"], Value::Bytes(vec![1; 31]));
+    let bad = with_field(&small_envelope().encode(), &["origin"], Value::Bytes(vec![1; 31]));
     assert_schema_error(Envelope::decode(&bad), "32 bytes");
 }
 
 #[test]
 fn missing_signature_is_rejected_by_name() {
-    let bad = without_field(&unsigned().encode(), &["sig"]);
+    let bad = without_field(&small_envelope().encode(), &["sig"]);
     assert_schema_error(Envelope::decode(&bad), "sig");
 }
 
 #[test]
 fn empty_truncated_padded_and_invalid_input_are_rejected() {
-    assert_rejects_generic_malformations(&unsigned().encode(), Envelope::decode);
-    assert_rejects_generic_malformations(&unsigned().encode(), |b| codec::decode::<Envelope>("envelope", b));
+    assert_rejects_generic_malformations(&small_envelope().encode(), Envelope::decode);
+    assert_rejects_generic_malformations(&small_envelope().encode(), |b| codec::decode::<Envelope>("envelope", b));
 }
 
 #[test]
 fn payload_that_is_not_a_consensus_message_fails_to_open() {
-    let envelope = unsigned();
+    let envelope = small_envelope();
     assert!(matches!(envelope.message(), Err(CodecError::Truncated { .. } | CodecError::Schema { .. })));
 }

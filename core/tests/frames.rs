@@ -6,18 +6,8 @@ use ciborium::Value;
 use common::*;
 use quorumnet_core::codec::framing::FrameDecoder;
 use quorumnet_core::codec::{CodecError, DEFAULT_MAX_FRAME_LEN};
-use quorumnet_core::identity::{Keypair, Signature};
+use quorumnet_core::identity::Keypair;
 use quorumnet_core::message::{Envelope, Frame, MessageId};
-
-fn small_envelope() -> Envelope {
-    Envelope {
-        origin: validator(0x01),
-        seq: 2,
-        ttl: 3,
-        payload: vec![0xaa, 0xbb].into(),
-        sig: Signature::from_bytes(vec![0xcc; 4]),
-    }
-}
 
 fn part() -> Frame {
     Frame::Part { id: 7, index: 1, count: 3, data: vec![1, 2, 3] }

@@ -6,8 +6,10 @@ pub mod python;
 
 use ciborium::Value;
 use quorumnet_core::codec::CodecError;
-use quorumnet_core::identity::{ChainId, ValidatorId};
-use quorumnet_core::message::{BlockHash, Commit, ConsensusMessage, Heartbeat, Height, Proposal, Round, Vote};
+use quorumnet_core::identity::{ChainId, Signature, ValidatorId};
+use quorumnet_core::message::{
+    BlockHash, Commit, ConsensusMessage, Envelope, Heartbeat, Height, Proposal, Round, Vote,
+};
 
 pub fn chain() -> ChainId {
     ChainId::from_network_name("devnet")
@@ -15,6 +17,17 @@ pub fn chain() -> ChainId {
 
 pub fn validator(byte: u8) -> ValidatorId {
     ValidatorId([byte; 32])
+}
+
+/// An envelope with small, recognisable fields, for layout tests that need no real signature.
+pub fn small_envelope() -> Envelope {
+    Envelope {
+        origin: validator(0x01),
+        seq: 2,
+        ttl: 3,
+        payload: vec![0xaa, 0xbb].into(),
+        sig: Signature::from_bytes(vec![0xcc; 4]),
+    }
 }
 
 pub fn nil_prevote() -> ConsensusMessage {
