@@ -48,6 +48,7 @@ fn policy(fanout: usize, announce: usize) -> GossipPolicy {
 struct Node {
     policy: GossipPolicy,
     seen: SeenCache,
+    store: MessageStore,
     knowledge: PeerKnowledge,
     now: Instant,
 }
@@ -56,6 +57,7 @@ impl Node {
     fn new(config: GossipConfig) -> Self {
         Node {
             seen: SeenCache::from_config(&config),
+            store: MessageStore::from_config(&config),
             knowledge: PeerKnowledge::from_config(&config),
             policy: GossipPolicy::new(config),
             now: Instant::now(),
@@ -63,7 +65,7 @@ impl Node {
     }
 
     fn have(&mut self, from: u8, ids: &[MessageId]) -> Vec<MessageId> {
-        self.policy.on_have(validator(from), ids, &self.seen, &mut self.knowledge, self.now)
+        self.policy.on_have(validator(from), ids, &self.seen, &self.store, &mut self.knowledge, self.now)
     }
 }
 
@@ -158,6 +160,17 @@ fn have_wants_only_ids_not_seen_and_marks_the_peer_as_holding_all_of_them() {
     node.seen.record(id(1), node.now);
     assert_eq!(node.have(7, &[id(1), id(2), id(3)]), [id(2), id(3)]);
     assert!([1, 2, 3].iter().all(|n| node.knowledge.knows(&validator(7), &id(*n))));
+}
+
+#[test]
+fn an_id_still_in_the_store_is_not_wanted_after_the_seen_cache_forgot_it() {
+    let mut node = Node::new(GossipConfig::test());
+    let held = envelope(1, 3);
+    node.seen.record(held.id(), node.now);
+    node.store.insert(held.clone());
+    node.now += GossipConfig::test().seen_max_age;
+    assert!(!node.seen.contains(&held.id(), node.now));
+    assert!(node.have(7, &[held.id()]).is_empty());
 }
 
 #[test]

@@ -10,8 +10,9 @@ use crate::codec::{self, BoundedSeq, CodecError};
 /// One application frame: externally tagged CBOR, `{"Variant": ...}`.
 ///
 /// A frame that does not decode, an unknown variant included, is a protocol violation: score the peer
-/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl or part with their own
-/// error variants and refuses non-map enum forms that serde alone (`codec::decode::<Frame>`) lets through.
+/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl, a bad part or too many
+/// ids with their own error variants and refuses non-map enum forms that serde alone
+/// (`codec::decode::<Frame>`) lets through.
 ///
 /// ```
 /// use quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN;

@@ -65,7 +65,8 @@
 //!
 //! // ...it lacks the message and asks for it (its own policy and caches, in reality)...
 //! let mut theirs = GossipPolicy::new(config.clone());
-//! let wanted = theirs.on_have(ValidatorId([2; 32]), ids, &SeenCache::from_config(&config), &mut knowledge, now);
+//! let (their_seen, their_store) = (SeenCache::from_config(&config), MessageStore::from_config(&config));
+//! let wanted = theirs.on_have(ValidatorId([2; 32]), ids, &their_seen, &their_store, &mut knowledge, now);
 //!
 //! // ...and we answer from the store.
 //! let answer = policy.answer_want(&wanted, &store);

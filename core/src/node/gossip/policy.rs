@@ -66,14 +66,14 @@ struct PendingWant {
 /// ```
 /// use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
 /// use quorumnet_core::message::Envelope;
-/// use quorumnet_core::node::gossip::{GossipConfig, GossipPolicy, PeerKnowledge, SeenCache};
+/// use quorumnet_core::node::gossip::{GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 /// use rand::{rngs::StdRng, SeedableRng};
 /// use tokio::time::Instant;
 ///
 /// let config = GossipConfig::test();
 /// let mut policy = GossipPolicy::new(config.clone());
 /// let mut knowledge = PeerKnowledge::from_config(&config);
-/// let seen = SeenCache::from_config(&config);
+/// let (seen, store) = (SeenCache::from_config(&config), MessageStore::from_config(&config));
 /// let peers: Vec<ValidatorId> = (1..=6).map(|b| ValidatorId([b; 32])).collect();
 ///
 /// let key = Keypair::from_seed(&[9; 32]);
@@ -88,8 +88,9 @@ struct PendingWant {
 ///
 /// // A peer announcing an id we lack gets a `Want`, once per timeout.
 /// let now = Instant::now();
-/// assert_eq!(policy.on_have(peers[1], &[envelope.id()], &seen, &mut knowledge, now), vec![envelope.id()]);
-/// assert!(policy.on_have(peers[2], &[envelope.id()], &seen, &mut knowledge, now).is_empty());
+/// let wanted = policy.on_have(peers[1], &[envelope.id()], &seen, &store, &mut knowledge, now);
+/// assert_eq!(wanted, vec![envelope.id()]);
+/// assert!(policy.on_have(peers[2], &[envelope.id()], &seen, &store, &mut knowledge, now).is_empty());
 /// ```
 #[derive(Debug)]
 pub struct GossipPolicy {
@@ -144,7 +145,8 @@ impl GossipPolicy {
 
     /// Which ids of a [`Frame::Have`] from `from` to ask `from` for, and records that `from` holds them.
     ///
-    /// An id is asked for when it is not in `seen` and not asked for within the last
+    /// An id is asked for when it is neither in `seen` nor in `store` (which may hold a message longer
+    /// than the seen-cache remembers it) and was not asked for within the last
     /// [`GossipConfig::want_timeout`], as long as outstanding wants stay within their bound; the rest of
     /// the ids are skipped (a later digest announces them again). Returns the ids in the order of
     /// `ids`, without repeats; send them with [`Frame::wants`].
@@ -153,6 +155,7 @@ impl GossipPolicy {
         from: ValidatorId,
         ids: &[MessageId],
         seen: &SeenCache,
+        store: &MessageStore,
         knowledge: &mut PeerKnowledge,
         now: Instant,
     ) -> Vec<MessageId> {
@@ -160,7 +163,7 @@ impl GossipPolicy {
         let timeout = self.config.want_timeout;
         let mut wanted = Vec::new();
         for id in ids {
-            if seen.contains(id, now) {
+            if seen.contains(id, now) || store.contains(id) {
                 continue;
             }
             match self.wants.get(id).map(|pending| has_aged(pending.requested_at, now, timeout)) {
