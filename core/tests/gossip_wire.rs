@@ -181,6 +181,14 @@ fn address_record_with_too_many_addresses_is_a_typed_error() {
 }
 
 #[test]
+fn serde_decoding_rejects_an_address_record_out_of_bounds_as_a_schema_error() {
+    let texts = (0..=AddressRecord::MAX_ADDRESSES).map(|i| Value::Text(format!("mem://v{i}"))).collect();
+    let bytes = record_with_addresses(texts);
+    assert!(matches!(codec::decode::<ConsensusMessage>("message", &bytes), Err(CodecError::Schema { .. })));
+    assert!(codec::decode::<ConsensusMessage>("message", &record_message().encode()).is_ok());
+}
+
+#[test]
 fn address_longer_than_the_limit_is_a_typed_error() {
     let at_limit = format!("mem://{}", "a".repeat(AddressRecord::MAX_ADDRESS_LEN - 6));
     let too_long = format!("{at_limit}a");
