@@ -48,13 +48,33 @@ class Nullable:
         return None if value is None else self.inner.rebuild(value, path)
 
 
+class Text:
+    """A UTF-8 text string of at most max_bytes bytes matching pattern."""
+
+    def __init__(self, pattern, max_bytes):
+        self.pattern = re.compile(pattern)
+        self.max_bytes = max_bytes
+
+    def rebuild(self, value, path):
+        if type(value) is not str:
+            raise AssertionError(f"{path}: expected text string, got {type(value).__name__}")
+        if len(value.encode("utf-8")) > self.max_bytes:
+            raise AssertionError(f"{path}: longer than {self.max_bytes} bytes")
+        if not self.pattern.fullmatch(value):
+            raise AssertionError(f"{path}: {value!r} does not match {self.pattern.pattern}")
+        return value
+
+
 class Array:
-    def __init__(self, item):
+    def __init__(self, item, max_len=None):
         self.item = item
+        self.max_len = max_len
 
     def rebuild(self, value, path):
         if type(value) is not list:
             raise AssertionError(f"{path}: expected array, got {type(value).__name__}")
+        if self.max_len is not None and len(value) > self.max_len:
+            raise AssertionError(f"{path}: {len(value)} items, above the limit of {self.max_len}")
         return [self.item.rebuild(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
 
@@ -105,6 +125,10 @@ class Embedded:
 ID = Bstr(32)
 HEIGHT = Uint(64)
 ROUND = Uint(32)
+# docs/wire.md §5: Have/Want hold at most 1024 ids. §6: at most 16 addresses of at most 256 bytes,
+# scheme://rest with a lowercase scheme and a rest without whitespace.
+MAX_IDS = 1024
+PEER_ADDRESS = Text(r"[a-z][a-z0-9+.-]*://\S+", 256)
 VOTE = Map(("height", HEIGHT), ("round", ROUND), ("validator", ID), ("block_hash", Nullable(ID)))
 CONSENSUS_MESSAGE = Enum(
     Proposal=Map(("height", HEIGHT), ("round", ROUND), ("proposer", ID), ("block_hash", ID),
@@ -114,6 +138,7 @@ CONSENSUS_MESSAGE = Enum(
     Commit=Map(("height", HEIGHT), ("round", ROUND), ("validator", ID), ("block_hash", ID)),
     Heartbeat=Map(("validator", ID), ("height", HEIGHT), ("round", ROUND), ("time_micros", Uint(64)),
                   ("hears", Array(ID))),
+    AddressRecord=Map(("validator", ID), ("version", Uint(64)), ("addresses", Array(PEER_ADDRESS, 16))),
 )
 ENVELOPE = Map(("origin", ID), ("seq", Uint(64)), ("ttl", Uint(8)), ("payload", Embedded(CONSENSUS_MESSAGE)),
                ("sig", Bstr()))
@@ -124,6 +149,8 @@ FRAME = Enum(
     Ping=Map(("nonce", Uint(64))),
     Pong=Map(("nonce", Uint(64))),
     Part=Map(("id", Uint(64)), ("index", Uint(32)), ("count", Uint(32)), ("data", Bstr())),
+    Have=Map(("ids", Array(ID, MAX_IDS))),
+    Want=Map(("ids", Array(ID, MAX_IDS))),
 )
 SCHEMAS = {"ConsensusMessage": CONSENSUS_MESSAGE, "Envelope": ENVELOPE, "Frame": FRAME}
 

@@ -8,6 +8,7 @@
 //! - [`codec`]: CBOR encoding with strict decoding (byte strings where the wire says so, no trailing
 //!   bytes) and u32 length-prefixed framing whose limit is checked before any allocation.
 //! - [`validator`]: validator sets with voting power, versioned by the height they take effect at.
+//! - [`node`]: the node runtime; so far the pure pieces of gossip ([`node::gossip`]).
 //!
 //! The wire protocol is specified in the repository's `docs/wire.md`, with test vectors.
 //!
@@ -18,5 +19,6 @@
 pub mod codec;
 pub mod identity;
 pub mod message;
+pub mod node;
 pub mod transport;
 pub mod validator;

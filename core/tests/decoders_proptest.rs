@@ -2,10 +2,11 @@
 
 use bytes::BytesMut;
 use proptest::prelude::*;
-use quorumnet_core::codec::{self, FrameDecoder};
+use quorumnet_core::codec::{self, CodecError, FrameDecoder};
 use quorumnet_core::identity::{key_file, Keypair, PublicKey, Signature, ValidatorId};
 use quorumnet_core::message::{
-    BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, Height, MessageId, Proposal, Round, Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, Height, MessageId, Proposal, Round,
+    Vote,
 };
 
 /// Small enough that the suite stays fast, large enough to reach every variant many times.
@@ -32,6 +33,16 @@ fn vote() -> impl Strategy<Value = Vote> {
             block_hash,
         },
     )
+}
+
+fn message_id() -> impl Strategy<Value = MessageId> {
+    any::<[u8; 32]>().prop_map(MessageId)
+}
+
+fn address_record() -> impl Strategy<Value = AddressRecord> {
+    let address = "[a-z][a-z0-9+.-]{0,8}://[!-~]{1,40}".prop_map(|text| text.parse().unwrap());
+    (validator_id(), any::<u64>(), proptest::collection::vec(address, 0..=AddressRecord::MAX_ADDRESSES))
+        .prop_map(|(validator, version, addresses)| AddressRecord::new(validator, version, addresses).unwrap())
 }
 
 fn consensus_message() -> impl Strategy<Value = ConsensusMessage> {
@@ -75,6 +86,7 @@ fn consensus_message() -> impl Strategy<Value = ConsensusMessage> {
         vote().prop_map(ConsensusMessage::PreCommit),
         commit,
         heartbeat,
+        address_record().prop_map(ConsensusMessage::AddressRecord),
     ]
 }
 
@@ -103,6 +115,8 @@ fn frame() -> impl Strategy<Value = Frame> {
         envelope().prop_map(Frame::Envelope),
         envelope().prop_map(Frame::Reliable),
         any::<[u8; 32]>().prop_map(|id| Frame::Ack { id: MessageId(id) }),
+        proptest::collection::vec(message_id(), 0..8).prop_map(|ids| Frame::Have { ids }),
+        proptest::collection::vec(message_id(), 0..8).prop_map(|ids| Frame::Want { ids }),
         any::<u64>().prop_map(|nonce| Frame::Ping { nonce }),
         any::<u64>().prop_map(|nonce| Frame::Pong { nonce }),
         part,
@@ -152,6 +166,22 @@ proptest! {
         let bytes = envelope.encode();
         prop_assert_eq!(codec::decode::<Envelope>("envelope", &bytes).unwrap(), envelope.clone());
         prop_assert_eq!(Envelope::decode(&bytes).unwrap(), envelope);
+    }
+
+    #[test]
+    fn have_and_want_decode_exactly_when_within_the_id_bound(count in 0..=(2 * Frame::MAX_IDS), want in any::<bool>()) {
+        let ids: Vec<MessageId> = (0..count).map(|i| MessageId([(i % 251) as u8; 32])).collect();
+        let frame = if want { Frame::Want { ids } } else { Frame::Have { ids } };
+        match Frame::decode(&frame.encode()) {
+            Ok(decoded) => {
+                prop_assert!(count <= Frame::MAX_IDS);
+                prop_assert_eq!(decoded, frame);
+            }
+            Err(error) => {
+                let too_many = matches!(error, CodecError::TooManyItems { count: c, .. } if c == count);
+                prop_assert!(count > Frame::MAX_IDS && too_many, "{} ids: {:?}", count, error);
+            }
+        }
     }
 
     #[test]

@@ -53,17 +53,21 @@ fn heartbeat_encodes_hears_as_array_of_byte_strings() {
 #[test]
 fn every_kind_roundtrips_and_reports_its_author_height_round_and_kind() {
     let expected = [
-        (0x22, 1, 0, MessageKind::Proposal),
-        (0x11, 10, 2, MessageKind::PreVote),
-        (0x12, 3, 4, MessageKind::PreCommit),
-        (0x13, 5, 6, MessageKind::Commit),
-        (0x44, 7, 8, MessageKind::Heartbeat),
+        (0x22, Some((1, 0)), MessageKind::Proposal),
+        (0x11, Some((10, 2)), MessageKind::PreVote),
+        (0x12, Some((3, 4)), MessageKind::PreCommit),
+        (0x13, Some((5, 6)), MessageKind::Commit),
+        (0x44, Some((7, 8)), MessageKind::Heartbeat),
+        // An address record is about no height or round: it is judged against the latest set.
+        (0x46, None, MessageKind::AddressRecord),
     ];
-    for (message, (author, height, round, kind)) in one_of_each_kind().into_iter().zip(expected) {
+    assert_eq!(one_of_each_kind().len(), expected.len());
+    assert_eq!(MessageKind::ALL.len(), expected.len());
+    for (message, (author, coordinates, kind)) in one_of_each_kind().into_iter().zip(expected) {
         assert_eq!(ConsensusMessage::decode(&message.encode()).unwrap(), message);
         assert_eq!(message.validator(), validator(author));
-        assert_eq!(message.height(), Height(height));
-        assert_eq!(message.round(), Round(round));
+        assert_eq!(message.height(), coordinates.map(|(height, _)| Height(height)));
+        assert_eq!(message.round(), coordinates.map(|(_, round)| Round(round)));
         assert_eq!(message.kind(), kind);
         // The kind's name is the CBOR variant key, so metrics and wire dumps use one vocabulary.
         assert_eq!(map_keys(&value_of(&message.encode())), [kind.name()]);

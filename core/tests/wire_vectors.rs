@@ -44,6 +44,7 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         "consensus_precommit",
         "consensus_commit",
         "consensus_heartbeat",
+        "consensus_address_record",
     ];
     let mut vectors: Vec<Vector> = names
         .into_iter()
@@ -58,6 +59,8 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         vector("frame_ping", "Frame", Frame::Ping { nonce: 1 }.encode()),
         vector("frame_pong", "Frame", Frame::Pong { nonce: 500 }.encode()),
         vector("frame_part", "Frame", Frame::Part { id: 7, index: 1, count: 3, data: vec![1, 2, 3] }.encode()),
+        vector("frame_have", "Frame", Frame::Have { ids: vec![envelope.id(), MessageId([0x66; 32])] }.encode()),
+        vector("frame_want", "Frame", Frame::Want { ids: vec![envelope.id()] }.encode()),
     ]);
     vectors
 }

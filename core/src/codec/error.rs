@@ -63,4 +63,23 @@ pub enum CodecError {
         /// The number of parts it claims the whole frame has.
         count: u32,
     },
+    /// An array holding more items than the wire allows (docs/wire.md gives each bound): a protocol
+    /// violation. A sender splits longer lists over several frames.
+    #[error("{what} holds {count} items, above the limit of {limit}: a protocol violation")]
+    TooManyItems {
+        /// Which array: e.g. "Have ids", "address record addresses".
+        what: &'static str,
+        /// How many items the array held.
+        count: usize,
+        /// The most the wire allows.
+        limit: usize,
+    },
+    /// An address in an address record that is too long or not `scheme://rest`.
+    #[error("address {index} of the address record is invalid: {reason}")]
+    InvalidAddress {
+        /// The address's 0-based position in the record.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -16,11 +16,13 @@
 //! assert!(matches!(decode::<(u64, u64)>("pair", &padded), Err(CodecError::TrailingBytes { .. })));
 //! ```
 
+mod bounded;
 pub mod bytes;
 mod cbor;
 mod error;
 pub mod framing;
 
+pub(crate) use bounded::BoundedSeq;
 pub use cbor::{decode, encode, encode_into};
 pub use error::CodecError;
 pub use framing::{FrameDecoder, DEFAULT_MAX_FRAME_LEN};

@@ -1,8 +1,10 @@
-//! The consensus payloads a BFT engine exchanges: Tendermint-style phases plus a liveness heartbeat.
+//! The consensus payloads a BFT engine exchanges: Tendermint-style phases plus a liveness heartbeat,
+//! and the signed address records validators discover each other with.
 
 use serde::{Deserialize, Serialize};
 
-use super::{BlockHash, Height, Round};
+use super::address::AddressRecordWire;
+use super::{AddressRecord, BlockHash, Height, Round};
 use crate::codec::{self, CodecError};
 use crate::identity::ValidatorId;
 
@@ -30,6 +32,7 @@ use crate::identity::ValidatorId;
 /// assert_eq!(back.validator(), me);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ConsensusMessageWire")]
 pub enum ConsensusMessage {
     /// A proposer's block for a height and round.
     Proposal(Proposal),
@@ -41,6 +44,35 @@ pub enum ConsensusMessage {
     Commit(Commit),
     /// A validator's periodic liveness report.
     Heartbeat(Heartbeat),
+    /// Where a validator can be reached (WIRE.md §6). It is about no height or round.
+    AddressRecord(AddressRecord),
+}
+
+/// The message as received, with an address record's bounds not yet checked, so a violation comes out
+/// as its own [`CodecError`] variant (as [`super::Frame`] does for envelopes).
+#[derive(Deserialize)]
+enum ConsensusMessageWire {
+    Proposal(Proposal),
+    PreVote(Vote),
+    PreCommit(Vote),
+    Commit(Commit),
+    Heartbeat(Heartbeat),
+    AddressRecord(AddressRecordWire),
+}
+
+impl TryFrom<ConsensusMessageWire> for ConsensusMessage {
+    type Error = CodecError;
+
+    fn try_from(wire: ConsensusMessageWire) -> Result<Self, CodecError> {
+        Ok(match wire {
+            ConsensusMessageWire::Proposal(p) => ConsensusMessage::Proposal(p),
+            ConsensusMessageWire::PreVote(v) => ConsensusMessage::PreVote(v),
+            ConsensusMessageWire::PreCommit(v) => ConsensusMessage::PreCommit(v),
+            ConsensusMessageWire::Commit(c) => ConsensusMessage::Commit(c),
+            ConsensusMessageWire::Heartbeat(h) => ConsensusMessage::Heartbeat(h),
+            ConsensusMessageWire::AddressRecord(r) => ConsensusMessage::AddressRecord(r.try_into()?),
+        })
+    }
 }
 
 /// A proposed block. CBOR map keys, in order: `height`, `round`, `proposer`, `block_hash`, `pol_round`,
@@ -121,16 +153,19 @@ pub enum MessageKind {
     Commit,
     /// [`ConsensusMessage::Heartbeat`].
     Heartbeat,
+    /// [`ConsensusMessage::AddressRecord`]: discovery traffic.
+    AddressRecord,
 }
 
 impl MessageKind {
     /// Every kind, so counters can be laid out as fixed arrays indexed by kind.
-    pub const ALL: [MessageKind; 5] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::Proposal,
         MessageKind::PreVote,
         MessageKind::PreCommit,
         MessageKind::Commit,
         MessageKind::Heartbeat,
+        MessageKind::AddressRecord,
     ];
 
     /// The kind's name as it appears on the wire (the CBOR variant key) and in metrics.
@@ -141,6 +176,7 @@ impl MessageKind {
             MessageKind::PreCommit => "PreCommit",
             MessageKind::Commit => "Commit",
             MessageKind::Heartbeat => "Heartbeat",
+            MessageKind::AddressRecord => "AddressRecord",
         }
     }
 }
@@ -155,7 +191,8 @@ impl ConsensusMessage {
     /// What `decode` calls the value in errors.
     const WHAT: &'static str = "consensus message";
 
-    /// The validator the payload names as its author (the proposer, voter, committer or reporter).
+    /// The validator the payload names as its author (the proposer, voter, committer, reporter, or the
+    /// validator whose addresses a record lists).
     ///
     /// Receivers compare it with the envelope's origin: a message relayed under someone else's
     /// signature is an impersonation attempt.
@@ -165,26 +202,33 @@ impl ConsensusMessage {
             ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => v.validator,
             ConsensusMessage::Commit(c) => c.validator,
             ConsensusMessage::Heartbeat(h) => h.validator,
+            ConsensusMessage::AddressRecord(r) => r.validator,
         }
     }
 
     /// The height the message is about; it selects the validator set the message is judged against.
-    pub fn height(&self) -> Height {
+    ///
+    /// `None` for an [`AddressRecord`], which is about no height: judge it against the *latest*
+    /// validator set (only current validators' addresses matter). An `Option` rather than a made-up
+    /// `Height(0)`, which would select no kept set and get every record dropped.
+    pub fn height(&self) -> Option<Height> {
         match self {
-            ConsensusMessage::Proposal(p) => p.height,
-            ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => v.height,
-            ConsensusMessage::Commit(c) => c.height,
-            ConsensusMessage::Heartbeat(h) => h.height,
+            ConsensusMessage::Proposal(p) => Some(p.height),
+            ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.height),
+            ConsensusMessage::Commit(c) => Some(c.height),
+            ConsensusMessage::Heartbeat(h) => Some(h.height),
+            ConsensusMessage::AddressRecord(_) => None,
         }
     }
 
-    /// The round the message is about.
-    pub fn round(&self) -> Round {
+    /// The round the message is about; `None` for an [`AddressRecord`], as for [`height`](Self::height).
+    pub fn round(&self) -> Option<Round> {
         match self {
-            ConsensusMessage::Proposal(p) => p.round,
-            ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => v.round,
-            ConsensusMessage::Commit(c) => c.round,
-            ConsensusMessage::Heartbeat(h) => h.round,
+            ConsensusMessage::Proposal(p) => Some(p.round),
+            ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.round),
+            ConsensusMessage::Commit(c) => Some(c.round),
+            ConsensusMessage::Heartbeat(h) => Some(h.round),
+            ConsensusMessage::AddressRecord(_) => None,
         }
     }
 
@@ -196,6 +240,7 @@ impl ConsensusMessage {
             ConsensusMessage::PreCommit(_) => MessageKind::PreCommit,
             ConsensusMessage::Commit(_) => MessageKind::Commit,
             ConsensusMessage::Heartbeat(_) => MessageKind::Heartbeat,
+            ConsensusMessage::AddressRecord(_) => MessageKind::AddressRecord,
         }
     }
 
@@ -207,10 +252,13 @@ impl ConsensusMessage {
     /// Decodes exactly one message from `bytes`.
     ///
     /// # Errors
-    /// A [`CodecError`] for malformed CBOR, a wrong shape (an unknown variant, a missing field, an array
-    /// where a byte string belongs, a 31-byte id, anything but a one-entry map at the top), truncation,
-    /// or trailing bytes.
+    /// [`CodecError::TooManyItems`] or [`CodecError::InvalidAddress`] for an address record out of its
+    /// bounds; otherwise a [`CodecError`] for malformed CBOR, a wrong shape (an unknown variant, a
+    /// missing field, an array where a byte string belongs, a 31-byte id, anything but a one-entry map at
+    /// the top), truncation, or trailing bytes. Decoding through serde
+    /// ([`codec::decode::<ConsensusMessage>`](codec::decode)) rejects the same inputs, but reports an
+    /// address record's bounds as [`CodecError::Schema`].
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        super::decode_externally_tagged(Self::WHAT, bytes)
+        super::decode_externally_tagged::<ConsensusMessageWire>(Self::WHAT, bytes)?.try_into()
     }
 }

@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 use super::envelope::EnvelopeWire;
 use super::{Envelope, MessageId};
 use crate::codec::framing::{check_frame_len, LENGTH_PREFIX_LEN};
-use crate::codec::{self, CodecError};
+use crate::codec::{self, BoundedSeq, CodecError};
 
 /// One application frame: externally tagged CBOR, `{"Variant": ...}`.
 ///
 /// A frame that does not decode, an unknown variant included, is a protocol violation: score the peer
-/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl or part with their own
-/// error variants and refuses non-map enum forms that serde alone (`codec::decode::<Frame>`) lets through.
+/// and close the connection. Decode with [`Frame::decode`]: it reports a bad ttl, a bad part or too many
+/// ids with their own error variants and refuses non-map enum forms that serde alone
+/// (`codec::decode::<Frame>`) lets through.
 ///
 /// ```
 /// use quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN;
@@ -62,6 +63,22 @@ pub enum Frame {
         #[serde(with = "crate::codec::bytes::bstr")]
         data: Vec<u8>,
     },
+    /// A gossip digest: ids of verified messages the sender holds and can send on request:
+    /// `{"Have": {"ids": [bstr(32)…]}}`. Announcing an id costs 34 bytes where pushing an ML-DSA-65
+    /// envelope costs over 3 300, so peers that may already hold a message get its id, and ask for it
+    /// with [`Frame::Want`] only if they lack it. At most [`Frame::MAX_IDS`] ids; build long lists
+    /// with [`Frame::haves`].
+    Have {
+        /// The announced [`MessageId`]s.
+        ids: Vec<MessageId>,
+    },
+    /// A request for the messages with these ids, answered with one [`Frame::Envelope`] per id the
+    /// receiver still holds (ids it lacks are skipped): `{"Want": {"ids": [bstr(32)…]}}`. At most
+    /// [`Frame::MAX_IDS`] ids; build long lists with [`Frame::wants`].
+    Want {
+        /// The requested [`MessageId`]s.
+        ids: Vec<MessageId>,
+    },
 }
 
 /// The frame as received, with envelopes whose ttl is not yet known to fit a `u8` and parts not yet
@@ -86,6 +103,12 @@ enum FrameWire {
         #[serde(with = "crate::codec::bytes::bstr")]
         data: Vec<u8>,
     },
+    Have {
+        ids: BoundedSeq<MessageId, { Frame::MAX_IDS }>,
+    },
+    Want {
+        ids: BoundedSeq<MessageId, { Frame::MAX_IDS }>,
+    },
 }
 
 impl TryFrom<FrameWire> for Frame {
@@ -104,6 +127,8 @@ impl TryFrom<FrameWire> for Frame {
                 }
                 Frame::Part { id, index, count, data }
             }
+            FrameWire::Have { ids } => Frame::Have { ids: ids.into_vec("Have ids")? },
+            FrameWire::Want { ids } => Frame::Want { ids: ids.into_vec("Want ids")? },
         })
     }
 }
@@ -111,6 +136,25 @@ impl TryFrom<FrameWire> for Frame {
 impl Frame {
     /// What `decode` calls the value in errors.
     const WHAT: &'static str = "frame";
+
+    /// The most ids one [`Frame::Have`] or [`Frame::Want`] holds; a receiver rejects more with
+    /// [`CodecError::TooManyItems`]. 1 024 ids encode in about 35 KiB, under the 64 KiB part size, so a
+    /// digest never has to be split into parts, and it covers several heights of a 100-validator chain.
+    pub const MAX_IDS: usize = 1024;
+
+    /// `ids` as [`Frame::Have`] frames of at most [`Frame::MAX_IDS`] ids each, in order; none for no ids.
+    pub fn haves(ids: &[MessageId]) -> Vec<Frame> {
+        Self::chunked(ids, |ids| Frame::Have { ids })
+    }
+
+    /// `ids` as [`Frame::Want`] frames of at most [`Frame::MAX_IDS`] ids each, in order; none for no ids.
+    pub fn wants(ids: &[MessageId]) -> Vec<Frame> {
+        Self::chunked(ids, |ids| Frame::Want { ids })
+    }
+
+    fn chunked(ids: &[MessageId], frame: impl Fn(Vec<MessageId>) -> Frame) -> Vec<Frame> {
+        ids.chunks(Self::MAX_IDS).map(|chunk| frame(chunk.to_vec())).collect()
+    }
 
     /// The CBOR encoding, without length prefix.
     pub fn encode(&self) -> Vec<u8> {
@@ -136,7 +180,8 @@ impl Frame {
     ///
     /// # Errors
     /// [`CodecError::TtlOutOfRange`] for an envelope with a ttl above 255, [`CodecError::InvalidPart`]
-    /// for an impossible part, and otherwise as [`codec::decode`]: an unknown variant, a missing field,
+    /// for an impossible part, [`CodecError::TooManyItems`] for a `Have` or `Want` with more than
+    /// [`Frame::MAX_IDS`] ids, and otherwise as [`codec::decode`]: an unknown variant, a missing field,
     /// an array where a byte string belongs, anything but a one-entry map at the top, malformed CBOR,
     /// truncation or trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {

@@ -3,14 +3,16 @@
 //! Three layers, each wrapping the one before:
 //!
 //! 1. A [`ConsensusMessage`] is what the consensus engine speaks: a [`Proposal`], a pre-vote or
-//!    pre-commit [`Vote`], a [`Commit`] or a [`Heartbeat`], each naming its author, height and round.
+//!    pre-commit [`Vote`], a [`Commit`] or a [`Heartbeat`], each naming its author, height and round;
+//!    or an [`AddressRecord`], a validator's signed list of addresses for discovery.
 //! 2. An [`Envelope`] carries a message's CBOR encoding as opaque `payload` bytes, signed by the
 //!    validator that wrote it (its `origin`) together with the chain id and a per-origin sequence
 //!    number. The signature covers exactly the bytes that travel, so a message is authentic whichever
 //!    peer or relay forwarded it; the [`MessageId`] (origin, seq, payload) names it for deduplication and
 //!    receipts; `ttl`, the hops left, is the only part relays may change.
 //! 3. A [`Frame`] is one item on a connection: an envelope (optionally asking for an `Ack`), a receipt,
-//!    a liveness ping or pong, or one `Part` of a frame too large to send whole. Each frame travels as a
+//!    a liveness ping or pong, one `Part` of a frame too large to send whole, or a gossip digest: the
+//!    ids a peer holds (`Have`) or asks for (`Want`). Each frame travels as a
 //!    u32 length prefix and its CBOR ([`crate::codec::framing`]).
 //!
 //! Decoding never verifies: an [`Envelope`] is untrusted until [`Envelope::verify`] accepted it under
@@ -39,12 +41,14 @@
 //! assert_eq!(message, heartbeat);
 //! ```
 
+mod address;
 mod consensus;
 mod envelope;
 mod error;
 mod frame;
 mod types;
 
+pub use address::AddressRecord;
 pub use consensus::{Commit, ConsensusMessage, Heartbeat, MessageKind, Proposal, Vote};
 pub use envelope::{signing_bytes, Envelope, MessageId, ENVELOPE_SIGNING_DOMAIN};
 pub use error::EnvelopeError;

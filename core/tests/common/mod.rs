@@ -8,7 +8,7 @@ use ciborium::Value;
 use quorumnet_core::codec::CodecError;
 use quorumnet_core::identity::{ChainId, Signature, ValidatorId};
 use quorumnet_core::message::{
-    BlockHash, Commit, ConsensusMessage, Envelope, Heartbeat, Height, Proposal, Round, Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Heartbeat, Height, Proposal, Round, Vote,
 };
 
 pub fn chain() -> ChainId {
@@ -37,6 +37,12 @@ pub fn nil_prevote() -> ConsensusMessage {
         validator: validator(0x11),
         block_hash: None,
     })
+}
+
+/// Validator `46…46`'s addresses, version 2026-11-26T00:00:00Z in µs.
+pub fn address_record() -> AddressRecord {
+    let addresses = ["tcp-noise://192.0.2.7:7000", "ws://192.0.2.7:7001/"].map(|a| a.parse().unwrap());
+    AddressRecord::new(validator(0x46), 1_795_651_200_000_000, addresses.to_vec()).unwrap()
 }
 
 /// One message of every kind, with distinct heights, rounds and authors.
@@ -70,6 +76,7 @@ pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
             time_micros: 1_000_000,
             hears: vec![validator(0x55)],
         }),
+        ConsensusMessage::AddressRecord(address_record()),
     ]
 }
 

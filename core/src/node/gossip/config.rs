@@ -1,0 +1,140 @@
+//! Every number gossip uses, with presets.
+
+use std::time::Duration;
+
+/// How much gossip remembers, how far it spreads, and how it repairs.
+///
+/// Start from a preset — [`recommended`](Self::recommended) for production, [`local`](Self::local) for
+/// many validators in one process, [`test`](Self::test) for unit tests that want to reach every bound —
+/// and change single fields with struct update syntax.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet_core::node::gossip::GossipConfig;
+///
+/// let config = GossipConfig { want_timeout: Duration::from_secs(5), ..GossipConfig::recommended() };
+/// assert_eq!(config.fanout, GossipConfig::recommended().fanout);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GossipConfig {
+    /// Hops an envelope this node originates may travel (its initial `ttl`).
+    pub initial_ttl: u8,
+    /// Peers a forwarded envelope is pushed to, whole, among those not known to hold it.
+    pub fanout: usize,
+    /// Further peers a forwarded envelope's id is announced to (`Have`), among those not known to hold
+    /// it and not pushed to; they pull it with `Want` only if they lack it.
+    pub announce_fanout: usize,
+    /// Message ids the seen-cache remembers; the oldest is forgotten first.
+    pub seen_max_entries: usize,
+    /// How long the seen-cache remembers an id, from when it was first verified.
+    pub seen_max_age: Duration,
+    /// Verified envelopes kept to answer `Want`s; the oldest is dropped first.
+    pub store_max_entries: usize,
+    /// Bytes of envelopes (payload and signature, see `MessageStore`) kept to answer `Want`s.
+    pub store_max_bytes: usize,
+    /// Ids remembered per peer as held by that peer; the oldest is forgotten first.
+    pub knowledge_max_ids_per_peer: usize,
+    /// Peers whose holdings are tracked at once; marks for further peers are ignored.
+    pub knowledge_max_peers: usize,
+    /// Ids asked for (`Want`) and not yet received, across all peers; further ids are not asked for
+    /// until some arrive or expire.
+    pub max_outstanding_wants: usize,
+    /// How long an id asked for is not asked for again; after it, the next `Have` of it re-requests it.
+    pub want_timeout: Duration,
+    /// Envelopes sent in answer to one `Want`; the rest of its ids are ignored.
+    pub max_want_answer: usize,
+    /// Bytes of envelopes sent in answer to one `Want`.
+    pub max_want_answer_bytes: usize,
+    /// Ids in a digest of recent messages (`Have`), sent when a link comes up and periodically, so a
+    /// validator that missed messages pulls them.
+    pub digest_ids: usize,
+}
+
+impl GossipConfig {
+    /// Production values for a chain of up to a few hundred validators over a WAN.
+    pub fn recommended() -> Self {
+        GossipConfig {
+            // The origin already sends to every validator directly; gossip is the fallback for broken
+            // links, and with fanout 4 three hops reach far beyond any validator set a direct link missed.
+            initial_ttl: 3,
+            // Redundancy without flooding: each forwarder pushes to 4 peers, so a message survives
+            // several dead links; full envelopes cost 3.3 KB of signature each.
+            fanout: 4,
+            // Ids are 34 bytes: announcing to twice as many peers as we push to is cheap repair.
+            announce_fanout: 8,
+            // 100 validators at one height per second send about 400 messages a second; 65 536 ids
+            // cover over two minutes of that in a few MB.
+            seen_max_entries: 65_536,
+            // Far longer than a message circulates (a few hops of WAN latency plus repair timeouts), so
+            // a late copy is still recognised as a duplicate.
+            seen_max_age: Duration::from_secs(120),
+            // About ten seconds of traffic at 400 messages a second: enough for a link reset or a short
+            // restart to be repaired from memory.
+            store_max_entries: 4_096,
+            // Sixteen 4 MiB proposals, or thousands of votes: the memory ceiling of repair.
+            store_max_bytes: 64 * 1024 * 1024,
+            // About twenty seconds of traffic per peer: a message is forwarded within seconds of its
+            // birth, after which knowing who holds it no longer saves sends.
+            knowledge_max_ids_per_peer: 8_192,
+            // Validator sets plus relays and observers stay below this.
+            knowledge_max_peers: 1_024,
+            // Enough to repair ten seconds of traffic at once after a link reset.
+            max_outstanding_wants: 4_096,
+            // Several WAN round trips plus sending a 4 MiB proposal at a few MB/s.
+            want_timeout: Duration::from_secs(2),
+            // One digest's worth of votes per request, rate-limited further by bytes.
+            max_want_answer: 256,
+            // Two maximum-size proposals: a request cannot make us queue more than a few seconds of
+            // upload on a slow link.
+            max_want_answer_bytes: 8 * 1024 * 1024,
+            // One full `Have` frame (Frame::MAX_IDS), about 35 KiB.
+            digest_ids: 1_024,
+        }
+    }
+
+    /// Many validators in one process or on one machine (devnets): smaller memory per node, and
+    /// shorter timeouts because links are fast.
+    pub fn local() -> Self {
+        GossipConfig {
+            // A devnet of up to a few hundred nodes gets the same spread as production.
+            seen_max_entries: 16_384,
+            // Devnet messages circulate in milliseconds.
+            seen_max_age: Duration::from_secs(30),
+            // A hundred nodes in one process must not each hold 64 MiB.
+            store_max_entries: 1_024,
+            store_max_bytes: 16 * 1024 * 1024,
+            knowledge_max_ids_per_peer: 2_048,
+            max_outstanding_wants: 1_024,
+            // Loopback and in-memory links answer in well under this.
+            want_timeout: Duration::from_millis(500),
+            max_want_answer_bytes: 4 * 1024 * 1024,
+            ..Self::recommended()
+        }
+    }
+
+    /// Tiny bounds, so tests reach each of them with a handful of messages.
+    pub fn test() -> Self {
+        GossipConfig {
+            initial_ttl: 3,
+            fanout: 2,
+            announce_fanout: 2,
+            seen_max_entries: 8,
+            seen_max_age: Duration::from_secs(10),
+            store_max_entries: 4,
+            store_max_bytes: 16 * 1024,
+            knowledge_max_ids_per_peer: 4,
+            knowledge_max_peers: 4,
+            max_outstanding_wants: 4,
+            want_timeout: Duration::from_secs(1),
+            max_want_answer: 2,
+            max_want_answer_bytes: 16 * 1024,
+            digest_ids: 4,
+        }
+    }
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        Self::recommended()
+    }
+}

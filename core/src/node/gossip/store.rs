@@ -1,0 +1,111 @@
+//! Recent verified envelopes, kept to answer `Want`s and to build `Have` digests.
+
+use super::fifo::FifoMap;
+use super::GossipConfig;
+use crate::message::{Envelope, MessageId};
+
+/// Recent verified envelopes, bounded in entries and in bytes, oldest evicted first.
+///
+/// It answers repair requests ([`Frame::Want`](crate::message::Frame::Want)) and lists what this node
+/// holds for digests ([`Frame::Have`](crate::message::Frame::Have)): a validator that missed messages
+/// during a link reset, a partition or a late start gets the store's newest ids in the digest sent
+/// when the link comes up (and periodically), and pulls the ones it lacks. What was evicted before it
+/// asked is gone from this node; the engine's own catch-up (block sync) covers longer absences.
+///
+/// An envelope's size is [`MessageStore::footprint`]: its payload and signature plus a fixed allowance
+/// for the rest. An envelope larger than the byte bound on its own is not stored. Insert only verified
+/// envelopes: the store answers for what it sends.
+///
+/// ```
+/// use quorumnet_core::identity::{ChainId, Keypair};
+/// use quorumnet_core::message::Envelope;
+/// use quorumnet_core::node::gossip::MessageStore;
+///
+/// let key = Keypair::from_seed(&[5; 32]);
+/// let chain = ChainId::from_network_name("devnet");
+/// let mut store = MessageStore::new(2, 1 << 20);
+/// let envelopes: Vec<_> = (1..=3).map(|seq| Envelope::sign(&key, chain, seq, 3, vec![seq as u8])).collect();
+/// for envelope in &envelopes {
+///     store.insert(envelope.clone());
+/// }
+/// // Bounded to two entries: the oldest went first, and digests list the newest first.
+/// assert!(store.get(&envelopes[0].id()).is_none());
+/// assert_eq!(store.recent_ids(10), vec![envelopes[2].id(), envelopes[1].id()]);
+/// ```
+#[derive(Debug)]
+pub struct MessageStore {
+    entries: FifoMap<MessageId, Envelope>,
+    bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl MessageStore {
+    /// Bytes counted per envelope on top of its payload and signature: origin, seq, ttl and bookkeeping.
+    pub const ENTRY_OVERHEAD: usize = 128;
+
+    /// An empty store of at most `max_entries` envelopes (at least 1) and `max_bytes` of footprint.
+    pub fn new(max_entries: usize, max_bytes: usize) -> Self {
+        MessageStore { entries: FifoMap::new(), bytes: 0, max_entries: max_entries.max(1), max_bytes }
+    }
+
+    /// An empty store with the bounds of `config`.
+    pub fn from_config(config: &GossipConfig) -> Self {
+        Self::new(config.store_max_entries, config.store_max_bytes)
+    }
+
+    /// What `envelope` counts against the byte bound.
+    pub fn footprint(envelope: &Envelope) -> usize {
+        envelope.payload.len() + envelope.sig.as_bytes().len() + Self::ENTRY_OVERHEAD
+    }
+
+    /// Keeps a verified envelope, evicting the oldest ones until both bounds hold.
+    ///
+    /// Returns `false`, changing nothing, if the store already holds the message or the envelope alone
+    /// exceeds the byte bound.
+    pub fn insert(&mut self, envelope: Envelope) -> bool {
+        let id = envelope.id();
+        let size = Self::footprint(&envelope);
+        if size > self.max_bytes || self.entries.contains(&id) {
+            return false;
+        }
+        self.entries.insert(id, envelope);
+        self.bytes += size;
+        while self.entries.len() > self.max_entries || self.bytes > self.max_bytes {
+            let (_, evicted) = self.entries.pop_oldest().expect("over a bound means non-empty");
+            self.bytes -= Self::footprint(&evicted);
+        }
+        true
+    }
+
+    /// The envelope of message `id`, if still held.
+    pub fn get(&self, id: &MessageId) -> Option<&Envelope> {
+        self.entries.get(id)
+    }
+
+    /// Whether message `id` is held.
+    pub fn contains(&self, id: &MessageId) -> bool {
+        self.entries.contains(id)
+    }
+
+    /// Up to `limit` ids of the held messages, newest first: the digest a peer pulls missed messages
+    /// from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
+    pub fn recent_ids(&self, limit: usize) -> Vec<MessageId> {
+        self.entries.newest_first().take(limit).map(|(id, _)| *id).collect()
+    }
+
+    /// Envelopes held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total footprint of the held envelopes, at most the byte bound.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}

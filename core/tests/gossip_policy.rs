@@ -1,0 +1,326 @@
+//! Gossip decisions: forwarding fanout, have/want repair with outstanding-want bounds and expiry,
+//! bounded answers, digests, and the requested/unrequested marker.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::validator;
+use quorumnet_core::identity::{Signature, ValidatorId};
+use quorumnet_core::message::{Envelope, Frame, MessageId};
+use quorumnet_core::node::gossip::{
+    Arrival, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache,
+};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::time::Instant;
+
+const ORIGIN: u8 = 0xee;
+
+fn envelope(seq: u64, ttl: u8) -> Envelope {
+    Envelope {
+        origin: validator(ORIGIN),
+        seq,
+        ttl,
+        payload: vec![seq as u8; 8].into(),
+        sig: Signature::from_bytes(vec![0; 16]),
+    }
+}
+
+fn peers(count: u8) -> Vec<ValidatorId> {
+    (1..=count).map(validator).collect()
+}
+
+fn id(n: u8) -> MessageId {
+    MessageId([n; 32])
+}
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// A fanout of `fanout` and announcements to `announce` more, with the test preset's other values.
+fn policy(fanout: usize, announce: usize) -> GossipPolicy {
+    GossipPolicy::new(GossipConfig { fanout, announce_fanout: announce, ..GossipConfig::test() })
+}
+
+struct Node {
+    policy: GossipPolicy,
+    seen: SeenCache,
+    store: MessageStore,
+    knowledge: PeerKnowledge,
+    now: Instant,
+}
+
+impl Node {
+    fn new(config: GossipConfig) -> Self {
+        Node {
+            seen: SeenCache::from_config(&config),
+            store: MessageStore::from_config(&config),
+            knowledge: PeerKnowledge::from_config(&config),
+            policy: GossipPolicy::new(config),
+            now: Instant::now(),
+        }
+    }
+
+    fn have(&mut self, from: u8, ids: &[MessageId]) -> Vec<MessageId> {
+        self.policy.on_have(validator(from), ids, &self.seen, &self.store, &mut self.knowledge, self.now)
+    }
+}
+
+// --- Forwarding ---
+
+#[test]
+fn forwarding_pushes_to_fanout_peers_and_announces_to_others_with_ttl_decremented() {
+    let connected = peers(10);
+    let plan =
+        policy(3, 4).plan_forward(&envelope(1, 5), validator(1), &connected, &PeerKnowledge::new(8, 8), &mut rng(1));
+    assert_eq!(plan.ttl, 4);
+    assert_eq!(plan.push.len(), 3);
+    assert_eq!(plan.announce.len(), 4);
+    let push: BTreeSet<_> = plan.push.iter().collect();
+    assert!(plan.announce.iter().all(|p| !push.contains(p)), "a pushed peer is not also announced to");
+    assert!(plan.push.iter().chain(&plan.announce).all(|p| connected.contains(p)));
+}
+
+#[test]
+fn forwarding_excludes_the_sender_the_origin_and_peers_known_to_hold_the_message() {
+    let e = envelope(1, 3);
+    let mut connected = peers(6);
+    connected.push(validator(ORIGIN));
+    let mut knowledge = PeerKnowledge::new(8, 16);
+    knowledge.mark(validator(2), e.id());
+    knowledge.mark(validator(3), e.id());
+    knowledge.mark(validator(4), id(9)); // holds something else: still a candidate
+    for seed in 0..50 {
+        let plan = policy(10, 10).plan_forward(&e, validator(1), &connected, &knowledge, &mut rng(seed));
+        assert_eq!(plan.push, [validator(4), validator(5), validator(6)], "seed {seed}");
+        assert!(plan.announce.is_empty());
+    }
+}
+
+#[test]
+fn ttl_zero_is_not_forwarded_at_all() {
+    let plan =
+        policy(3, 3).plan_forward(&envelope(1, 0), validator(1), &peers(10), &PeerKnowledge::new(8, 8), &mut rng(1));
+    assert_eq!(plan, ForwardPlan::default());
+}
+
+#[test]
+fn ttl_one_is_forwarded_with_ttl_zero() {
+    let plan =
+        policy(3, 3).plan_forward(&envelope(1, 1), validator(1), &peers(10), &PeerKnowledge::new(8, 8), &mut rng(1));
+    assert_eq!((plan.ttl, plan.push.len()), (0, 3));
+}
+
+#[test]
+fn fanout_is_deterministic_for_a_seed_whatever_the_order_of_connected_peers() {
+    let connected = peers(30);
+    let mut reversed = connected.clone();
+    reversed.reverse();
+    let knowledge = PeerKnowledge::new(8, 8);
+    let policy = policy(4, 6);
+    let plan = |peers: &[ValidatorId], seed| {
+        policy.plan_forward(&envelope(1, 3), validator(1), peers, &knowledge, &mut rng(seed))
+    };
+    assert_eq!(plan(&connected, 42), plan(&reversed, 42));
+    // And the seed matters: across seeds, different peers are chosen.
+    let distinct: BTreeSet<Vec<ValidatorId>> = (0..20).map(|seed| plan(&connected, seed).push).collect();
+    assert!(distinct.len() > 1);
+}
+
+#[test]
+fn fanout_spreads_over_all_candidates_across_messages() {
+    let connected = peers(12);
+    let knowledge = PeerKnowledge::new(8, 8);
+    let mut rng = rng(3);
+    let mut chosen = BTreeSet::new();
+    for seq in 0..100 {
+        chosen
+            .extend(policy(2, 0).plan_forward(&envelope(seq, 3), validator(1), &connected, &knowledge, &mut rng).push);
+    }
+    assert_eq!(chosen.len(), 11, "every peer but the sender is picked sometimes");
+}
+
+#[test]
+fn fewer_candidates_than_fanout_pushes_to_all_of_them() {
+    let connected = peers(3);
+    let plan =
+        policy(5, 5).plan_forward(&envelope(1, 3), validator(1), &connected, &PeerKnowledge::new(8, 8), &mut rng(1));
+    assert_eq!(plan.push, [validator(2), validator(3)]);
+    assert!(plan.announce.is_empty());
+}
+
+// --- Have / Want ---
+
+#[test]
+fn have_wants_only_ids_not_seen_and_marks_the_peer_as_holding_all_of_them() {
+    let mut node = Node::new(GossipConfig::test());
+    node.seen.record(id(1), node.now);
+    assert_eq!(node.have(7, &[id(1), id(2), id(3)]), [id(2), id(3)]);
+    assert!([1, 2, 3].iter().all(|n| node.knowledge.knows(&validator(7), &id(*n))));
+}
+
+#[test]
+fn an_id_still_in_the_store_is_not_wanted_after_the_seen_cache_forgot_it() {
+    let mut node = Node::new(GossipConfig::test());
+    let held = envelope(1, 3);
+    node.seen.record(held.id(), node.now);
+    node.store.insert(held.clone());
+    node.now += GossipConfig::test().seen_max_age;
+    assert!(!node.seen.contains(&held.id(), node.now));
+    assert!(node.have(7, &[held.id()]).is_empty());
+}
+
+#[test]
+fn an_id_repeated_in_one_have_is_wanted_once() {
+    let mut node = Node::new(GossipConfig::test());
+    assert_eq!(node.have(7, &[id(2), id(2), id(3), id(2)]), [id(2), id(3)]);
+}
+
+#[test]
+fn a_wanted_id_is_not_requested_again_before_the_timeout_from_any_peer() {
+    let mut node = Node::new(GossipConfig::test());
+    assert_eq!(node.have(1, &[id(1)]), [id(1)]);
+    node.now += GossipConfig::test().want_timeout - Duration::from_millis(1);
+    assert!(node.have(1, &[id(1)]).is_empty());
+    assert!(node.have(2, &[id(1)]).is_empty());
+    assert_eq!(node.policy.outstanding_wants(), 1);
+}
+
+#[test]
+fn a_wanted_id_is_requested_again_after_the_timeout() {
+    let mut node = Node::new(GossipConfig::test());
+    node.have(1, &[id(1)]);
+    node.now += GossipConfig::test().want_timeout;
+    assert_eq!(node.have(2, &[id(1)]), [id(1)]);
+    assert_eq!(node.policy.outstanding_wants(), 1, "the re-request replaces the first");
+    // The answer now counts as requested from the peer asked last.
+    assert_eq!(node.policy.on_envelope(&id(1)), Arrival::Requested { asked: validator(2) });
+}
+
+#[test]
+fn outstanding_wants_are_bounded_and_make_room_only_when_they_expire() {
+    let config = GossipConfig::test();
+    let max = config.max_outstanding_wants;
+    let mut node = Node::new(config.clone());
+    let many: Vec<MessageId> = (1..=(max as u8 + 3)).map(id).collect();
+    assert_eq!(node.have(1, &many), many[..max]);
+    assert_eq!(node.policy.outstanding_wants(), max);
+    assert!(node.have(1, &[id(200)]).is_empty(), "full, and nothing has expired");
+
+    node.now += config.want_timeout;
+    let wanted = node.have(1, &[id(200), id(201)]);
+    assert_eq!(wanted, [id(200), id(201)], "expired wants make room, oldest first");
+    assert_eq!(node.policy.outstanding_wants(), max);
+}
+
+#[test]
+fn an_answered_want_frees_its_slot_and_is_marked_requested() {
+    let mut node = Node::new(GossipConfig::test());
+    node.have(3, &[id(1), id(2)]);
+    assert_eq!(node.policy.on_envelope(&id(1)), Arrival::Requested { asked: validator(3) });
+    assert_eq!(node.policy.outstanding_wants(), 1);
+    // A second copy was not asked for any more: ordinary gossip.
+    assert_eq!(node.policy.on_envelope(&id(1)), Arrival::Unrequested);
+    assert_eq!(node.policy.on_envelope(&id(9)), Arrival::Unrequested);
+}
+
+#[test]
+fn a_late_answer_still_counts_as_requested_until_its_want_is_replaced_or_evicted() {
+    let mut node = Node::new(GossipConfig::test());
+    node.have(3, &[id(1)]);
+    node.now += GossipConfig::test().want_timeout * 10;
+    assert_eq!(node.policy.on_envelope(&id(1)), Arrival::Requested { asked: validator(3) });
+}
+
+#[test]
+fn wants_sent_to_a_disconnected_peer_can_be_asked_of_others_at_once() {
+    let mut node = Node::new(GossipConfig::test());
+    node.have(1, &[id(1)]);
+    node.have(2, &[id(2)]);
+    node.policy.forget_peer(&validator(1));
+    assert_eq!(node.policy.outstanding_wants(), 1);
+    assert_eq!(node.have(3, &[id(1), id(2)]), [id(1)]);
+}
+
+// --- Answers and digests ---
+
+fn store_of(envelopes: &[Envelope]) -> MessageStore {
+    let mut store = MessageStore::new(100, usize::MAX);
+    envelopes.iter().for_each(|e| assert!(store.insert(e.clone())));
+    store
+}
+
+#[test]
+fn want_is_answered_with_held_envelopes_in_order_with_ttl_zero() {
+    let envelopes: Vec<Envelope> = (1..=3).map(|seq| envelope(seq, 3)).collect();
+    let store = store_of(&envelopes);
+    let policy = GossipPolicy::new(GossipConfig { max_want_answer: 10, ..GossipConfig::test() });
+    let ids = [envelopes[2].id(), id(9), envelopes[0].id(), envelopes[2].id()];
+    let answer = policy.answer_want(&ids, &store);
+    assert_eq!(answer.iter().map(Envelope::id).collect::<Vec<_>>(), [envelopes[2].id(), envelopes[0].id()]);
+    assert!(answer.iter().all(|e| e.ttl == 0));
+    assert_eq!(answer[0].sig, envelopes[2].sig, "the origin's envelope, unchanged but for ttl");
+}
+
+#[test]
+fn want_answers_are_bounded_in_count() {
+    let envelopes: Vec<Envelope> = (1..=5).map(|seq| envelope(seq, 3)).collect();
+    let store = store_of(&envelopes);
+    let policy = GossipPolicy::new(GossipConfig { max_want_answer: 2, ..GossipConfig::test() });
+    let ids: Vec<MessageId> = envelopes.iter().map(Envelope::id).collect();
+    assert_eq!(policy.answer_want(&ids, &store).len(), 2);
+}
+
+#[test]
+fn want_answers_are_bounded_in_bytes_but_always_make_progress() {
+    let envelopes: Vec<Envelope> = (1..=5).map(|seq| envelope(seq, 3)).collect();
+    let store = store_of(&envelopes);
+    let each = MessageStore::footprint(&envelopes[0]);
+    let ids: Vec<MessageId> = envelopes.iter().map(Envelope::id).collect();
+    let bounded = |bytes| {
+        GossipPolicy::new(GossipConfig { max_want_answer: 100, max_want_answer_bytes: bytes, ..GossipConfig::test() })
+            .answer_want(&ids, &store)
+            .len()
+    };
+    assert_eq!(bounded(2 * each + each / 2), 2);
+    assert_eq!(bounded(1), 1, "the first envelope goes even if it alone exceeds the bound");
+}
+
+#[test]
+fn digest_lists_the_newest_ids_the_peer_is_not_known_to_hold() {
+    let config = GossipConfig::test(); // digest_ids: 4
+    let envelopes: Vec<Envelope> = (1..=6).map(|seq| envelope(seq, 3)).collect();
+    let store = store_of(&envelopes);
+    let mut knowledge = PeerKnowledge::from_config(&config);
+    knowledge.mark(validator(1), envelopes[4].id());
+    let digest = GossipPolicy::new(config).digest_for(&validator(1), &store, &knowledge);
+    let expected: Vec<MessageId> = [5, 3, 2].iter().map(|i| envelopes[*i].id()).collect();
+    assert_eq!(digest, vec![Frame::Have { ids: expected }]);
+    let empty = GossipPolicy::new(GossipConfig::test()).digest_for(&validator(1), &MessageStore::new(1, 1), &knowledge);
+    assert!(empty.is_empty());
+}
+
+#[test]
+fn a_validator_that_missed_messages_pulls_them_through_a_digest() {
+    // Node A holds three verified messages; B missed two of them during a link reset.
+    let config = GossipConfig { max_want_answer: 10, ..GossipConfig::test() };
+    let envelopes: Vec<Envelope> = (1..=3).map(|seq| envelope(seq, 3)).collect();
+    let a = GossipPolicy::new(config.clone());
+    let store = store_of(&envelopes);
+    let mut b = Node::new(config.clone());
+    b.seen.record(envelopes[0].id(), b.now);
+
+    let digest = a.digest_for(&validator(2), &store, &PeerKnowledge::from_config(&config));
+    let Frame::Have { ids } = &digest[0] else { panic!("a Have") };
+    let wanted = b.have(1, ids);
+    assert_eq!(wanted.len(), 2);
+    for answer in a.answer_want(&wanted, &store) {
+        assert_eq!(b.policy.on_envelope(&answer.id()), Arrival::Requested { asked: validator(1) });
+        b.seen.record(answer.id(), b.now);
+    }
+    assert!(envelopes.iter().all(|e| b.seen.contains(&e.id(), b.now)));
+    assert_eq!(b.policy.outstanding_wants(), 0);
+}
