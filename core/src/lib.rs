@@ -18,5 +18,6 @@
 pub mod codec;
 pub mod identity;
 pub mod message;
+pub mod node;
 pub mod transport;
 pub mod validator;
