@@ -403,10 +403,12 @@ async fn write(shared: &Shared, conn: &dyn Connection) -> CloseReason {
             if shared.more_urgent_than(unit.priority) {
                 break None; // dropping `send` cancels it: the unit was wholly accepted or not at all
             }
+            // A newly queued frame is looked at before the pending send, even one the transport
+            // could take now: its room then goes to the more urgent frame.
             tokio::select! {
                 biased;
-                result = &mut send => break Some(result),
                 () = work => {}
+                result = &mut send => break Some(result),
             }
         };
         match accepted {
