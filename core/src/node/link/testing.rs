@@ -105,7 +105,9 @@ impl Connection for ChannelConnection {
         tx.send(frame)
             .await
             .map_err(|_| TransportError::ConnectionLost { peer: self.remote, reason: "peer dropped".into() })?;
-        permit.map(|permit| permit.forget());
+        if let Some(permit) = permit {
+            permit.forget();
+        }
         Ok(())
     }
 
