@@ -288,11 +288,27 @@ async fn frames_from_one_byte_over_the_part_size_to_the_frame_limit_are_reassemb
     for (seq, len) in lens.into_iter().enumerate() {
         let frame = frame_of_len(seq as u64, len);
         assert_eq!(frame.encode().len(), len);
+        let queued_at = tokio::time::Instant::now();
         sender.send(&frame, Priority::Bulk).await.unwrap();
-        assert_eq!(next_frame(&mut events).await, frame, "frame of {len} bytes");
-        if len > part {
-            expected_parts += len.div_ceil(part) as u64;
-        }
+        let Some(LinkEvent::Frame(inbound)) = within("a frame event", events.recv()).await else { panic!() };
+        assert_eq!(inbound.frame, frame, "frame of {len} bytes");
+        assert!(inbound.received_at >= queued_at);
+        let encoding = Bytes::from(frame.encode());
+        let wire_len = if len > part {
+            let count = len.div_ceil(part);
+            // Part ids count the link's frames sent in parts: those before this one.
+            let id = lens.iter().take_while(|&&l| l != len).filter(|&&l| l > part).count() as u64;
+            expected_parts += count as u64;
+            (0..count)
+                .map(|i| {
+                    let data = encoding.slice(i * part..((i + 1) * part).min(len)).to_vec();
+                    Frame::Part { id, index: i as u32, count: count as u32, data }.encode().len()
+                })
+                .sum()
+        } else {
+            len
+        };
+        assert_eq!(inbound.wire_len, wire_len, "wire length of the frame of {len} bytes");
         assert_eq!(sender.stats().parts_sent, expected_parts, "after the frame of {len} bytes");
     }
     let stats = sender.stats();

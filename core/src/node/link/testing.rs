@@ -29,7 +29,7 @@ use crate::transport::{
 const CHANNEL_FRAMES: usize = 4;
 
 /// One end of an in-process connection. Frames are passed as `Bytes` through a bounded channel of
-/// [`CHANNEL_FRAMES`] frames (its declared K is nominal: 64 KiB).
+/// four frames (its declared K is nominal: 64 KiB).
 pub struct ChannelConnection {
     remote: ValidatorId,
     max_frame_len: usize,
