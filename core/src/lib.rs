@@ -18,5 +18,6 @@
 pub mod codec;
 pub mod identity;
 pub mod message;
+pub mod secure;
 pub mod transport;
 pub mod validator;
