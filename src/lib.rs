@@ -17,3 +17,5 @@
 //! ```
 
 pub use quorumnet_core::*;
+#[cfg(feature = "tcp-noise")]
+pub use quorumnet_tcp_noise as tcp_noise;
