@@ -184,6 +184,7 @@ async fn send_stays_pending_against_a_peer_that_never_reads() {
         accepted += frame.len();
         assert!(accepted < NEVER_READING_PEER_CEILING, "accepted {accepted} bytes without blocking");
     }
+    eprintln!("accepted {accepted} bytes before send stayed pending");
     assert!(accepted >= 64 * 1024, "nothing was accepted");
 }
 
