@@ -59,28 +59,40 @@ impl Inbox {
     /// The next frame, or how the stream ended once every frame before the end was taken.
     /// Cancel-safe: a frame leaves the inbox only in the synchronous step that returns it.
     pub(super) async fn pop(&self) -> Result<Bytes, End> {
+        // Fast path: a frame is waiting, no waiter registration (which costs Notify's own lock).
+        if let Some(result) = self.try_pop() {
+            return result;
+        }
+        // Boxed so the common case's future stays small (async_trait allocates it per `recv`).
+        Box::pin(self.pop_when_ready()).await
+    }
+
+    async fn pop_when_ready(&self) -> Result<Bytes, End> {
         loop {
             let notified = self.frame_ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if let Some(frame) = s.frames.pop_front() {
-                    s.bytes -= frame.len();
-                    // Hysteresis: wake the reader once half the budget is free, not per frame.
-                    if s.reader_waiting && s.bytes <= self.budget / 2 {
-                        s.reader_waiting = false;
-                        drop(s);
-                        self.room.notify_one();
-                    }
-                    return Ok(frame);
-                }
-                if let Some(end) = &s.end {
-                    return Err(end.clone());
-                }
+            if let Some(result) = self.try_pop() {
+                return result;
             }
             notified.await;
         }
+    }
+
+    /// The next frame or the end; `None` when the caller must wait.
+    fn try_pop(&self) -> Option<Result<Bytes, End>> {
+        let mut s = self.lock();
+        if let Some(frame) = s.frames.pop_front() {
+            s.bytes -= frame.len();
+            // Hysteresis: wake the reader once half the budget is free, not per frame.
+            if s.reader_waiting && s.bytes <= self.budget / 2 {
+                s.reader_waiting = false;
+                drop(s);
+                self.room.notify_one();
+            }
+            return Some(Ok(frame));
+        }
+        s.end.clone().map(Err)
     }
 
     fn push(&self, frames: &mut Vec<Bytes>) {
@@ -173,6 +185,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
             let message = &ciphertext[NOISE_LEN_PREFIX_LEN..NOISE_LEN_PREFIX_LEN + len];
             // snow's ring cipher decrypts in place when the output has room for the tag too.
             let start = plaintext.len();
+            if plaintext.capacity() - start < len {
+                // In large steps, reclaiming the buffer once `recv` dropped the frames cut from it.
+                plaintext.reserve(READ_CHUNK.max(len));
+            }
             plaintext.resize(start + len, 0);
             match noise.read_message(nonce, message, &mut plaintext[start..]) {
                 Ok(n) => plaintext.truncate(start + n),

@@ -55,6 +55,8 @@ struct OutState {
     failed: Option<String>,
     /// The writer task has ended: `Ok` after a clean shutdown.
     finished: Option<Result<(), String>>,
+    /// The writer waits for `data_ready`: the next `push` must wake it.
+    writer_idle: bool,
 }
 
 /// Why an operation on the outbox cannot proceed.
@@ -82,28 +84,48 @@ impl Outbox {
     /// in one synchronous step or not at all.
     pub(super) async fn push(&self, frame: Bytes) -> Result<(), OutboxError> {
         let cost = LENGTH_PREFIX_LEN + frame.len();
+        let mut frame = Some(frame);
+        // Fast path: credit available, no waiter registration (which costs Notify's own lock).
+        if let Some(result) = self.try_push(&mut frame, cost) {
+            return result;
+        }
+        // Boxed so the common case's future stays small (async_trait allocates it per `send`).
+        Box::pin(self.push_when_credited(frame, cost)).await
+    }
+
+    async fn push_when_credited(&self, mut frame: Option<Bytes>, cost: usize) -> Result<(), OutboxError> {
         loop {
             let notified = self.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if let Some(reason) = &s.failed {
-                    return Err(OutboxError::Failed(reason.clone()));
-                }
-                if s.closing {
-                    return Err(OutboxError::Closed);
-                }
-                if s.queued == 0 || s.queued + cost <= self.budget {
-                    s.enqueue(frame);
-                    s.queued += cost;
-                    drop(s);
-                    self.data_ready.notify_one();
-                    return Ok(());
-                }
+            if let Some(result) = self.try_push(&mut frame, cost) {
+                return result;
             }
             notified.await;
         }
+    }
+
+    /// Queues the frame (taking it out of `frame`) if there is credit; `None` when the caller must wait.
+    fn try_push(&self, frame: &mut Option<Bytes>, cost: usize) -> Option<Result<(), OutboxError>> {
+        let mut s = self.lock();
+        if let Some(reason) = &s.failed {
+            return Some(Err(OutboxError::Failed(reason.clone())));
+        }
+        if s.closing {
+            return Some(Err(OutboxError::Closed));
+        }
+        if s.queued != 0 && s.queued + cost > self.budget {
+            return None;
+        }
+        s.enqueue(frame.take().expect("a frame is pushed once"));
+        s.queued += cost;
+        // Wake the writer only if it sleeps: while it works it takes everything queued anyway.
+        let wake = std::mem::take(&mut s.writer_idle);
+        drop(s);
+        if wake {
+            self.data_ready.notify_one();
+        }
+        Some(Ok(()))
     }
 
     /// Stops accepting frames; the writer flushes the queue, then shuts the stream down.
@@ -154,6 +176,7 @@ impl Outbox {
                 if s.closing {
                     return Batch::Shutdown;
                 }
+                s.writer_idle = true;
             }
             notified.await;
         }
@@ -187,7 +210,8 @@ impl OutState {
                 let full = self.tail.split().freeze();
                 self.segments.push_back(full);
             }
-            self.tail = BytesMut::with_capacity(TAIL_CHUNK);
+            // Reuses the previous chunk once the writer has dropped every segment cut from it.
+            self.tail.reserve(TAIL_CHUNK);
         }
         self.tail.put_u32(frame.len() as u32);
         if inline {

@@ -16,10 +16,11 @@
 //!   `TCP_NOTSENT_LOWAT`.
 //!
 //! ## K, the unsent bound
-//! `K =` [`SEND_BUDGET`] (128 KiB: the user-space queue plus the writer's batch — credit returns only
-//! after `write` handed the bytes to the kernel) `+` [`KERNEL_UNSENT_BOUND`] (96 KiB: the kernel
-//! accepts a new write only while fewer than [`NOTSENT_LOWAT`] = 32 KiB are unsent, and that write
-//! fills at most one more GSO segment of 64 KiB, the loopback and Ethernet default) `= 224 KiB ≤ 256 KiB`.
+//! `K =` [`SEND_BUDGET`] (176 KiB: the user-space queue plus the writer's batch — credit returns only
+//! after `write` handed the bytes to the kernel) `+` [`KERNEL_UNSENT_BOUND`] (80 KiB: the kernel
+//! starts a new segment of a write only while fewer than [`NOTSENT_LOWAT`] = 16 KiB are unsent, and
+//! fills that segment up to one GSO size of 64 KiB, the loopback and Ethernet default)
+//! `= 256 KiB`, the contract's ceiling.
 //! On systems without `TCP_NOTSENT_LOWAT` the kernel part is the socket send buffer and K is not
 //! honest; the transport still works. A single frame larger than the send budget is accepted into an
 //! empty queue.
@@ -56,20 +57,22 @@ use tokio::task::{JoinHandle, JoinSet};
 /// The address scheme, without `://`.
 pub const SCHEME: &str = "tcp-noise";
 
-/// User-space part of K: frame bytes queued or in the writer's batch.
-pub const SEND_BUDGET: usize = ChannelOptions::DEFAULT_SEND_BUDGET;
-
-/// `TCP_NOTSENT_LOWAT`: the kernel refuses new data while this many bytes are unsent. 32 KiB keeps
-/// a loopback or LAN link busy (unsent bytes only build up when the peer's window is full) and leaves
-/// K room for the user-space queue.
-pub const NOTSENT_LOWAT: u32 = 32 * 1024;
+/// `TCP_NOTSENT_LOWAT`: the kernel refuses new data while this many bytes are unsent. Unsent bytes
+/// only build up when the congestion or receive window is full, and the writer then refills within
+/// microseconds from the user-space queue, so 16 KiB keeps a link busy while leaving most of K to the
+/// queue, where larger batches cost less CPU per frame.
+pub const NOTSENT_LOWAT: u32 = 16 * 1024;
 
 /// What one write may add beyond the low-water mark: the kernel fills at most one more GSO segment
 /// (64 KiB unless the interface enables BIG TCP).
 const GSO_SEGMENT_MAX: usize = 64 * 1024;
 
-/// The kernel's part of K.
+/// The kernel's part of K: 80 KiB.
 pub const KERNEL_UNSENT_BOUND: usize = NOTSENT_LOWAT as usize + GSO_SEGMENT_MAX;
+
+/// User-space part of K: frame bytes (with their u32 prefixes) queued or in the writer's batch —
+/// whatever of the 256 KiB the kernel part leaves, 176 KiB.
+pub const SEND_BUDGET: usize = MAX_UNSENT_BOUND - KERNEL_UNSENT_BOUND;
 
 const _: () = assert!(SEND_BUDGET + KERNEL_UNSENT_BOUND <= MAX_UNSENT_BOUND);
 
@@ -171,6 +174,7 @@ async fn secure(
         }
     };
     let options = ChannelOptions {
+        send_budget: SEND_BUDGET,
         stream_unsent_bound: KERNEL_UNSENT_BOUND,
         remote_addr: Some(remote_addr),
         ..ChannelOptions::new(ctx.config.max_frame_len)

@@ -55,8 +55,7 @@ async fn connected(listener: &mut Box<dyn Listener>) -> (Box<dyn Connection>, Bo
     let addr = listener.local_addr();
     let dialer = transport(1);
     let (dialed, accepted) =
-        within("dial and accept", async { tokio::join!(dialer.dial(&addr, Some(id(2))), listener.accept()) })
-            .await;
+        within("dial and accept", async { tokio::join!(dialer.dial(&addr, Some(id(2))), listener.accept()) }).await;
     (dialed.expect("dial"), accepted.expect("accept"))
 }
 
