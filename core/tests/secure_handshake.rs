@@ -214,6 +214,12 @@ fn fixed_keys_make_the_handshake_reproducible_message_by_message() {
         (m1, m2, m3)
     };
     let (first, second) = (run(), run());
+    // The sizes docs/wire.md §2 states for ML-DSA-65 identities: payload CBOR 5279 bytes.
+    let encoded = IdentityPayload::sign(&key(1), &chain(), &[0; 32]).encode();
+    assert_eq!(encoded.len(), 5279);
+    assert_eq!(hex::encode(&encoded[..10]), "a361760162706b5907a1");
+    assert_eq!(hex::encode(&encoded[10 + 1953..10 + 1953 + 7]), "63736967590ced");
+    assert_eq!((first.0.len(), first.1.len(), first.2.len()), (32, 32 + 48 + 5279 + 16, 48 + 5279 + 16));
     assert_eq!(first.0.len(), 32, "message 1 is the bare ephemeral key");
     assert_eq!(first.0, second.0);
     assert_eq!(first.1[..32], second.1[..32], "message 2 starts with the fixed ephemeral key");

@@ -6,7 +6,8 @@
 //! [`Listener::local_addr`] reports.
 //!
 //! ## Guarantees
-//! - Every connection is mutually authenticated, admitted by the live [`Admission`] handle and, for a
+//! - Every connection is mutually authenticated, admitted by the live
+//!   [`Admission`](quorumnet_core::transport::Admission) handle and, for a
 //!   dialer that names one, the expected validator. Listener-side refusals reset the TCP connection.
 //! - Dialing is bounded by `dial_timeout` (resolution and connect) plus `handshake_timeout`; a listener
 //!   runs at most `max_concurrent_handshakes` handshakes at once (further peers wait in the OS backlog),
