@@ -21,7 +21,10 @@
 //! In XX the responder judges the initiator only after message 3, when the initiator has already
 //! finished: a dialer refused by the listener sees its connection end, not a handshake error.
 //! Dropping a connection without [`Connection::close`] leaves its writer flushing in the background
-//! for as long as the stream accepts bytes.
+//! for as long as the stream accepts bytes. When the channel fails (a violation or decrypt failure from
+//! the peer, a write error) it drops the stream without `shutdown`, discarding queued frames; a transport
+//! whose stream would show that as a clean end must make it an error the peer sees (tcp-noise resets
+//! the TCP connection), or the peer could mistake lost frames for a clean close.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -42,7 +42,9 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -51,6 +53,8 @@ use quorumnet_core::secure::{run_handshake, ChannelOptions, NoiseHandshake, Role
 use quorumnet_core::transport::{
     Connection, Listener, PeerAddress, Transport, TransportContext, TransportError, TransportPlugin, MAX_UNSENT_BOUND,
 };
+use tokio::io::AsyncWrite;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
@@ -181,7 +185,53 @@ async fn secure(
         ..ChannelOptions::new(ctx.config.max_frame_len)
     };
     let (read, write) = stream.into_split();
-    Ok(SecureConnection::spawn_split(established, read, write, options))
+    Ok(SecureConnection::spawn_split(
+        established,
+        read,
+        ResetUnlessShutDown { inner: Some(write), shut_down: false },
+        options,
+    ))
+}
+
+/// The write half the secure channel drives. A clean `shutdown` (after the writer flushed) sends FIN.
+/// Dropped without one — the channel failed and discarded queued frames — it arms linger 0 and lets
+/// the socket close with the read half, as a reset: the peer sees its connection fail, never a clean
+/// end that would hide frames it will not get.
+struct ResetUnlessShutDown {
+    inner: Option<OwnedWriteHalf>,
+    shut_down: bool,
+}
+
+impl ResetUnlessShutDown {
+    fn half(&mut self) -> Pin<&mut OwnedWriteHalf> {
+        Pin::new(self.inner.as_mut().expect("present until drop"))
+    }
+}
+
+impl AsyncWrite for ResetUnlessShutDown {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.half().poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.half().poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let result = ready!(self.half().poll_shutdown(cx));
+        self.shut_down = result.is_ok();
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for ResetUnlessShutDown {
+    fn drop(&mut self) {
+        if let Some(half) = self.inner.take().filter(|_| !self.shut_down) {
+            // Best effort: the socket closes either way.
+            let _ = socket2::SockRef::from(half.as_ref()).set_linger(Some(Duration::ZERO));
+            half.forget();
+        }
+    }
 }
 
 #[async_trait]

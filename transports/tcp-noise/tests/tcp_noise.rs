@@ -254,3 +254,21 @@ async fn the_registry_builds_tcp_noise() {
     let listener = built.listen(&loopback()).await.unwrap();
     assert_eq!(listener.local_addr().scheme(), "tcp-noise");
 }
+
+#[tokio::test]
+async fn a_frame_over_the_receivers_limit_is_a_violation_there_and_a_reset_for_the_sender() {
+    // The sender allows 8 MiB frames, the receiver 4 MiB: the receiver refuses the length prefix.
+    let generous = TransportConfig { max_frame_len: 2 * DEFAULT_MAX_FRAME_LEN, ..TransportConfig::test() };
+    let sender = TcpNoiseTransport::new(TransportContext { config: generous, ..context(1) });
+    let mut listener = listen(&transport(2)).await;
+    let addr = listener.local_addr();
+    let (dialed, accepted) =
+        within("dial and accept", async { tokio::join!(sender.dial(&addr, None), listener.accept()) }).await;
+    let (dialed, accepted) = (dialed.unwrap(), accepted.unwrap());
+    dialed.send(Bytes::from(vec![1u8; DEFAULT_MAX_FRAME_LEN + 1])).await.unwrap();
+    let refused = within("the receiver's verdict", accepted.recv()).await;
+    assert!(matches!(refused, Err(TransportError::ProtocolViolation { peer, .. }) if peer == id(1)), "{refused:?}");
+    // The receiver's failure reaches the sender as a failed link, not as a clean close.
+    let seen = within("the sender to see the reset", dialed.recv()).await;
+    assert!(matches!(seen, Err(TransportError::ConnectionLost { .. })), "{seen:?}");
+}
