@@ -236,3 +236,13 @@ async fn dropping_a_recv_future_loses_no_frame() {
     a.send("kept".into()).await.unwrap();
     assert_eq!(within("kept", b.recv()).await.unwrap().unwrap(), "kept");
 }
+
+#[tokio::test]
+async fn frames_before_a_violation_are_delivered_before_the_error() {
+    let (victim, mut peer) = victim_and_raw_peer().await;
+    let mut plaintext = vec![0, 0, 0, 2, b'o', b'k'];
+    plaintext.extend_from_slice(&u32::MAX.to_be_bytes());
+    peer.send_plaintext(&plaintext).await;
+    assert_eq!(within("the good frame", victim.recv()).await.unwrap().unwrap(), "ok");
+    assert!(matches!(within("the violation", victim.recv()).await, Err(TransportError::ProtocolViolation { .. })));
+}

@@ -181,29 +181,44 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             Ok(_) => {}
         }
-        while let Some(len) = whole_message_len(&ciphertext) {
-            let message = &ciphertext[NOISE_LEN_PREFIX_LEN..NOISE_LEN_PREFIX_LEN + len];
-            // snow's ring cipher decrypts in place when the output has room for the tag too.
-            let start = plaintext.len();
-            if plaintext.capacity() - start < len {
-                // In large steps, reclaiming the buffer once `recv` dropped the frames cut from it.
-                plaintext.reserve(READ_CHUNK.max(len));
-            }
-            plaintext.resize(start + len, 0);
-            match noise.read_message(nonce, message, &mut plaintext[start..]) {
-                Ok(n) => plaintext.truncate(start + n),
-                Err(e) => return End::Lost(format!("Noise message {nonce} ({len} bytes) failed to decrypt: {e}")),
-            }
-            nonce += 1;
-            ciphertext.advance(NOISE_LEN_PREFIX_LEN + len);
-            loop {
-                match decoder.decode(&mut plaintext) {
-                    Ok(Some(frame)) => frames.push(frame),
-                    Ok(None) => break,
-                    Err(e) => return End::Violation(e.to_string()),
-                }
-            }
-        }
+        let decoded = decrypt_and_split(noise, &mut nonce, &mut ciphertext, &mut plaintext, &mut decoder, &mut frames);
+        // Frames before a bad message or frame are whole and authentic: deliver them, then the end.
         inbox.push(&mut frames);
+        if let Err(end) = decoded {
+            return end;
+        }
     }
+}
+
+/// Decrypts every whole Noise message in `ciphertext` (consuming it) into `plaintext` and cuts the
+/// whole frames there into `frames`.
+fn decrypt_and_split(
+    noise: &snow::StatelessTransportState,
+    nonce: &mut u64,
+    ciphertext: &mut BytesMut,
+    plaintext: &mut BytesMut,
+    decoder: &mut FrameDecoder,
+    frames: &mut Vec<Bytes>,
+) -> Result<(), End> {
+    while let Some(len) = whole_message_len(ciphertext) {
+        let message = &ciphertext[NOISE_LEN_PREFIX_LEN..NOISE_LEN_PREFIX_LEN + len];
+        // snow's ring cipher decrypts in place when the output has room for the tag too.
+        let start = plaintext.len();
+        if plaintext.capacity() - start < len {
+            // Grow to READ_CHUNK in one step: once `recv` has dropped the frames cut from the
+            // buffer, that is exactly what its allocation holds, so it is reused, not reallocated.
+            plaintext.reserve(len.max(READ_CHUNK.saturating_sub(start)));
+        }
+        plaintext.resize(start + len, 0);
+        match noise.read_message(*nonce, message, &mut plaintext[start..]) {
+            Ok(n) => plaintext.truncate(start + n),
+            Err(e) => return Err(End::Lost(format!("Noise message {nonce} ({len} bytes) failed to decrypt: {e}"))),
+        }
+        *nonce += 1;
+        ciphertext.advance(NOISE_LEN_PREFIX_LEN + len);
+        while let Some(frame) = decoder.decode(plaintext).map_err(|e| End::Violation(e.to_string()))? {
+            frames.push(frame);
+        }
+    }
+    Ok(())
 }
