@@ -14,8 +14,12 @@ use super::wire::{whole_message_len, NOISE_LEN_PREFIX_LEN};
 use super::writer::Outbox;
 use crate::codec::FrameDecoder;
 
-/// Bytes asked of the stream per read.
+/// Bytes asked of the stream per read, at most: the read buffer starts at [`FIRST_READ_CHUNK`] and
+/// doubles whenever a read fills it, so idle connections stay small and busy ones read in large chunks.
 const READ_CHUNK: usize = 256 * 1024;
+
+/// The read buffer of a new connection: room for a few handshake-sized messages.
+const FIRST_READ_CHUNK: usize = 16 * 1024;
 
 /// How the inbound stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,16 +163,18 @@ async fn read_loop<R: AsyncRead + Unpin>(
     noise: &snow::StatelessTransportState,
     max_frame_len: usize,
 ) -> End {
-    let mut ciphertext = BytesMut::with_capacity(READ_CHUNK);
+    let mut chunk = FIRST_READ_CHUNK;
+    let mut ciphertext = BytesMut::with_capacity(chunk);
     let mut plaintext = BytesMut::new();
     let mut decoder = FrameDecoder::new(max_frame_len);
     let mut nonce = 0u64;
     let mut frames = Vec::new();
     loop {
         inbox.wait_for_room().await;
-        if ciphertext.capacity() - ciphertext.len() < READ_CHUNK / 4 {
-            ciphertext.reserve(READ_CHUNK);
+        if ciphertext.capacity() - ciphertext.len() < chunk / 4 {
+            ciphertext.reserve(chunk);
         }
+        let spare = ciphertext.capacity() - ciphertext.len();
         match stream.read_buf(&mut ciphertext).await {
             Err(e) => return End::Lost(format!("reading: {e}")),
             Ok(0) if ciphertext.is_empty() && plaintext.is_empty() => return End::Clean,
@@ -179,7 +185,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     ciphertext.len() + plaintext.len()
                 ))
             }
-            Ok(_) => {}
+            Ok(n) => {
+                if n == spare {
+                    chunk = (chunk * 2).min(READ_CHUNK);
+                }
+            }
         }
         let decoded = decrypt_and_split(noise, &mut nonce, &mut ciphertext, &mut plaintext, &mut decoder, &mut frames);
         // Frames before a bad message or frame are whole and authentic: deliver them, then the end.

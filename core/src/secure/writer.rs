@@ -340,7 +340,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     stream: &mut W,
     noise: Arc<snow::StatelessTransportState>,
 ) -> Result<(), String> {
-    let mut sealer = Sealer::new(noise);
+    // Allocated with the first batch: a connection that never sends holds no output buffers.
+    let mut sealer = None;
     loop {
         let segments = match outbox.next_batch().await {
             Batch::Frames(segments) => segments,
@@ -350,6 +351,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 return Ok(());
             }
         };
+        let sealer = sealer.get_or_insert_with(|| Sealer::new(noise.clone()));
         for (i, segment) in segments.iter().enumerate() {
             let last = i + 1 == segments.len();
             let mut rest = &segment[..];
