@@ -21,3 +21,7 @@ pub use quorumnet_core::*;
 /// The in-memory transport and simulated network (`mem://`), from `quorumnet-memory`.
 #[cfg(feature = "memory")]
 pub use quorumnet_memory as memory;
+
+/// TCP + the Noise secure channel (`tcp-noise://`), from `quorumnet-tcp-noise`.
+#[cfg(feature = "tcp-noise")]
+pub use quorumnet_tcp_noise as tcp_noise;

@@ -20,5 +20,6 @@ pub mod codec;
 pub mod identity;
 pub mod message;
 pub mod node;
+pub mod secure;
 pub mod transport;
 pub mod validator;

@@ -1,0 +1,335 @@
+//! # quorumnet-tcp-noise
+//!
+//! The `tcp-noise` transport: TCP carrying core's Noise secure channel
+//! ([`quorumnet_core::secure`], WIRE.md §2). Addresses are `tcp-noise://host:port` — IPv4 and IPv6
+//! literals (`tcp-noise://[::1]:7000`) or names; port 0 on `listen` picks a free port, which
+//! [`Listener::local_addr`] reports.
+//!
+//! ## Guarantees
+//! - Every connection is mutually authenticated, admitted by the live
+//!   [`Admission`](quorumnet_core::transport::Admission) handle and, for a
+//!   dialer that names one, the expected validator. Listener-side refusals reset the TCP connection.
+//! - Dialing is bounded by `dial_timeout` (resolution and connect) plus `handshake_timeout`; a listener
+//!   runs at most `max_concurrent_handshakes` handshakes at once (further peers wait in the OS backlog),
+//!   each bounded by `handshake_timeout` from accept. Handshake failures are logged (`tracing`, target
+//!   `quorumnet_tcp_noise`) and never surface from [`Listener::accept`].
+//! - Sockets use `TCP_NODELAY` (the writer already coalesces), keepalive, and on Linux/Android
+//!   `TCP_NOTSENT_LOWAT`.
+//!
+//! ## K, the unsent bound
+//! `K =` [`SEND_BUDGET`] (176 KiB: the user-space queue plus the writer's batch — credit returns only
+//! after `write` handed the bytes to the kernel) `+` [`KERNEL_UNSENT_BOUND`] (80 KiB: the kernel
+//! starts a new segment of a write only while fewer than [`NOTSENT_LOWAT`] = 16 KiB are unsent, and
+//! fills that segment up to one GSO size of 64 KiB, the loopback and Ethernet default)
+//! `= 256 KiB`, the contract's ceiling.
+//! On systems without `TCP_NOTSENT_LOWAT` the kernel part is the socket send buffer and K is not
+//! honest; the transport still works. A single frame larger than the send budget is accepted into an
+//! empty queue.
+//!
+//! ```no_run
+//! # async fn demo(ctx: quorumnet_core::transport::TransportContext) -> Result<(), quorumnet_core::transport::TransportError> {
+//! use quorumnet_core::transport::{Connection, Listener, Transport};
+//! use quorumnet_tcp_noise::TcpNoiseTransport;
+//!
+//! let transport = TcpNoiseTransport::new(ctx);
+//! let mut listener = transport.listen(&"tcp-noise://127.0.0.1:0".parse().unwrap()).await?;
+//! let addr = listener.local_addr();
+//! let inbound = tokio::spawn(async move { listener.accept().await });
+//! let conn = transport.dial(&addr, None).await?;
+//! conn.send("hello".into()).await?;
+//! # drop(inbound);
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use quorumnet_core::identity::ValidatorId;
+use quorumnet_core::secure::{run_handshake, ChannelOptions, NoiseHandshake, Role, SecureConnection};
+use quorumnet_core::transport::{
+    Connection, Listener, PeerAddress, Transport, TransportContext, TransportError, TransportPlugin, MAX_UNSENT_BOUND,
+};
+use tokio::io::AsyncWrite;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// The address scheme, without `://`.
+pub const SCHEME: &str = "tcp-noise";
+
+/// `TCP_NOTSENT_LOWAT`: the kernel refuses new data while this many bytes are unsent. Unsent bytes
+/// only build up when the congestion or receive window is full, and the writer then refills within
+/// microseconds from the user-space queue, so 16 KiB keeps a link busy while leaving most of K to the
+/// queue, where larger batches cost less CPU per frame.
+pub const NOTSENT_LOWAT: u32 = 16 * 1024;
+
+/// What one write may add beyond the low-water mark: the kernel fills at most one more GSO segment
+/// (64 KiB unless the interface enables BIG TCP).
+const GSO_SEGMENT_MAX: usize = 64 * 1024;
+
+/// The kernel's part of K: 80 KiB.
+pub const KERNEL_UNSENT_BOUND: usize = NOTSENT_LOWAT as usize + GSO_SEGMENT_MAX;
+
+/// User-space part of K: frame bytes (with their u32 prefixes) queued or in the writer's batch —
+/// whatever of the 256 KiB the kernel part leaves, 176 KiB.
+pub const SEND_BUDGET: usize = MAX_UNSENT_BOUND - KERNEL_UNSENT_BOUND;
+
+const _: () = assert!(SEND_BUDGET + KERNEL_UNSENT_BOUND <= MAX_UNSENT_BOUND);
+
+/// Keepalive: probe an idle peer after 15 s, every 5 s, so a vanished peer is noticed within ~1 min
+/// (the kernel's default of 2 h would keep dead validators "connected").
+const KEEPALIVE_TIME: Duration = Duration::from_secs(15);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Authenticated connections waiting for [`Listener::accept`]; beyond it, finished handshakes wait
+/// (each holding its handshake slot), so inbound work stays bounded.
+const ACCEPTED_QUEUE: usize = 16;
+
+/// Pause after a failing `accept` (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// TCP + Noise. Share it behind an `Arc` (the registry does); listeners and connections outlive it.
+#[derive(Debug)]
+pub struct TcpNoiseTransport {
+    ctx: TransportContext,
+}
+
+impl TcpNoiseTransport {
+    /// A transport for `ctx`'s identity, chain, admission handle and limits.
+    pub fn new(ctx: TransportContext) -> Self {
+        TcpNoiseTransport { ctx }
+    }
+}
+
+/// `host:port` from `tcp-noise://host:port`.
+fn socket_target(addr: &PeerAddress) -> Result<&str, TransportError> {
+    let invalid = |reason: &str| TransportError::InvalidAddress { addr: addr.to_string(), reason: reason.to_owned() };
+    if addr.scheme() != SCHEME {
+        return Err(invalid("not a tcp-noise:// address"));
+    }
+    let rest = addr.rest();
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| invalid("expected host:port"))?;
+    if host.is_empty() || host.contains('/') {
+        return Err(invalid("expected host:port, with IPv6 literals in brackets, and no path"));
+    }
+    port.parse::<u16>().map_err(|_| invalid("the port must be a number from 0 to 65535"))?;
+    Ok(rest)
+}
+
+fn peer_address(socket: SocketAddr) -> PeerAddress {
+    PeerAddress::new(SCHEME, &socket.to_string()).expect("a socket address is a valid address rest")
+}
+
+async fn resolve(addr: &PeerAddress) -> Result<Vec<SocketAddr>, TransportError> {
+    let target = socket_target(addr)?;
+    let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
+    let found: Vec<_> =
+        tokio::net::lookup_host(target).await.map_err(|e| unreachable(format!("resolving: {e}")))?.collect();
+    if found.is_empty() {
+        return Err(unreachable("the name resolves to no address".into()));
+    }
+    Ok(found)
+}
+
+async fn connect(addr: &PeerAddress) -> Result<TcpStream, TransportError> {
+    let mut last_error = None;
+    for socket in resolve(addr).await? {
+        match TcpStream::connect(socket).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(format!("{socket}: {e}")),
+        }
+    }
+    Err(TransportError::Unreachable { addr: addr.to_string(), reason: last_error.unwrap_or_default() })
+}
+
+fn configure(stream: &TcpStream) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let socket = socket2::SockRef::from(stream);
+    socket
+        .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(KEEPALIVE_TIME).with_interval(KEEPALIVE_INTERVAL))?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    socket.set_tcp_notsent_lowat(NOTSENT_LOWAT)?;
+    Ok(())
+}
+
+/// Configures `stream`, runs the handshake and starts the channel. On a failed handshake the TCP
+/// connection is reset (linger 0), so the peer sees a refusal rather than a clean end.
+async fn secure(
+    ctx: &TransportContext,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    role: Role,
+    expected: Option<ValidatorId>,
+) -> Result<SecureConnection, TransportError> {
+    let remote_addr = peer_address(remote);
+    configure(&stream).map_err(|source| TransportError::Io { addr: remote_addr.to_string(), source })?;
+    let handshake = NoiseHandshake::new(role, ctx, expected);
+    let timeout = ctx.config.handshake_timeout;
+    let established = match run_handshake(&mut stream, handshake, timeout, remote_addr.as_str()).await {
+        Ok(established) => established,
+        Err(e) => {
+            // Best effort: the connection is dropped either way.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            return Err(e);
+        }
+    };
+    let options = ChannelOptions {
+        send_budget: SEND_BUDGET,
+        stream_unsent_bound: KERNEL_UNSENT_BOUND,
+        remote_addr: Some(remote_addr),
+        ..ChannelOptions::new(ctx.config.max_frame_len)
+    };
+    let (read, write) = stream.into_split();
+    Ok(SecureConnection::spawn_split(
+        established,
+        read,
+        ResetUnlessShutDown { inner: Some(write), shut_down: false },
+        options,
+    ))
+}
+
+/// The write half the secure channel drives. A clean `shutdown` (after the writer flushed) sends FIN.
+/// Dropped without one — the channel failed and discarded queued frames — it arms linger 0 and lets
+/// the socket close with the read half, as a reset: the peer sees its connection fail, never a clean
+/// end that would hide frames it will not get.
+struct ResetUnlessShutDown {
+    inner: Option<OwnedWriteHalf>,
+    shut_down: bool,
+}
+
+impl ResetUnlessShutDown {
+    fn half(&mut self) -> Pin<&mut OwnedWriteHalf> {
+        Pin::new(self.inner.as_mut().expect("present until drop"))
+    }
+}
+
+impl AsyncWrite for ResetUnlessShutDown {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.half().poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.half().poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let result = ready!(self.half().poll_shutdown(cx));
+        self.shut_down = result.is_ok();
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for ResetUnlessShutDown {
+    fn drop(&mut self) {
+        if let Some(half) = self.inner.take().filter(|_| !self.shut_down) {
+            // Best effort: the socket closes either way.
+            let _ = socket2::SockRef::from(half.as_ref()).set_linger(Some(Duration::ZERO));
+            half.forget();
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for TcpNoiseTransport {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
+        let socket = resolve(addr).await?[0];
+        let io_error = |source| TransportError::Io { addr: addr.to_string(), source };
+        let listener = TcpListener::bind(socket).await.map_err(io_error)?;
+        let local = peer_address(listener.local_addr().map_err(io_error)?);
+        let (tx, incoming) = mpsc::channel(ACCEPTED_QUEUE);
+        let task = tokio::spawn(accept_loop(listener, self.ctx.clone(), tx));
+        tracing::info!(addr = %local, "listening");
+        Ok(Box::new(TcpNoiseListener { local, incoming, task }))
+    }
+
+    async fn dial(
+        &self,
+        addr: &PeerAddress,
+        expected: Option<ValidatorId>,
+    ) -> Result<Box<dyn Connection>, TransportError> {
+        let dial_timeout = self.ctx.config.dial_timeout;
+        let stream = tokio::time::timeout(dial_timeout, connect(addr))
+            .await
+            .map_err(|_| TransportError::Timeout { what: "TCP connect", after: dial_timeout })??;
+        let remote = stream.peer_addr().map_err(|source| TransportError::Io { addr: addr.to_string(), source })?;
+        let connection = secure(&self.ctx, stream, remote, Role::Initiator, expected).await?;
+        Ok(Box::new(connection))
+    }
+}
+
+/// Accepts TCP connections and runs their handshakes concurrently, bounded by a semaphore; hands
+/// authenticated connections to the listener. Dropping the listener aborts this task and, with its
+/// `JoinSet`, every handshake in progress.
+async fn accept_loop(listener: TcpListener, ctx: TransportContext, accepted: mpsc::Sender<SecureConnection>) {
+    let slots = Arc::new(Semaphore::new(ctx.config.max_concurrent_handshakes));
+    let mut handshakes = JoinSet::new();
+    loop {
+        let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        while handshakes.try_join_next().is_some() {}
+        let (stream, remote) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        let ctx = ctx.clone();
+        let accepted = accepted.clone();
+        handshakes.spawn(async move {
+            let _slot = slot;
+            match secure(&ctx, stream, remote, Role::Responder, None).await {
+                Ok(connection) => {
+                    tracing::debug!(%remote, peer = %Connection::remote(&connection), "inbound connection authenticated");
+                    // Fails only when the listener is gone; the connection is then dropped.
+                    let _ = accepted.send(connection).await;
+                }
+                Err(error) => tracing::info!(%remote, %error, "inbound handshake failed"),
+            }
+        });
+    }
+}
+
+/// The `tcp-noise` [`Listener`]. Dropping it stops accepting and aborts pending handshakes.
+struct TcpNoiseListener {
+    local: PeerAddress,
+    incoming: mpsc::Receiver<SecureConnection>,
+    task: JoinHandle<()>,
+}
+
+#[async_trait]
+impl Listener for TcpNoiseListener {
+    fn local_addr(&self) -> PeerAddress {
+        self.local.clone()
+    }
+
+    async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
+        match self.incoming.recv().await {
+            Some(connection) => Ok(Box::new(connection)),
+            None => Err(TransportError::ListenerClosed { addr: self.local.to_string() }),
+        }
+    }
+}
+
+impl Drop for TcpNoiseListener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+inventory::submit! {
+    TransportPlugin {
+        scheme: SCHEME,
+        description: "TCP with the Noise_XX secure channel (WIRE.md §2)",
+        build: |ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone()))),
+    }
+}
