@@ -164,6 +164,14 @@ impl NoiseHandshake {
         NoiseHandshake { state, role, done: 0, local_payload, chain, admission, expected, remote_key: None }
     }
 
+    /// Replaces the identity payload this side sends (encoded CBOR, sent as is). **Tests only**: lets a
+    /// conformance impostor or a negative test present a forged or replayed proof over the real Noise
+    /// handshake; honest code never calls it.
+    #[doc(hidden)]
+    pub fn replace_local_payload_for_testing(&mut self, payload: Vec<u8>) {
+        self.local_payload = payload;
+    }
+
     /// This side's role.
     pub fn role(&self) -> Role {
         self.role
