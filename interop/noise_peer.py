@@ -25,6 +25,7 @@ import re
 import socket
 import struct
 import sys
+import warnings
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -243,6 +244,8 @@ def transcript(doc_path: str) -> None:
     """Replays both sides of the recorded transcript with its fixed keys. ML-DSA signatures are
     randomized, so each side sends the identity payload the other side decrypted from the recording;
     every message it writes must then equal the recorded bytes, and both signatures must verify."""
+    # Fixed ephemeral keys are the point of a transcript; noiseprotocol warns about them.
+    warnings.filterwarnings("ignore", message="One of ephemeral keypairs is already set")
     with open(doc_path, encoding="utf-8") as f:
         blocks = {name: bytes.fromhex("".join(body.split())) for name, body in TRANSCRIPT.findall(f.read())}
     chain_id = blocks["chain_id"]
@@ -253,10 +256,13 @@ def transcript(doc_path: str) -> None:
         for side in ("initiator", "responder")
     }
 
-    def message(number):
-        wire = blocks[f"message_{number}"]
-        assert struct.unpack(">H", wire[:2])[0] == len(wire) - 2, f"message {number}: length prefix"
+    def unframed(name):
+        wire = blocks[name]
+        assert struct.unpack(">H", wire[:2])[0] == len(wire) - 2, f"{name}: length prefix"
         return wire[2:]
+
+    def message(number):
+        return unframed(f"message_{number}")
 
     initiator, responder = sides["initiator"], sides["responder"]
     assert initiator.write() == message(1), "message 1 differs from the recording"
@@ -270,7 +276,7 @@ def transcript(doc_path: str) -> None:
     for side, other in (("initiator", responder), ("responder", initiator)):
         assert other.remote_pk == Identity(seeds[side]).encoded, f"the {side}'s proven key is not its seeded key"
     for writer, reader in (("initiator", responder), ("responder", initiator)):
-        plaintext = reader.noise.decrypt(blocks[f"transport_{writer}"][2:])
+        plaintext = reader.noise.decrypt(unframed(f"transport_{writer}"))
         assert plaintext == blocks[f"transport_{writer}_plaintext"], f"{writer}'s transport message decrypts wrong"
     for side in sides.values():
         assert side.noise.get_handshake_hash() == blocks["handshake_hash"], "handshake hash differs"
