@@ -2,6 +2,7 @@
 //! suite (`core/tests/fuzz_corpus.rs` runs them over `corpus/<target>/` on stable). Each must return
 //! without panicking for every input; the assertions inside are the properties checked.
 //! Depends on nothing but `quorumnet-core` and `bytes`.
+#![allow(dead_code)] // each fuzz binary uses one target
 
 use std::sync::{Arc, OnceLock};
 
