@@ -169,10 +169,7 @@ impl Sim {
                 return;
             }
             match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
-                Ok(Some(delivery)) => {
-                    self.held.entry(delivery.node).or_default().insert(delivery.id);
-                    self.trace.push(delivery);
-                }
+                Ok(Some(delivery)) => self.record(delivery),
                 Ok(None) => unreachable!("the sim holds a sender"),
                 Err(_) => panic!("after {within:?}, (node, messages missing) = {missing:?} of {} messages", ids.len()),
             }
@@ -214,6 +211,23 @@ impl Sim {
 
     pub fn indices(&self, ids: &BTreeSet<ValidatorId>) -> Vec<usize> {
         ids.iter().filter_map(|id| self.ids.iter().position(|known| known == id)).collect()
+    }
+
+    /// Collects the deliveries that already happened, without waiting.
+    pub fn drain(&mut self) {
+        while let Ok(delivery) = self.deliveries.try_recv() {
+            self.record(delivery);
+        }
+    }
+
+    fn record(&mut self, delivery: Delivery) {
+        self.held.entry(delivery.node).or_default().insert(delivery.id);
+        self.trace.push(delivery);
+    }
+
+    /// Whether validator `node` holds message `id` (delivered or broadcast itself).
+    pub fn holds(&self, node: usize, id: &MessageId) -> bool {
+        self.held.get(&node).is_some_and(|held| held.contains(id))
     }
 
     /// What validator `node` holds (delivered or broadcast itself).
