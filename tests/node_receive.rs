@@ -105,12 +105,10 @@ async fn forged_and_impersonating_envelopes_are_dropped_and_charged_to_the_forwa
 
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        match tokio::time::timeout(WITHIN, events.recv()).await.expect("three reports").expect("subscribed") {
-            NodeEvent::PeerMisbehaved { peer, misbehaviour } => {
-                assert_eq!(peer, sim.ids[3], "charged to the forwarder");
-                seen.push(misbehaviour);
-            }
-            _ => {}
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("three reports").expect("subscribed");
+        if let NodeEvent::PeerMisbehaved { peer, misbehaviour } = event {
+            assert_eq!(peer, sim.ids[3], "charged to the forwarder");
+            seen.push(misbehaviour);
         }
     }
     assert_eq!(
