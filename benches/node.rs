@@ -16,6 +16,7 @@ use std::time::Duration;
 use common::Sim;
 use quorumnet::memory::{LinkConfig, Node as NetNode};
 use quorumnet::message::{Height, MessageId};
+use quorumnet::node::gossip::GossipConfig;
 use quorumnet::node::NodeConfig;
 use quorumnet::validator::ListValidatorSetSource;
 use rand::rngs::StdRng;
@@ -63,11 +64,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn scenario(name: &str, n: usize, topology: Option<usize>) -> Row {
+async fn scenario(name: &str, n: usize, topology: Option<usize>, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
     let link =
         LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() };
-    let mut sim = Sim::new(n, 2024, link, NodeConfig::local());
+    let mut sim = Sim::new(n, 2024, link, config);
     let neighbours = topology.map(|degree| random_topology(n, degree, 2024));
     if let Some(neighbours) = &neighbours {
         for (a, linked) in neighbours.iter().enumerate() {
@@ -151,13 +152,21 @@ async fn totals(sim: &Sim) -> (u64, u64) {
     (duplicates, bytes)
 }
 
+fn fanout(fanout: usize) -> NodeConfig {
+    let local = NodeConfig::local();
+    NodeConfig { gossip: GossipConfig { fanout, ..local.gossip.clone() }, ..local }
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
     let rows = runtime.block_on(async {
         vec![
-            scenario("node::broadcast/sim=full-mesh,n=16", 16, None).await,
-            scenario("node::broadcast/sim=full-mesh,n=100", 100, None).await,
-            scenario("node::broadcast/sim=degree-8,n=32", 32, Some(8)).await,
+            scenario("node::broadcast/sim=full-mesh,n=16", 16, None, NodeConfig::local()).await,
+            scenario("node::broadcast/sim=full-mesh,n=100", 100, None, NodeConfig::local()).await,
+            scenario("node::broadcast/sim=degree-8,n=32", 32, Some(8), NodeConfig::local()).await,
+            // The fanout trade-off: fewer pushed copies, more pulled with Have/Want.
+            scenario("node::broadcast/sim=degree-8,n=32,fanout=2", 32, Some(8), fanout(2)).await,
+            scenario("node::broadcast/sim=full-mesh,n=16,fanout=1", 16, None, fanout(1)).await,
         ]
     });
     println!(

@@ -137,7 +137,7 @@ impl Actor {
         let DialOutcome { peer, address, result } = outcome;
         let Some(state) = self.peers.get_mut(&peer) else {
             if let Ok(conn) = result {
-                close_connection_in_background(conn);
+                close_connection_in_background(conn, self.config.link.close_timeout);
             }
             return;
         };
@@ -181,7 +181,7 @@ impl Actor {
         let me = self.me;
         let Some(state) = self.peers.get_mut(&peer) else {
             tracing::debug!(peer = %peer.short(), "connection from outside the validator set: closing");
-            close_connection_in_background(conn);
+            close_connection_in_background(conn, self.config.link.close_timeout);
             return;
         };
         let dialer = |direction| if direction == Direction::Outbound { me } else { peer };
@@ -191,7 +191,7 @@ impl Actor {
                 dialer(existing.direction) != dialer(direction) && dialer(existing.direction) == preferred_dialer;
             if keep_existing {
                 tracing::debug!(peer = %peer.short(), "duplicate connection: keeping the one dialed by the lower id");
-                close_connection_in_background(conn);
+                close_connection_in_background(conn, self.config.link.close_timeout);
                 return;
             }
         }
@@ -294,9 +294,9 @@ fn close_in_background(link: Arc<PeerLink>) {
     tokio::spawn(async move { link.close().await });
 }
 
-/// Closes a connection that never became a link.
-fn close_connection_in_background(conn: Box<dyn Connection>) {
+/// Closes a connection that never became a link, flushing it for at most `within`.
+fn close_connection_in_background(conn: Box<dyn Connection>, within: Duration) {
     tokio::spawn(async move {
-        let _ = conn.close().await;
+        let _ = tokio::time::timeout(within, conn.close()).await;
     });
 }

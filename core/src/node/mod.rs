@@ -8,7 +8,7 @@
 //! returns a [`Node`] handle (cheap to clone) and the engine's [`IncomingMessages`]. One task owns all
 //! state; handles talk to it through a bounded command channel.
 //!
-//! - **Connections** ([`connections`](self#connections)): one link per validator of the current set,
+//! - **Connections** ([`connections`]): one link per validator of the current set,
 //!   dialed at its addresses (newest signed address record, else the set's), jittered exponential
 //!   backoff, a deterministic tie-break on simultaneous dial (the connection dialed by the lower id
 //!   wins), validator-set changes applied live (joined → admitted and dialed; left → refused,
