@@ -137,7 +137,7 @@ impl Actor {
         let incoming = self.incoming.clone();
         let mut set_open = true;
         let initial = inputs.set_changes.borrow_and_update().clone();
-        self.apply_set(initial);
+        self.apply_set(initial, false);
         let shutdown_ack = loop {
             let next_dial = self.next_dial_at();
             // Local work first: while the engine's channel is full, leave link events where they are.
@@ -152,7 +152,7 @@ impl Actor {
                 changed = inputs.set_changes.changed(), if set_open => match changed {
                     Ok(()) => {
                         let set = inputs.set_changes.borrow_and_update().clone();
-                        self.apply_set(set);
+                        self.apply_set(set, true);
                     }
                     Err(_) => set_open = false,
                 },

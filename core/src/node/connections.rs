@@ -33,13 +33,13 @@ use crate::transport::{Connection, PeerAddress};
 use crate::validator::ValidatorSet;
 
 impl Actor {
-    /// Switches to `set`: admission, address book, and peers follow.
-    pub(crate) fn apply_set(&mut self, set: Arc<ValidatorSet>) {
+    /// Switches to `set`: admission, address book, and peers follow. `report` emits
+    /// [`NodeEvent::ValidatorSetChanged`] (not for the set the node starts with).
+    pub(crate) fn apply_set(&mut self, set: Arc<ValidatorSet>, report: bool) {
         self.admission.set_validators(set.ids());
         self.book.set_validators(&set);
         let left: Vec<ValidatorId> = self.peers.keys().filter(|id| !set.contains(id)).copied().collect();
         let joined: Vec<ValidatorId> = set.ids().filter(|id| *id != self.me && !self.peers.contains_key(id)).collect();
-        let initial = self.peers.is_empty() && left.is_empty();
         self.set = set;
         for peer in &left {
             let had_link = self.peers.remove(peer).is_some_and(|state| {
@@ -59,7 +59,7 @@ impl Actor {
         for peer in &joined {
             self.peers.insert(*peer, Peer { next_dial: Some(self.first_dial_at(peer, now)), ..Peer::default() });
         }
-        if !initial && (!joined.is_empty() || !left.is_empty()) {
+        if report && (!joined.is_empty() || !left.is_empty()) {
             tracing::info!(joined = joined.len(), left = left.len(), "validator set changed");
             self.emit(NodeEvent::ValidatorSetChanged { joined, left });
         }
