@@ -187,8 +187,4 @@ impl Node {
         self.command(command(reply)).await?;
         answer.await.map_err(|_| NodeError::Stopped)
     }
-
-    pub(crate) fn keypair(&self) -> &Keypair {
-        &self.shared.keypair
-    }
 }

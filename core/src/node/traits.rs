@@ -10,8 +10,9 @@
 //! Deliberately not a trait: encryption is not a per-message call in quorumnet. Every
 //! [`Connection`](crate::transport::Connection) is encrypted and mutually authenticated end to end by
 //! its transport (Noise for TCP and WebSocket, TLS 1.3 for QUIC), which the conformance suite tests
-//! for every transport; messages are additionally signed by their origin ([`Envelope`]), so they stay
-//! authentic across forwarders and relays. An engine has nothing to encrypt or decrypt itself.
+//! for every transport; messages are additionally signed by their origin
+//! ([`Envelope`](crate::message::Envelope)), so they stay authentic across forwarders and relays. An
+//! engine has nothing to encrypt or decrypt itself.
 //!
 //! Reliable delivery, heartbeats, liveness, byzantine detection, reputation and routing
 //! (`ReliableMessaging`, `HeartbeatProtocol`, `LivenessMonitor`, `ByzantineNetworkDetector`,
@@ -27,7 +28,7 @@ use super::incoming::{IncomingMessage, IncomingMessages};
 use super::stats::NodeStats;
 use crate::codec::CodecError;
 use crate::identity::ValidatorId;
-use crate::message::{ConsensusMessage, Envelope, MessageId};
+use crate::message::{ConsensusMessage, MessageId};
 use crate::transport::PeerAddress;
 
 /// Sends a message to every validator.
@@ -44,10 +45,11 @@ pub trait MessageBroadcaster: Send + Sync {
     async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError>;
 }
 
-/// Encodes and decodes consensus messages and signs envelopes.
+/// Encodes and decodes consensus messages.
 ///
 /// Deviation from the seed: synchronous (no I/O), and decoding returns a typed [`CodecError`]. The
-/// encoding is fixed by the wire protocol (CBOR, WIRE.md), not pluggable.
+/// encoding is fixed by the wire protocol (CBOR, WIRE.md), not pluggable. Signing is not part of it:
+/// [`MessageBroadcaster::broadcast`] signs, so the engine can never reuse a sequence number.
 pub trait ConsensusMessageCodec {
     /// The message's wire encoding (an envelope's payload).
     fn encode_message(&self, message: &ConsensusMessage) -> Vec<u8>;
@@ -57,9 +59,6 @@ pub trait ConsensusMessageCodec {
     /// # Errors
     /// [`CodecError`] naming what was wrong.
     fn decode_message(&self, bytes: &[u8]) -> Result<ConsensusMessage, CodecError>;
-
-    /// Signs `message` as this node's message number `seq`, with `ttl` hops (what `broadcast` does).
-    fn seal(&self, message: &ConsensusMessage, seq: u64, ttl: u8) -> Envelope;
 }
 
 /// Gossip: redundancy and repair behind broadcast.
@@ -157,10 +156,6 @@ impl ConsensusMessageCodec for Node {
 
     fn decode_message(&self, bytes: &[u8]) -> Result<ConsensusMessage, CodecError> {
         ConsensusMessage::decode(bytes)
-    }
-
-    fn seal(&self, message: &ConsensusMessage, seq: u64, ttl: u8) -> Envelope {
-        Envelope::sign_message(self.keypair(), self.chain_id(), seq, ttl, message)
     }
 }
 
