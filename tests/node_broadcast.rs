@@ -15,7 +15,11 @@ fn wan_like() -> LinkConfig {
 
 /// Every validator of `n` broadcasts `per_node` votes; every other validator must deliver all of them.
 async fn all_to_all(n: usize, per_node: usize, seed: u64) -> Sim {
-    let mut sim = Sim::start(n, seed, wan_like(), NodeConfig::test()).await;
+    all_to_all_over(n, per_node, seed, wan_like()).await
+}
+
+async fn all_to_all_over(n: usize, per_node: usize, seed: u64, link: LinkConfig) -> Sim {
+    let mut sim = Sim::start(n, seed, link, NodeConfig::test()).await;
     sim.await_full_mesh(Duration::from_secs(10)).await;
     let mut ids = Vec::new();
     for round in 0..per_node {
@@ -51,24 +55,40 @@ async fn every_broadcast_reaches_every_validator_with_16_validators() {
     sim.shutdown().await;
 }
 
-/// The trace of a 8-validator run with jittered links, on a fresh runtime.
-fn trace(seed: u64) -> Vec<Delivery> {
+/// The trace of a 8-validator run over `link`, on a fresh runtime, and how many links were lost.
+fn trace(seed: u64, link: LinkConfig) -> (Vec<Delivery>, u64) {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
     runtime.block_on(async {
-        let sim = all_to_all(8, 3, seed).await;
+        let sim = all_to_all_over(8, 3, seed, link).await;
         let trace = sim.trace.clone();
+        let mut disconnects = 0;
+        for node in sim.nodes.values() {
+            disconnects += node.stats().await.unwrap().peers.values().map(|p| p.disconnects).sum::<u64>();
+        }
         sim.shutdown().await;
-        trace
+        (trace, disconnects)
     })
 }
 
 #[test]
 fn the_same_seed_gives_the_same_trace_and_another_seed_another() {
-    let first = trace(7);
-    let again = trace(7);
-    let other = trace(8);
+    let (first, _) = trace(7, wan_like());
+    let (again, _) = trace(7, wan_like());
+    let (other, _) = trace(8, wan_like());
     assert_eq!(first.len(), 8 * 3 * 7);
     assert_eq!(first, again, "same seed, same (time, node, message) trace");
     assert_ne!(first, other, "another seed changes jitter and gossip choices");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_with_link_resets_and_repair() {
+    // Resets every second or so on each link: reconnections, backoff jitter and digest repair all
+    // shape the trace, and must replay exactly.
+    let flaky = LinkConfig { mean_time_between_resets: Some(Duration::from_secs(1)), ..wan_like() };
+    let (first, disconnects) = trace(21, flaky.clone());
+    let again = trace(21, flaky);
+    assert_eq!(first.len(), 8 * 3 * 7);
+    assert!(disconnects > 0, "links were reset during the run");
+    assert_eq!((first, disconnects), again);
 }
