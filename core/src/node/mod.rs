@@ -2,18 +2,76 @@
 //! [`Connection`]s, turning authenticated connections into broadcast, gossip, reliable delivery,
 //! liveness and byzantine detection.
 //!
+//! # The node
+//! [`Node::builder`] assembles a node from a key pair, a chain id, a
+//! [`ValidatorSetSource`](crate::validator::ValidatorSetSource), transports and listen addresses, and
+//! returns a [`Node`] handle (cheap to clone) and the engine's [`IncomingMessages`]. One task owns all
+//! state; handles talk to it through a bounded command channel.
+//!
+//! - **Connections** ([`connections`]): one link per validator of the current set,
+//!   dialed at its addresses (newest signed address record, else the set's), jittered exponential
+//!   backoff, a deterministic tie-break on simultaneous dial (the connection dialed by the lower id
+//!   wins), validator-set changes applied live (joined → admitted and dialed; left → refused,
+//!   disconnected, forgotten). Reported as [`NodeEvent`]s.
+//! - **Broadcast**: [`Node::broadcast`] signs an [`Envelope`](crate::message::Envelope) (sequence numbers
+//!   start at the boot wall clock in µs and increase by one per message), encodes it once and queues
+//!   it to every connected validator at its [`Priority`](priority::Priority) — and keeps it for gossip.
+//! - **Receive**: verify against the set in force at the message's height → dedupe → deliver an
+//!   [`IncomingMessage`] → forward by [`GossipPolicy`](gossip::GossipPolicy) (push to a fanout, `Have`
+//!   to others). `Have` → `Want` → envelopes; periodic digests repair what pushing missed.
+//! - **Observability**: a `tracing` span per node, per link and per dial; counters per peer and per
+//!   message kind ([`Node::stats`]).
+//!
+//! # Guarantees
+//! - Every queue and map is bounded: commands, events, incoming messages, link events, accepted
+//!   connections, waiting sends per peer, gossip caches (see [`NodeConfig`]). While the engine's
+//!   channel is full, the node takes no more frames from its links (which stop reading their
+//!   connections): local work first, remote peers slowed by backpressure.
+//! - A message is marked seen only after its signature verified.
+//! - Deterministic in simulation: one task, `biased` selects, ordered maps, randomness from a seed
+//!   ([`NodeBuilder::seed`]), time from a [`Clock`] ([`VirtualClock`] under `tokio::time::pause`).
+//!
+//! # Non-guarantees
+//! - Delivery is best effort (direct send plus gossip and repair): a validator unreachable for longer
+//!   than the stores remember misses messages; per-message receipts are reliable delivery's job.
+//! - Messages this node broadcast are not delivered back to its own engine.
+//!
+//! # Pieces
 //! - [`priority`]: traffic priorities (`Vote > Proposal > Liveness > Discovery > Bulk`) and the one
 //!   table bounding each priority's outbound queue.
-//! - [`link`]: [`link::PeerLink`], the per-peer link over one authenticated connection: prioritised
-//!   bounded queues, large frames split into parts that votes overtake, bounded reassembly, typed events
-//!   for what the peer sent and why the link ended, and per-link counters.
-//! - [`gossip`]: the pure, deterministic data structures and decisions of gossip — the seen-cache,
-//!   the store that answers repair requests, what each peer is known to hold, whom to forward to, what
-//!   to ask for, and the address book. No tasks and no I/O: time comes in as arguments, so simulations
-//!   run them in virtual time.
+//! - [`link`]: [`link::PeerLink`], the per-peer link over one authenticated connection.
+//! - [`gossip`]: the pure, deterministic data structures and decisions of gossip.
+//! - [`traits`]: the seed's traits, implemented on [`Node`] — and where `ConsensusMessageEncryption`
+//!   went (it is a property of every connection).
 //!
 //! [`Connection`]: crate::transport::Connection
+
+mod actor;
+mod builder;
+mod clock;
+mod config;
+pub mod connections;
+mod error;
+mod events;
+mod handle;
+mod incoming;
+mod receive;
+mod stats;
 
 pub mod gossip;
 pub mod link;
 pub mod priority;
+pub mod traits;
+
+pub use builder::NodeBuilder;
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use config::NodeConfig;
+pub use error::{BuildError, NodeError};
+pub use events::{Direction, DisconnectReason, Misbehaviour, NodeEvent, PeerConnection};
+pub use handle::Node;
+pub use incoming::{IncomingMessage, IncomingMessages};
+pub use stats::{KindCounters, NodeStats, PeerStats};
+pub use traits::{
+    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, MessageBroadcaster, PeerConnectionManager,
+    ValidatorDiscovery,
+};

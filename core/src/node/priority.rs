@@ -128,7 +128,7 @@ impl std::fmt::Display for Priority {
 
 /// The message kind named by the first key of an externally tagged CBOR payload (`{"PreVote": ...}`),
 /// or `None` if the bytes do not start that way or name no known kind.
-fn payload_kind(payload: &[u8]) -> Option<MessageKind> {
+pub(crate) fn payload_kind(payload: &[u8]) -> Option<MessageKind> {
     let name = variant_name(payload)?;
     MessageKind::ALL.into_iter().find(|kind| kind.name().as_bytes() == name)
 }

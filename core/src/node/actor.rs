@@ -1,0 +1,329 @@
+//! The node's one task: it owns every piece of state (peers, links, gossip caches, address book,
+//! counters) and handles, one at a time and in a fixed order of preference, commands from the handles,
+//! validator-set changes, dial results, accepted connections, timers and link events.
+//!
+//! Determinism: every choice is made here, on one task, from ordered maps and a seeded rng; the
+//! `select!` is `biased`, so for the same inputs at the same virtual times the same things happen in
+//! the same order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::clock::Clock;
+use super::config::NodeConfig;
+use super::events::{Direction, NodeEvent, PeerConnection};
+use super::incoming::IncomingMessage;
+use super::stats::{KindCounters, NodeStats, PeerStats};
+use crate::identity::{ChainId, ValidatorId};
+use crate::message::{Envelope, Frame, MessageKind};
+use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
+use crate::node::link::{LinkEvent, PeerLink, SendError};
+use crate::node::priority::Priority;
+use crate::transport::{Admission, Connection, PeerAddress, Transport};
+use crate::validator::{ValidatorSet, ValidatorSetSource};
+
+/// What a [`Node`](super::Node) handle asks the task.
+pub(crate) enum Command {
+    /// Send a signed envelope of ours to every connected validator and keep it for gossip.
+    Broadcast {
+        envelope: Envelope,
+        kind: MessageKind,
+    },
+    Connections(oneshot::Sender<Vec<PeerConnection>>),
+    Stats(oneshot::Sender<NodeStats>),
+    AddressesOf(ValidatorId, oneshot::Sender<Vec<PeerAddress>>),
+    Connect(ValidatorId),
+    Disconnect(ValidatorId),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A finished dial.
+pub(crate) struct DialOutcome {
+    pub peer: ValidatorId,
+    pub address: PeerAddress,
+    pub result: Result<Box<dyn Connection>, String>,
+}
+
+/// The receiving ends the task selects over.
+pub(crate) struct Inputs {
+    pub commands: mpsc::Receiver<Command>,
+    pub set_changes: watch::Receiver<Arc<ValidatorSet>>,
+    pub dialed: mpsc::Receiver<DialOutcome>,
+    pub accepted: mpsc::Receiver<Box<dyn Connection>>,
+    pub link_events: mpsc::Receiver<LinkEvent>,
+}
+
+/// The live link to a peer.
+pub(crate) struct ActiveLink {
+    pub link: Arc<PeerLink>,
+    pub direction: Direction,
+    pub address: Option<PeerAddress>,
+    pub since: Instant,
+    /// Permits for sends waiting on a full vote or proposal queue.
+    pub waiting_sends: Arc<Semaphore>,
+}
+
+/// Everything the task knows about one validator of the current set.
+#[derive(Default)]
+pub(crate) struct Peer {
+    pub link: Option<ActiveLink>,
+    /// The dial in flight, aborted when dropped.
+    pub dialing: Option<AbortOnDrop>,
+    /// Consecutive failed dials or lost links since the last connection came up.
+    pub attempts: u32,
+    /// When to dial next, if not connected.
+    pub next_dial: Option<Instant>,
+    pub stats: PeerStats,
+}
+
+/// A task aborted when this is dropped.
+pub(crate) struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Counters that are not per peer.
+#[derive(Default)]
+pub(crate) struct Totals {
+    pub broadcast: u64,
+    pub delivered: u64,
+    pub undeliverable: u64,
+    pub stale: u64,
+}
+
+pub(crate) struct Actor {
+    pub me: ValidatorId,
+    pub chain: ChainId,
+    pub config: NodeConfig,
+    pub clock: Arc<dyn Clock>,
+    pub rng: StdRng,
+    pub source: Arc<dyn ValidatorSetSource>,
+    pub set: Arc<ValidatorSet>,
+    pub admission: Admission,
+    pub book: AddressBook,
+    pub transports: BTreeMap<String, Arc<dyn Transport>>,
+    /// One entry per validator of the current set except this node. Ordered: iteration is observable.
+    pub peers: BTreeMap<ValidatorId, Peer>,
+    pub seen: SeenCache,
+    pub store: MessageStore,
+    /// What each peer is known to hold.
+    pub knowledge: PeerKnowledge,
+    /// Ids already announced to each peer in a digest since the last full digest.
+    pub announced: PeerKnowledge,
+    pub digest_ticks: u32,
+    pub policy: GossipPolicy,
+    pub totals: Totals,
+    pub incoming: mpsc::Sender<IncomingMessage>,
+    pub events: broadcast::Sender<NodeEvent>,
+    pub link_events: mpsc::Sender<LinkEvent>,
+    pub dialed: mpsc::Sender<DialOutcome>,
+    pub _accept_loops: Vec<AbortOnDrop>,
+}
+
+impl Actor {
+    /// Runs until shut down or every handle is dropped, then closes every link.
+    pub async fn run(mut self, mut inputs: Inputs) {
+        let mut digest_timer = tokio::time::interval(self.config.digest_interval);
+        digest_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let incoming = self.incoming.clone();
+        let mut set_open = true;
+        let initial = inputs.set_changes.borrow_and_update().clone();
+        self.apply_set(initial, false);
+        let shutdown_ack = loop {
+            let next_dial = self.next_dial_at();
+            // Local work first: while the engine's channel is full, leave link events where they are.
+            let can_deliver = incoming.is_closed() || incoming.capacity() > 0;
+            tokio::select! {
+                biased;
+                command = inputs.commands.recv() => match command {
+                    None => break None,
+                    Some(Command::Shutdown(ack)) => break Some(ack),
+                    Some(command) => self.on_command(command),
+                },
+                changed = inputs.set_changes.changed(), if set_open => match changed {
+                    Ok(()) => {
+                        let set = inputs.set_changes.borrow_and_update().clone();
+                        self.apply_set(set, true);
+                    }
+                    Err(_) => set_open = false,
+                },
+                Some(outcome) = inputs.dialed.recv() => self.on_dialed(outcome),
+                Some(conn) = inputs.accepted.recv() => self.on_accepted(conn),
+                () = sleep_until_opt(next_dial), if next_dial.is_some() => self.dial_due(),
+                _ = digest_timer.tick() => self.send_digests(),
+                permit = incoming.reserve(), if !can_deliver => drop(permit),
+                Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
+            }
+        };
+        self.close_all().await;
+        if let Some(ack) = shutdown_ack {
+            let _ = ack.send(());
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Broadcast { envelope, kind } => self.broadcast(envelope, kind),
+            Command::Connections(reply) => {
+                let _ = reply.send(self.connections());
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.stats());
+            }
+            Command::AddressesOf(id, reply) => {
+                let _ = reply.send(self.book.addresses_of(&id).to_vec());
+            }
+            Command::Connect(peer) => self.connect_now(peer),
+            Command::Disconnect(peer) => self.disconnect(peer),
+            Command::Shutdown(_) => unreachable!("handled by the run loop"),
+        }
+    }
+
+    /// Seed decision 1: send our envelope directly to every connected validator, and keep it so
+    /// gossip (digests, answers to wants) covers those we are not connected to.
+    fn broadcast(&mut self, envelope: Envelope, kind: MessageKind) {
+        let id = envelope.id();
+        let now = self.clock.now();
+        self.seen.record(id, now);
+        self.store.insert(envelope.clone());
+        self.totals.broadcast += 1;
+        let frame = Frame::Envelope(envelope);
+        let priority = Priority::of(&frame);
+        let bytes = Bytes::from(frame.encode());
+        let connected = self.connected();
+        for peer in &connected {
+            self.send_envelope(peer, bytes.clone(), priority, Some(kind));
+        }
+        self.knowledge.mark_peers(&connected, id);
+    }
+
+    /// The peers with a live link, in id order.
+    pub fn connected(&self) -> Vec<ValidatorId> {
+        self.peers.iter().filter(|(_, peer)| peer.link.is_some()).map(|(id, _)| *id).collect()
+    }
+
+    /// Queues an encoded envelope frame to `peer`, counting it under `kind`.
+    pub fn send_envelope(&mut self, peer: &ValidatorId, bytes: Bytes, priority: Priority, kind: Option<MessageKind>) {
+        let len = bytes.len() as u64;
+        let sent = self.send_frame(peer, bytes, priority);
+        if let Some(counters) = self.kind_counters(peer, kind) {
+            if sent {
+                counters.sent += 1;
+                counters.sent_bytes += len;
+            } else {
+                counters.dropped += 1;
+            }
+        }
+    }
+
+    /// Queues a control frame (digest, want, ack, pong) to `peer`; returns whether it was queued.
+    pub fn send_control(&mut self, peer: &ValidatorId, frame: &Frame) -> bool {
+        let sent = self.send_frame(peer, Bytes::from(frame.encode()), Priority::of(frame));
+        if !sent {
+            if let Some(peer) = self.peers.get_mut(peer) {
+                peer.stats.control_dropped += 1;
+            }
+        }
+        sent
+    }
+
+    /// Queues `bytes` on `peer`'s link without ever making the task wait: a full vote or proposal
+    /// queue hands the frame to a waiting task (bounded per peer); beyond that, or from a full queue
+    /// that drops, the frame is dropped. Returns whether it was queued or is waiting.
+    fn send_frame(&mut self, peer: &ValidatorId, bytes: Bytes, priority: Priority) -> bool {
+        let Some(active) = self.peers.get(peer).and_then(|peer| peer.link.as_ref()) else { return false };
+        match active.link.try_send_encoded(bytes.clone(), priority) {
+            Ok(()) => true,
+            Err(SendError::Full(_)) => match active.waiting_sends.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    spawn_waiting_send(active.link.clone(), bytes, priority, permit);
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(error) => {
+                tracing::debug!(peer = %peer.short(), %error, "frame not queued");
+                false
+            }
+        }
+    }
+
+    /// The counters of `kind` at `peer`, if `peer` is a current validator.
+    pub fn kind_counters(&mut self, peer: &ValidatorId, kind: Option<MessageKind>) -> Option<&mut KindCounters> {
+        self.peers.get_mut(peer).map(|peer| peer.stats.kinds.entry(kind).or_default())
+    }
+
+    pub fn emit(&self, event: NodeEvent) {
+        // No subscriber is fine: events are for whoever listens.
+        let _ = self.events.send(event);
+    }
+
+    fn connections(&self) -> Vec<PeerConnection> {
+        self.peers
+            .iter()
+            .filter_map(|(id, peer)| {
+                peer.link.as_ref().map(|active| PeerConnection {
+                    peer: *id,
+                    direction: active.direction,
+                    address: active.address.clone(),
+                    link: active.link.id(),
+                    since: active.since,
+                })
+            })
+            .collect()
+    }
+
+    fn stats(&self) -> NodeStats {
+        NodeStats {
+            peers: self
+                .peers
+                .iter()
+                .map(|(id, peer)| {
+                    let link = peer.link.as_ref().map(|active| active.link.stats());
+                    (*id, PeerStats { link, ..peer.stats.clone() })
+                })
+                .collect(),
+            broadcast: self.totals.broadcast,
+            delivered: self.totals.delivered,
+            undeliverable: self.totals.undeliverable,
+            stale: self.totals.stale,
+            duplicates: self.seen.total_duplicates(),
+            stored: self.store.len(),
+            outstanding_wants: self.policy.outstanding_wants(),
+        }
+    }
+
+    /// Closes every link, flushing each for at most the link's close timeout, all at once.
+    async fn close_all(&mut self) {
+        let mut closing = JoinSet::new();
+        for peer in std::mem::take(&mut self.peers).into_values() {
+            if let Some(active) = peer.link {
+                closing.spawn(async move { active.link.close().await });
+            }
+        }
+        while closing.join_next().await.is_some() {}
+    }
+}
+
+/// Waits on a full queue in a task of its own, holding one of the peer's waiting-send permits.
+fn spawn_waiting_send(link: Arc<PeerLink>, bytes: Bytes, priority: Priority, permit: OwnedSemaphorePermit) {
+    tokio::spawn(async move {
+        let _ = link.send_encoded(bytes, priority).await;
+        drop(permit);
+    });
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline).await;
+    }
+}

@@ -1,0 +1,140 @@
+//! Every number the node runtime uses, with presets.
+
+use std::time::Duration;
+
+use crate::node::gossip::GossipConfig;
+use crate::node::link::PeerLinkConfig;
+use crate::transport::TransportConfig;
+
+/// The node's configuration: its links, gossip, transports, queues and timers.
+///
+/// Start from a preset — [`recommended`](Self::recommended) for production, [`local`](Self::local) for
+/// a devnet of many validators in one process or on one machine, [`test`](Self::test) for simulations in
+/// virtual time — and change single fields with struct update syntax.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet_core::node::NodeConfig;
+///
+/// let config = NodeConfig { digest_interval: Duration::from_secs(2), ..NodeConfig::recommended() };
+/// assert_eq!(config.incoming_capacity, NodeConfig::recommended().incoming_capacity);
+/// ```
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Each peer link's queues, part size and reassembly bounds.
+    pub link: PeerLinkConfig,
+    /// Seen-cache, store, fanout, ttl and repair bounds.
+    pub gossip: GossipConfig,
+    /// Frame limit and handshake/dial timeouts, passed to every transport the builder constructs.
+    pub transport: TransportConfig,
+    /// Verified messages waiting for the engine. When full, the node stops taking frames from its
+    /// links (which then stop reading their connections) until the engine catches up: local work first.
+    pub incoming_capacity: usize,
+    /// Commands (broadcasts, queries) waiting for the node's task; callers wait beyond it.
+    pub command_capacity: usize,
+    /// Node events buffered per subscriber; a subscriber further behind loses the oldest
+    /// (`broadcast::error::RecvError::Lagged`).
+    pub event_capacity: usize,
+    /// Link events (frames, closes) from all peers waiting for the node's task. Full, links stop reading.
+    pub link_event_capacity: usize,
+    /// Accepted connections waiting for the node's task; the accept loops wait beyond it.
+    pub accept_capacity: usize,
+    /// First reconnection delay after a failed dial or a lost connection.
+    pub reconnect_backoff_min: Duration,
+    /// Ceiling of the exponential reconnection delay.
+    pub reconnect_backoff_max: Duration,
+    /// Each delay is multiplied by a factor drawn uniformly from `1 ± reconnect_jitter`, so validators
+    /// that lost their links together do not redial in lockstep. Clamped to `0.0..=1.0`.
+    pub reconnect_jitter: f64,
+    /// How long the validator with the higher id waits before dialing a lower one. The lower id dials
+    /// first and its connection wins the tie-break, so this saves a redundant handshake per pair; the
+    /// higher one still dials after it, for a lower peer that cannot dial out.
+    pub dial_grace: Duration,
+    /// How often each peer gets a digest (`Have`) of the recent messages it is not known to hold.
+    pub digest_interval: Duration,
+    /// Every this many digest intervals, ids already announced to a peer are announced again, in case
+    /// the peer skipped them (its outstanding-want bound was reached).
+    pub full_digest_every: u32,
+    /// Sends to a vote or proposal queue that is full wait in a task each; at most this many per peer,
+    /// beyond which the frame is dropped and counted (gossip repair brings it later).
+    pub max_waiting_sends_per_peer: usize,
+    /// Pause after a listener's `accept` fails before accepting again.
+    pub accept_error_backoff: Duration,
+}
+
+impl NodeConfig {
+    /// Production values for validators spread over a WAN.
+    pub fn recommended() -> Self {
+        NodeConfig {
+            link: PeerLinkConfig::recommended(),
+            gossip: GossipConfig::recommended(),
+            transport: TransportConfig::recommended(),
+            // A few heights of votes of a 100-validator chain: the engine is expected to keep up; this
+            // absorbs bursts (a proposal's worth of votes arriving at once).
+            incoming_capacity: 1_024,
+            // Broadcasts come a few per height; 256 absorbs a burst without making callers wait.
+            command_capacity: 256,
+            // Connection changes are rare; 1 024 covers a whole validator set flapping at once.
+            event_capacity: 1_024,
+            // About one frame per peer per priority for a few hundred peers: the node's task drains it
+            // far faster than links fill it, and full means links apply backpressure.
+            link_event_capacity: 1_024,
+            // Accepts are rare once connected; a whole set reconnecting at once fits.
+            accept_capacity: 64,
+            // A restarted peer is usually back within a second or two.
+            reconnect_backoff_min: Duration::from_millis(500),
+            // A peer down for long is retried twice a minute: cheap, and back within 30 s of its return.
+            reconnect_backoff_max: Duration::from_secs(30),
+            // ±20 % spreads a set-wide reconnect over a fifth of the delay.
+            reconnect_jitter: 0.2,
+            // Several WAN round trips plus a handshake: the lower id's dial has normally completed.
+            dial_grace: Duration::from_secs(2),
+            // Repair within a second or two of a missed message, at 34 bytes per unknown id per peer.
+            digest_interval: Duration::from_secs(1),
+            // A full digest every ten seconds re-offers what a peer may have skipped.
+            full_digest_every: 10,
+            // A full vote queue (4 096 frames) means a stalled peer: 64 waiting sends are plenty.
+            max_waiting_sends_per_peer: 64,
+            // An accept error is usually transient (file descriptors); retry soon, never spin.
+            accept_error_backoff: Duration::from_millis(100),
+        }
+    }
+
+    /// Many validators in one process or on one machine: smaller gossip memory, faster timers.
+    pub fn local() -> Self {
+        NodeConfig {
+            link: PeerLinkConfig::local(),
+            gossip: GossipConfig::local(),
+            transport: TransportConfig::local(),
+            // Loopback reconnects in milliseconds.
+            reconnect_backoff_min: Duration::from_millis(100),
+            reconnect_backoff_max: Duration::from_secs(5),
+            // Loopback handshakes complete in well under this.
+            dial_grace: Duration::from_millis(500),
+            // Local links are fast; repair quickly.
+            digest_interval: Duration::from_millis(500),
+            ..Self::recommended()
+        }
+    }
+
+    /// For simulations in virtual time (`tokio::time::pause`): the local preset with short timers so
+    /// tests converge in a few virtual seconds. It keeps local's gossip bounds (not
+    /// `GossipConfig::test`'s tiny ones, which exist to reach each bound in unit tests).
+    pub fn test() -> Self {
+        NodeConfig {
+            transport: TransportConfig::test(),
+            reconnect_backoff_min: Duration::from_millis(200),
+            reconnect_backoff_max: Duration::from_secs(2),
+            dial_grace: Duration::from_millis(300),
+            digest_interval: Duration::from_millis(500),
+            full_digest_every: 4,
+            ..Self::local()
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self::recommended()
+    }
+}

@@ -1,0 +1,302 @@
+//! The connection manager: one link per validator of the current set, dialed with jittered
+//! exponential backoff, a deterministic tie-break when both ends dial at once, and validator-set
+//! changes applied live.
+//!
+//! - **Who dials**: every validator dials every other one at its addresses (its newest signed address
+//!   record, else the validator set's). The lower [`ValidatorId`] dials at once; the higher one waits
+//!   [`NodeConfig::dial_grace`](super::NodeConfig::dial_grace) first, since the lower one's connection
+//!   would win the tie-break anyway, and still dials after it, for a lower peer that cannot dial out.
+//! - **Tie-break**: when a second connection to a peer comes up, both ends keep the same one: the one
+//!   dialed by the lower id; if both were dialed by the same side, the newer (the older one is a
+//!   connection that side already gave up on). The other is closed.
+//! - **Backoff**: after a failed dial or a lost link the next dial waits `min · 2^attempts`, capped at
+//!   the maximum, times a jitter factor in `1 ± jitter` from the node's seeded rng; a connection
+//!   coming up resets it.
+//! - **Set changes**: a validator that joins is admitted and dialed; one that leaves is refused by the
+//!   admission handle, disconnected, and forgotten (knowledge, wants, counters).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use super::actor::{AbortOnDrop, ActiveLink, Actor, DialOutcome, Peer};
+use super::events::{Direction, DisconnectReason, NodeEvent};
+use crate::identity::ValidatorId;
+use crate::message::AddressRecord;
+use crate::node::gossip::RecordUpdate;
+use crate::node::link::{CloseReason, LinkId, PeerLink};
+use crate::transport::{Connection, PeerAddress};
+use crate::validator::ValidatorSet;
+
+impl Actor {
+    /// Switches to `set`: admission, address book, and peers follow. `report` emits
+    /// [`NodeEvent::ValidatorSetChanged`] (not for the set the node starts with).
+    pub(crate) fn apply_set(&mut self, set: Arc<ValidatorSet>, report: bool) {
+        self.admission.set_validators(set.ids());
+        self.book.set_validators(&set);
+        let left: Vec<ValidatorId> = self.peers.keys().filter(|id| !set.contains(id)).copied().collect();
+        let joined: Vec<ValidatorId> = set.ids().filter(|id| *id != self.me && !self.peers.contains_key(id)).collect();
+        self.set = set;
+        for peer in &left {
+            let had_link = self.peers.remove(peer).is_some_and(|state| {
+                if let Some(active) = state.link {
+                    close_in_background(active.link);
+                    true
+                } else {
+                    false
+                }
+            });
+            self.forget(peer);
+            if had_link {
+                self.emit(NodeEvent::PeerDisconnected { peer: *peer, reason: DisconnectReason::LeftValidatorSet });
+            }
+        }
+        let now = self.clock.now();
+        for peer in &joined {
+            self.peers.insert(*peer, Peer { next_dial: Some(self.first_dial_at(peer, now)), ..Peer::default() });
+        }
+        if report && (!joined.is_empty() || !left.is_empty()) {
+            tracing::info!(joined = joined.len(), left = left.len(), "validator set changed");
+            self.emit(NodeEvent::ValidatorSetChanged { joined, left });
+        }
+    }
+
+    /// Forgets what gossip knew about `peer`'s holdings and requests.
+    fn forget(&mut self, peer: &ValidatorId) {
+        self.knowledge.forget_peer(peer);
+        self.announced.forget_peer(peer);
+        self.policy.forget_peer(peer);
+    }
+
+    /// When to dial `peer` first (again): at once if we have the lower id, after the grace otherwise.
+    fn first_dial_at(&self, peer: &ValidatorId, now: Instant) -> Instant {
+        if self.me < *peer {
+            now
+        } else {
+            now + self.config.dial_grace
+        }
+    }
+
+    /// The next dial deadline over all peers.
+    pub(crate) fn next_dial_at(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .filter(|peer| peer.link.is_none() && peer.dialing.is_none())
+            .filter_map(|p| p.next_dial)
+            .min()
+    }
+
+    /// Starts every dial that is due.
+    pub(crate) fn dial_due(&mut self) {
+        let now = self.clock.now();
+        let due: Vec<ValidatorId> = self
+            .peers
+            .iter()
+            .filter(|(_, peer)| peer.link.is_none() && peer.dialing.is_none())
+            .filter(|(_, peer)| peer.next_dial.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in due {
+            self.start_dial(peer);
+        }
+    }
+
+    /// Dials `peer` at its first address we have a transport for. Without one, the peer is not
+    /// dialed until a new address record arrives (it may still dial us).
+    fn start_dial(&mut self, peer: ValidatorId) {
+        let address = self.book.addresses_of(&peer).iter().find(|a| self.transports.contains_key(a.scheme())).cloned();
+        let Some(state) = self.peers.get_mut(&peer) else { return };
+        state.next_dial = None;
+        let Some(address) = address else {
+            tracing::debug!(peer = %peer.short(), "no address with a known transport: waiting to be dialed");
+            return;
+        };
+        let transport = self.transports[address.scheme()].clone();
+        let outcomes = self.dialed.clone();
+        let bound = self.config.transport.dial_timeout + self.config.transport.handshake_timeout;
+        let span = tracing::debug_span!("dial", peer = %peer.short(), %address);
+        let task = tokio::spawn(
+            async move {
+                let result = match tokio::time::timeout(bound, transport.dial(&address, Some(peer))).await {
+                    Ok(Ok(conn)) => Ok(conn),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(_) => Err(format!("no connection within {bound:?}")),
+                };
+                let _ = outcomes.send(DialOutcome { peer, address, result }).await;
+            }
+            .instrument(span),
+        );
+        state.dialing = Some(AbortOnDrop(task));
+    }
+
+    pub(crate) fn on_dialed(&mut self, outcome: DialOutcome) {
+        let DialOutcome { peer, address, result } = outcome;
+        let Some(state) = self.peers.get_mut(&peer) else {
+            if let Ok(conn) = result {
+                close_connection_in_background(conn, self.config.link.close_timeout);
+            }
+            return;
+        };
+        state.dialing = None;
+        match result {
+            Ok(conn) => self.install(conn, Direction::Outbound, Some(address)),
+            Err(error) => {
+                tracing::debug!(peer = %peer.short(), %address, %error, "dial failed");
+                self.schedule_redial(peer);
+            }
+        }
+    }
+
+    pub(crate) fn on_accepted(&mut self, conn: Box<dyn Connection>) {
+        let address = conn.remote_addr();
+        self.install(conn, Direction::Inbound, address);
+    }
+
+    /// Schedules the next dial to `peer` after a failure, with backoff.
+    fn schedule_redial(&mut self, peer: ValidatorId) {
+        let delay = self.backoff(self.peers.get(&peer).map_or(0, |state| state.attempts));
+        let at = self.first_dial_at(&peer, self.clock.now()) + delay;
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.attempts = state.attempts.saturating_add(1);
+            state.next_dial = Some(at);
+        }
+    }
+
+    /// `min · 2^attempts`, capped at the maximum, times a factor in `1 ± jitter`.
+    fn backoff(&mut self, attempts: u32) -> Duration {
+        let (min, max) = (self.config.reconnect_backoff_min, self.config.reconnect_backoff_max);
+        let base = min.saturating_mul(1u32 << attempts.min(16)).min(max);
+        let jitter = self.config.reconnect_jitter.clamp(0.0, 1.0);
+        let factor = if jitter > 0.0 { self.rng.gen_range(1.0 - jitter..=1.0 + jitter) } else { 1.0 };
+        base.mul_f64(factor)
+    }
+
+    /// Makes `conn` the peer's link, or closes it, by the tie-break.
+    fn install(&mut self, conn: Box<dyn Connection>, direction: Direction, address: Option<PeerAddress>) {
+        let peer = conn.remote();
+        let me = self.me;
+        let Some(state) = self.peers.get_mut(&peer) else {
+            tracing::debug!(peer = %peer.short(), "connection from outside the validator set: closing");
+            close_connection_in_background(conn, self.config.link.close_timeout);
+            return;
+        };
+        let dialer = |direction| if direction == Direction::Outbound { me } else { peer };
+        let preferred_dialer = me.min(peer);
+        if let Some(existing) = &state.link {
+            let keep_existing =
+                dialer(existing.direction) != dialer(direction) && dialer(existing.direction) == preferred_dialer;
+            if keep_existing {
+                tracing::debug!(peer = %peer.short(), "duplicate connection: keeping the one dialed by the lower id");
+                close_connection_in_background(conn, self.config.link.close_timeout);
+                return;
+            }
+        }
+        if dialer(direction) == preferred_dialer {
+            state.dialing = None; // nothing could replace this connection
+        }
+        let link =
+            match PeerLink::spawn_with_events(Arc::from(conn), self.config.link.clone(), self.link_events.clone()) {
+                Ok(link) => Arc::new(link),
+                Err(error) => {
+                    tracing::warn!(peer = %peer.short(), %error, "cannot start a link: closing the connection");
+                    return;
+                }
+            };
+        let active = ActiveLink {
+            link,
+            direction,
+            address: address.clone(),
+            since: self.clock.now(),
+            waiting_sends: Arc::new(Semaphore::new(self.config.max_waiting_sends_per_peer)),
+        };
+        let replaced = state.link.replace(active);
+        state.attempts = 0;
+        state.next_dial = None;
+        match replaced {
+            Some(old) => {
+                tracing::debug!(peer = %peer.short(), ?direction, "replacing a duplicate connection");
+                close_in_background(old.link);
+            }
+            None => {
+                tracing::info!(peer = %peer.short(), ?direction, "connected");
+                self.emit(NodeEvent::PeerConnected { peer, direction, address });
+            }
+        }
+        self.send_digest(&peer);
+    }
+
+    /// The link `link` to `peer` ended: if it is the peer's current link, forget it and redial.
+    pub(crate) fn on_link_closed(&mut self, link: LinkId, peer: ValidatorId, reason: CloseReason) {
+        let Some(state) = self.peers.get_mut(&peer) else { return };
+        if state.link.as_ref().is_none_or(|active| active.link.id() != link) {
+            return; // a replaced link, closed by the tie-break
+        }
+        state.link = None;
+        state.stats.disconnects += 1;
+        self.forget(&peer);
+        tracing::info!(peer = %peer.short(), %reason, "disconnected");
+        if let CloseReason::ProtocolViolation(violation) = &reason {
+            self.emit(NodeEvent::PeerMisbehaved {
+                peer,
+                misbehaviour: super::events::Misbehaviour::ProtocolViolation(violation.clone()),
+            });
+        }
+        self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Link(reason) });
+        self.schedule_redial(peer);
+    }
+
+    /// Dials `peer` now if it is a validator we are not connected to.
+    pub(crate) fn connect_now(&mut self, peer: ValidatorId) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            if state.link.is_none() && state.dialing.is_none() {
+                state.next_dial = Some(self.clock.now());
+            }
+        }
+    }
+
+    /// Closes the link to `peer`; the connection manager redials after backoff while it is a validator.
+    pub(crate) fn disconnect(&mut self, peer: ValidatorId) {
+        let Some(active) = self.peers.get_mut(&peer).and_then(|state| state.link.take()) else { return };
+        close_in_background(active.link);
+        self.forget(&peer);
+        self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Requested });
+        self.schedule_redial(peer);
+    }
+
+    /// Keeps a verified address record; dials the validator at once at its new address if we are
+    /// not connected to it.
+    pub(crate) fn apply_address_record(&mut self, record: AddressRecord) {
+        let validator = record.validator;
+        let addresses = record.addresses.clone();
+        match self.book.apply(record) {
+            RecordUpdate::Inserted | RecordUpdate::Replaced { .. } => {}
+            RecordUpdate::Stale { .. } | RecordUpdate::UnknownValidator => return,
+        }
+        tracing::debug!(validator = %validator.short(), "address record applied");
+        self.emit(NodeEvent::AddressUpdated { validator, addresses });
+        let now = self.clock.now();
+        let at = self.first_dial_at(&validator, now);
+        if let Some(state) = self.peers.get_mut(&validator) {
+            if state.link.is_none() {
+                state.attempts = 0;
+                state.next_dial = Some(at);
+            }
+        }
+    }
+}
+
+/// Closes a link without making the task wait for its flush.
+fn close_in_background(link: Arc<PeerLink>) {
+    tokio::spawn(async move { link.close().await });
+}
+
+/// Closes a connection that never became a link, flushing it for at most `within`.
+fn close_connection_in_background(conn: Box<dyn Connection>, within: Duration) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(within, conn.close()).await;
+    });
+}

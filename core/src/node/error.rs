@@ -1,0 +1,60 @@
+//! What can go wrong building or using a node.
+
+use crate::codec::CodecError;
+use crate::identity::ValidatorId;
+use crate::node::link::InvalidConfig;
+use crate::transport::{PeerAddress, TransportError};
+
+/// An operation on a running [`Node`](super::Node) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The node's task has ended ([`Node::shutdown`](super::Node::shutdown), or a panic): build a new node.
+    #[error("the node has shut down")]
+    Stopped,
+    /// A node signs only messages that name it as their author.
+    #[error("the message names validator {named} as its author, but this node is {node}: a node signs only its own messages")]
+    NotOurMessage {
+        /// The validator the message names.
+        named: ValidatorId,
+        /// This node.
+        node: ValidatorId,
+    },
+    /// An address record that peers would reject (too many or too long addresses).
+    #[error("invalid address record: {0}")]
+    InvalidRecord(#[from] CodecError),
+}
+
+/// [`NodeBuilder::build`](super::NodeBuilder::build) could not start the node.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A required builder field was not set.
+    #[error("the node builder needs {0}: call NodeBuilder::{0}(...)")]
+    Missing(&'static str),
+    /// No transport for a listen address's scheme.
+    #[error("no transport for {addr}: add one with the scheme {scheme:?} (available: {available})")]
+    NoTransport {
+        /// The address.
+        addr: PeerAddress,
+        /// Its scheme.
+        scheme: String,
+        /// The schemes the builder has transports for.
+        available: String,
+    },
+    /// Two transports for one scheme.
+    #[error("two transports for the scheme {0:?}: give the builder one per scheme")]
+    DuplicateScheme(String),
+    /// A transport could not be built.
+    #[error("building a transport failed: {0}")]
+    Transport(TransportError),
+    /// Listening on an address failed.
+    #[error("listening on {addr} failed: {source}")]
+    Listen {
+        /// The address.
+        addr: PeerAddress,
+        /// Why.
+        source: TransportError,
+    },
+    /// The link configuration cannot work with the transports' frame limit.
+    #[error(transparent)]
+    InvalidConfig(#[from] InvalidConfig),
+}

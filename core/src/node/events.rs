@@ -1,0 +1,105 @@
+//! What the node reports about its peers: connections, disconnections, misbehaviour, address changes.
+
+use tokio::time::Instant;
+
+use crate::identity::ValidatorId;
+use crate::node::link::{CloseReason, LinkId, Violation};
+use crate::transport::PeerAddress;
+
+/// Who dialed a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// This node dialed the peer.
+    Outbound,
+    /// The peer dialed this node.
+    Inbound,
+}
+
+/// One live connection, as [`Node::connections`](super::Node::connections) lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConnection {
+    /// The authenticated peer.
+    pub peer: ValidatorId,
+    /// Who dialed.
+    pub direction: Direction,
+    /// The address dialed (outbound connections), or the address the transport reports.
+    pub address: Option<PeerAddress>,
+    /// The link carrying it.
+    pub link: LinkId,
+    /// When it was established.
+    pub since: Instant,
+}
+
+/// Why a peer is no longer connected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The link ended; the connection manager redials with backoff while the peer is a validator.
+    Link(CloseReason),
+    /// The peer left the validator set: disconnected, forgotten, and refused by admission.
+    LeftValidatorSet,
+    /// [`Node::disconnect`](super::Node::disconnect) was called.
+    Requested,
+}
+
+/// Something a peer did wrong that reputation scoring (a later layer) charges it with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// An envelope whose signature does not verify under its origin's key: charged to the forwarder.
+    InvalidSignature,
+    /// An envelope from an origin outside the validator set in force at its height.
+    UnknownOrigin(ValidatorId),
+    /// A validly signed envelope whose payload names another validator as its author.
+    AuthorMismatch {
+        /// The envelope's signer.
+        origin: ValidatorId,
+        /// The validator the payload names.
+        named: ValidatorId,
+    },
+    /// An envelope whose payload is not a consensus message.
+    UndecodablePayload,
+    /// The peer broke the wire protocol; its link closed.
+    ProtocolViolation(Violation),
+}
+
+/// What the node reports to [`Node::events`](super::Node::events) subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A connection to a validator came up (only when there was none: a tie-break replacement of a
+    /// duplicate connection is not reported).
+    PeerConnected {
+        /// The peer.
+        peer: ValidatorId,
+        /// Who dialed.
+        direction: Direction,
+        /// The address dialed, or the transport's report of the peer's address.
+        address: Option<PeerAddress>,
+    },
+    /// The connection to a validator ended.
+    PeerDisconnected {
+        /// The peer.
+        peer: ValidatorId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// A peer sent something invalid: the hook for reputation scoring.
+    PeerMisbehaved {
+        /// The peer whose authenticated link carried it (the forwarder).
+        peer: ValidatorId,
+        /// What it did.
+        misbehaviour: Misbehaviour,
+    },
+    /// A newer signed address record of a validator was applied.
+    AddressUpdated {
+        /// The validator.
+        validator: ValidatorId,
+        /// Its addresses now.
+        addresses: Vec<PeerAddress>,
+    },
+    /// The validator set changed; connections follow.
+    ValidatorSetChanged {
+        /// Validators that joined (sorted).
+        joined: Vec<ValidatorId>,
+        /// Validators that left (sorted).
+        left: Vec<ValidatorId>,
+    },
+}

@@ -1,0 +1,231 @@
+//! The receive path: verify → dedupe → deliver → forward, and gossip repair (`Have`/`Want`, digests).
+//!
+//! For an envelope from peer `from`:
+//! 1. Already seen: count the duplicate (per message in the seen-cache, per peer and kind in the
+//!    stats), note that `from` holds it, done. No signature check: the copy we verified is the one
+//!    that counts.
+//! 2. Otherwise judge it against the validator set in force at the message's height (address records:
+//!    the current set): a height older than every kept set is dropped without blaming anyone; an
+//!    origin outside the set, a bad signature, an undecodable payload or a payload naming another
+//!    author is charged to `from` (counted, and reported as [`NodeEvent::PeerMisbehaved`], the hook
+//!    for reputation scoring).
+//! 3. Only then mark it seen and store it, deliver it to the engine, apply it if it is an address
+//!    record, and forward it by [`GossipPolicy::plan_forward`](crate::node::gossip::GossipPolicy::plan_forward):
+//!    the whole envelope to the fanout peers, its id (`Have`) to the announce peers.
+
+use bytes::Bytes;
+
+use super::actor::Actor;
+use super::events::{Misbehaviour, NodeEvent};
+use super::incoming::IncomingMessage;
+use crate::identity::ValidatorId;
+use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
+use crate::node::gossip::Seen;
+use crate::node::link::{InboundFrame, LinkEvent};
+use crate::node::priority::{payload_kind, Priority};
+
+impl Actor {
+    pub(crate) fn on_link_event(&mut self, event: LinkEvent) {
+        match event {
+            LinkEvent::Frame(inbound) => self.on_frame(inbound),
+            LinkEvent::Closed { link, peer, reason } => self.on_link_closed(link, peer, reason),
+        }
+    }
+
+    fn on_frame(&mut self, inbound: InboundFrame) {
+        let (from, received_at, wire_len) = (inbound.peer, inbound.received_at, inbound.wire_len);
+        if !self.peers.contains_key(&from) {
+            return; // a frame still in flight from a validator that left
+        }
+        match inbound.into_frame() {
+            Frame::Envelope(envelope) => {
+                self.on_envelope(envelope, from, received_at, wire_len);
+            }
+            Frame::Reliable(envelope) => {
+                // Acknowledged once accepted or already held; a rejected envelope gets no receipt.
+                if let Some(id) = self.on_envelope(envelope, from, received_at, wire_len) {
+                    self.send_control(&from, &Frame::Ack { id });
+                }
+            }
+            Frame::Have { ids } => self.on_have(from, &ids),
+            Frame::Want { ids } => self.on_want(from, &ids),
+            Frame::Ping { nonce } => {
+                self.send_control(&from, &Frame::Pong { nonce });
+            }
+            // Receipts and round-trip times belong to reliable delivery and liveness (later layers).
+            Frame::Ack { .. } | Frame::Pong { .. } => {}
+            // Links reassemble parts and never deliver one.
+            Frame::Part { .. } => {}
+        }
+    }
+
+    /// Handles one envelope; returns its id if it is accepted or was already held.
+    fn on_envelope(
+        &mut self,
+        envelope: Envelope,
+        from: ValidatorId,
+        received_at: tokio::time::Instant,
+        wire_len: usize,
+    ) -> Option<MessageId> {
+        let id = envelope.id();
+        let now = self.clock.now();
+        let kind = payload_kind(&envelope.payload);
+        if let Some(counters) = self.kind_counters(&from, kind) {
+            counters.received += 1;
+            counters.received_bytes += wire_len as u64;
+        }
+        if self.seen.contains(&id, now) || envelope.origin == self.me {
+            if let Seen::Duplicate(_) = self.seen.record(id, now) {
+                if let Some(counters) = self.kind_counters(&from, kind) {
+                    counters.duplicates += 1;
+                }
+            }
+            self.knowledge.mark(from, id);
+            return Some(id);
+        }
+        let message = match self.judge(&envelope) {
+            Ok(Some(message)) => message,
+            Ok(None) => {
+                self.totals.stale += 1;
+                return None;
+            }
+            Err(misbehaviour) => {
+                tracing::debug!(peer = %from.short(), ?misbehaviour, "invalid envelope dropped");
+                if let Some(counters) = self.kind_counters(&from, kind) {
+                    counters.invalid += 1;
+                }
+                self.emit(NodeEvent::PeerMisbehaved { peer: from, misbehaviour });
+                return None;
+            }
+        };
+        self.seen.record(id, now);
+        self.store.insert(envelope.clone());
+        self.knowledge.mark(from, id);
+        let arrival = self.policy.on_envelope(&id);
+        if let ConsensusMessage::AddressRecord(record) = &message {
+            self.apply_address_record(record.clone());
+        }
+        self.forward(&envelope, from, kind);
+        self.deliver(IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope });
+        Some(id)
+    }
+
+    /// Verifies `envelope` against the validator set in force at its message's height.
+    ///
+    /// `Ok(None)`: older than every kept set, dropped without blame.
+    fn judge(&self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
+        let message = envelope.message().map_err(|_| Misbehaviour::UndecodablePayload)?;
+        let set = match message.height() {
+            Some(height) => match self.source.at_height(height) {
+                Some(set) => set,
+                None => return Ok(None),
+            },
+            None => self.set.clone(),
+        };
+        let key = set.public_key(&envelope.origin).ok_or(Misbehaviour::UnknownOrigin(envelope.origin))?;
+        envelope.verify(self.chain, key).map_err(|_| Misbehaviour::InvalidSignature)?;
+        let named = message.validator();
+        if named != envelope.origin {
+            return Err(Misbehaviour::AuthorMismatch { origin: envelope.origin, named });
+        }
+        Ok(Some(message))
+    }
+
+    /// Hands a verified message to the engine. The run loop only takes link events while the channel
+    /// has room, so this never fails for lack of it.
+    fn deliver(&mut self, message: IncomingMessage) {
+        match self.incoming.try_send(message) {
+            Ok(()) => self.totals.delivered += 1,
+            Err(_) => self.totals.undeliverable += 1,
+        }
+    }
+
+    /// Gossip: push the envelope to the fanout peers and announce its id to others.
+    fn forward(&mut self, envelope: &Envelope, from: ValidatorId, kind: Option<crate::message::MessageKind>) {
+        let connected = self.connected();
+        let plan = self.policy.plan_forward(envelope, from, &connected, &self.knowledge, &mut self.rng);
+        let id = envelope.id();
+        if !plan.push.is_empty() {
+            let frame = Frame::Envelope(envelope.clone().with_ttl(plan.ttl));
+            let priority = Priority::of(&frame);
+            let bytes = Bytes::from(frame.encode());
+            for peer in &plan.push {
+                self.send_envelope(peer, bytes.clone(), priority, kind);
+            }
+            self.knowledge.mark_peers(&plan.push, id);
+        }
+        for peer in &plan.announce {
+            if self.send_control(peer, &Frame::Have { ids: vec![id] }) {
+                self.count_haves(peer, 1);
+                self.announced.mark(*peer, id);
+            }
+        }
+    }
+
+    fn on_have(&mut self, from: ValidatorId, ids: &[MessageId]) {
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.stats.have_ids_received += ids.len() as u64;
+        }
+        let now = self.clock.now();
+        let wanted = self.policy.on_have(from, ids, &self.seen, &self.store, &mut self.knowledge, now);
+        for frame in Frame::wants(&wanted) {
+            if self.send_control(&from, &frame) {
+                if let (Some(peer), Frame::Want { ids }) = (self.peers.get_mut(&from), &frame) {
+                    peer.stats.want_ids_sent += ids.len() as u64;
+                }
+            }
+        }
+    }
+
+    fn on_want(&mut self, from: ValidatorId, ids: &[MessageId]) {
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.stats.want_ids_received += ids.len() as u64;
+        }
+        for envelope in self.policy.answer_want(ids, &self.store) {
+            let id = envelope.id();
+            let kind = payload_kind(&envelope.payload);
+            let frame = Frame::Envelope(envelope);
+            self.send_envelope(&from, Bytes::from(frame.encode()), Priority::of(&frame), kind);
+            self.knowledge.mark(from, id);
+        }
+    }
+
+    /// Sends every connected peer a digest of the recent messages it is not known to hold and was
+    /// not yet told about; every [`NodeConfig::full_digest_every`](super::NodeConfig::full_digest_every)
+    /// ticks, also those it was told about.
+    pub(crate) fn send_digests(&mut self) {
+        self.digest_ticks = self.digest_ticks.wrapping_add(1);
+        if self.digest_ticks % self.config.full_digest_every.max(1) == 0 {
+            self.announced = crate::node::gossip::PeerKnowledge::from_config(&self.config.gossip);
+        }
+        for peer in self.connected() {
+            self.send_digest(&peer);
+        }
+    }
+
+    /// Sends `peer` the ids of recent messages it is not known to hold and was not yet told about.
+    pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
+        let ids: Vec<MessageId> = self
+            .policy
+            .digest_for(peer, &self.store, &self.knowledge)
+            .into_iter()
+            .flat_map(|frame| match frame {
+                Frame::Have { ids } => ids,
+                _ => Vec::new(),
+            })
+            .filter(|id| !self.announced.knows(peer, id))
+            .collect();
+        for frame in Frame::haves(&ids) {
+            if let (true, Frame::Have { ids }) = (self.send_control(peer, &frame), &frame) {
+                self.count_haves(peer, ids.len());
+                self.announced.mark_ids(*peer, ids);
+            }
+        }
+    }
+
+    fn count_haves(&mut self, peer: &ValidatorId, ids: usize) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.stats.have_ids_sent += ids as u64;
+        }
+    }
+}

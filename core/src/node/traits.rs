@@ -1,0 +1,208 @@
+//! The seed document's network traits, implemented once on [`Node`] (and [`IncomingMessages`]).
+//!
+//! The seed named these traits; quorumnet adapts them to idiomatic async Rust: every method takes
+//! `&self` (the node is a cheap handle to one task, so no `&mut` is needed and clones can be shared
+//! across tasks), is `async` through `async_trait` where it talks to the node's task, and returns a
+//! typed error ([`NodeError`]) instead of a boolean or a string. Each trait's documentation says what
+//! else differs.
+//!
+//! # Where is `ConsensusMessageEncryption`?
+//! Deliberately not a trait: encryption is not a per-message call in quorumnet. Every
+//! [`Connection`](crate::transport::Connection) is encrypted and mutually authenticated end to end by
+//! its transport (Noise for TCP and WebSocket, TLS 1.3 for QUIC), which the conformance suite tests
+//! for every transport; messages are additionally signed by their origin
+//! ([`Envelope`](crate::message::Envelope)), so they stay authentic across forwarders and relays. An
+//! engine has nothing to encrypt or decrypt itself.
+//!
+//! Reliable delivery, heartbeats, liveness, byzantine detection, reputation and routing
+//! (`ReliableMessaging`, `HeartbeatProtocol`, `LivenessMonitor`, `ByzantineNetworkDetector`,
+//! `PeerReputation`, `MessageRouter`, `RemoteVoteValidator`) arrive with the layers that implement them.
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::error::NodeError;
+use super::events::{NodeEvent, PeerConnection};
+use super::handle::Node;
+use super::incoming::{IncomingMessage, IncomingMessages};
+use super::stats::NodeStats;
+use crate::codec::CodecError;
+use crate::identity::ValidatorId;
+use crate::message::{ConsensusMessage, MessageId};
+use crate::transport::PeerAddress;
+
+/// Sends a message to every validator.
+///
+/// Deviation from the seed: one method for every message kind (the kind is in the message), returning
+/// the message's [`MessageId`] (for receipts and tracing) rather than nothing; the node signs it (the
+/// engine never handles envelopes or sequence numbers).
+#[async_trait]
+pub trait MessageBroadcaster: Send + Sync {
+    /// Signs `message` and sends it directly to every connected validator, gossip covering the rest.
+    ///
+    /// # Errors
+    /// [`NodeError::NotOurMessage`] for a message naming another author; [`NodeError::Stopped`].
+    async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError>;
+}
+
+/// Encodes and decodes consensus messages.
+///
+/// Deviation from the seed: synchronous (no I/O), and decoding returns a typed [`CodecError`]. The
+/// encoding is fixed by the wire protocol (CBOR, WIRE.md), not pluggable. Signing is not part of it:
+/// [`MessageBroadcaster::broadcast`] signs, so the engine can never reuse a sequence number.
+pub trait ConsensusMessageCodec {
+    /// The message's wire encoding (an envelope's payload).
+    fn encode_message(&self, message: &ConsensusMessage) -> Vec<u8>;
+
+    /// Decodes a payload, strictly (no trailing bytes, bounded sizes).
+    ///
+    /// # Errors
+    /// [`CodecError`] naming what was wrong.
+    fn decode_message(&self, bytes: &[u8]) -> Result<ConsensusMessage, CodecError>;
+}
+
+/// Gossip: redundancy and repair behind broadcast.
+///
+/// Deviation from the seed: there is no separate "gossip this message" call that bypasses broadcast —
+/// every broadcast message is also gossiped (seed decision 1), and forwarding, `Have`/`Want` repair and
+/// digests run inside the node. The trait exposes publishing and the counters that measure gossip's
+/// cost.
+#[async_trait]
+pub trait GossipProtocol: Send + Sync {
+    /// Publishes `message` (the same as [`MessageBroadcaster::broadcast`]).
+    ///
+    /// # Errors
+    /// As [`MessageBroadcaster::broadcast`].
+    async fn gossip(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError>;
+
+    /// The node's counters: per peer and kind, duplicates, stored messages, outstanding wants.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn gossip_stats(&self) -> Result<NodeStats, NodeError>;
+}
+
+/// Where validators are: the validator set's addresses, overridden by signed address records.
+///
+/// Deviation from the seed: discovery is scoped to the validator set (no open peer discovery: only
+/// admitted validators may connect), and a validator's addresses travel as a signed, versioned record
+/// (WIRE.md §6) gossiped like any message.
+#[async_trait]
+pub trait ValidatorDiscovery: Send + Sync {
+    /// Where the node would dial `validator` now.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn addresses_of(&self, validator: ValidatorId) -> Result<Vec<PeerAddress>, NodeError>;
+
+    /// Signs and broadcasts this node's addresses.
+    ///
+    /// # Errors
+    /// [`NodeError::InvalidRecord`], [`NodeError::Stopped`].
+    async fn announce_addresses(&self, addresses: Vec<PeerAddress>) -> Result<MessageId, NodeError>;
+}
+
+/// Connections to the validators.
+///
+/// Deviation from the seed: the node connects to every validator of the current set by itself
+/// (with backoff, tie-break and live set changes); `connect` only skips a backoff, and state changes
+/// are pushed as [`NodeEvent`]s instead of polled.
+#[async_trait]
+pub trait PeerConnectionManager: Send + Sync {
+    /// The live connections, in peer id order.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn connections(&self) -> Result<Vec<PeerConnection>, NodeError>;
+
+    /// Dials `peer` now if it is a validator not connected.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn connect(&self, peer: ValidatorId) -> Result<(), NodeError>;
+
+    /// Closes the connection to `peer` (redialed after backoff while it is a validator).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn disconnect(&self, peer: ValidatorId) -> Result<(), NodeError>;
+
+    /// Subscribes to connection events.
+    fn events(&self) -> broadcast::Receiver<NodeEvent>;
+}
+
+/// Verified messages for the engine.
+///
+/// Deviation from the seed: implemented by [`IncomingMessages`], the single consumer of the node's
+/// bounded channel, so `receive` takes `&mut self`; it returns the proven origin, forwarding peer,
+/// receive time and id with the message, and `None` once the node has stopped.
+#[async_trait]
+pub trait ConsensusMessageReceiver: Send {
+    /// The next verified message.
+    async fn receive(&mut self) -> Option<IncomingMessage>;
+}
+
+#[async_trait]
+impl MessageBroadcaster for Node {
+    async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
+        Node::broadcast(self, message).await
+    }
+}
+
+impl ConsensusMessageCodec for Node {
+    fn encode_message(&self, message: &ConsensusMessage) -> Vec<u8> {
+        message.encode()
+    }
+
+    fn decode_message(&self, bytes: &[u8]) -> Result<ConsensusMessage, CodecError> {
+        ConsensusMessage::decode(bytes)
+    }
+}
+
+#[async_trait]
+impl GossipProtocol for Node {
+    async fn gossip(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
+        Node::broadcast(self, message).await
+    }
+
+    async fn gossip_stats(&self) -> Result<NodeStats, NodeError> {
+        Node::stats(self).await
+    }
+}
+
+#[async_trait]
+impl ValidatorDiscovery for Node {
+    async fn addresses_of(&self, validator: ValidatorId) -> Result<Vec<PeerAddress>, NodeError> {
+        Node::addresses_of(self, validator).await
+    }
+
+    async fn announce_addresses(&self, addresses: Vec<PeerAddress>) -> Result<MessageId, NodeError> {
+        Node::announce_addresses(self, addresses).await
+    }
+}
+
+#[async_trait]
+impl PeerConnectionManager for Node {
+    async fn connections(&self) -> Result<Vec<PeerConnection>, NodeError> {
+        Node::connections(self).await
+    }
+
+    async fn connect(&self, peer: ValidatorId) -> Result<(), NodeError> {
+        Node::connect(self, peer).await
+    }
+
+    async fn disconnect(&self, peer: ValidatorId) -> Result<(), NodeError> {
+        Node::disconnect(self, peer).await
+    }
+
+    fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        Node::events(self)
+    }
+}
+
+#[async_trait]
+impl ConsensusMessageReceiver for IncomingMessages {
+    async fn receive(&mut self) -> Option<IncomingMessage> {
+        self.recv().await
+    }
+}

@@ -1,0 +1,252 @@
+//! A simulated validator network for the node tests: N nodes on one seeded `MemoryNetwork`, in
+//! virtual time, each with a `VirtualClock`, and one collector of every delivery.
+#![allow(dead_code, reason = "each test file uses part of the harness")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorumnet::identity::{ChainId, Keypair, ValidatorId};
+use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
+use quorumnet::message::{ConsensusMessage, Height, MessageId, Round, Vote};
+use quorumnet::node::{IncomingMessages, Node, NodeConfig, NodeEvent, VirtualClock};
+use quorumnet::transport::PeerAddress;
+use quorumnet::validator::{ListValidatorSetSource, ValidatorInfo, ValidatorSet, ValidatorSetSource};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+
+/// The virtual wall clock every node starts from (2026-11-26, in µs), so sequence numbers and
+/// therefore message ids are the same in every run.
+pub const WALL_BASE_MICROS: u64 = 1_795_651_200_000_000;
+
+pub fn chain() -> ChainId {
+    ChainId::from_network_name("node-tests")
+}
+
+/// One delivery: when (since the simulation started), which node, which message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub at: Duration,
+    pub node: usize,
+    pub id: MessageId,
+    pub origin: ValidatorId,
+}
+
+/// `n` validators' keys, sorted by validator id (so index order is id order).
+pub fn keys(n: usize) -> Vec<Arc<Keypair>> {
+    let mut keys: Vec<Arc<Keypair>> = (0..n)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+            Arc::new(Keypair::from_seed(&seed))
+        })
+        .collect();
+    keys.sort_by_key(|key| key.validator_id());
+    keys
+}
+
+pub fn address(index: usize) -> PeerAddress {
+    format!("mem://v{index}").parse().unwrap()
+}
+
+/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)`.
+pub fn set_of(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> PeerAddress) -> ValidatorSet {
+    ValidatorSet::new(
+        keys.iter().map(|(i, key)| ValidatorInfo::new(key.public_key().clone(), 1).with_addresses(vec![addresses(*i)])),
+    )
+    .unwrap()
+}
+
+pub struct Sim {
+    pub network: MemoryNetwork,
+    pub seed: u64,
+    pub keys: Vec<Arc<Keypair>>,
+    pub ids: Vec<ValidatorId>,
+    pub config: NodeConfig,
+    pub nodes: BTreeMap<usize, Node>,
+    pub events: BTreeMap<usize, broadcast::Receiver<NodeEvent>>,
+    pub start: Instant,
+    deliveries_tx: mpsc::Sender<Delivery>,
+    deliveries: mpsc::Receiver<Delivery>,
+    /// Every delivery collected so far, in order.
+    pub trace: Vec<Delivery>,
+    held: BTreeMap<usize, BTreeSet<MessageId>>,
+    next_round: u32,
+}
+
+impl Sim {
+    /// A network of `key_count` validator keys, with no node started yet.
+    pub fn new(key_count: usize, seed: u64, link: LinkConfig, config: NodeConfig) -> Self {
+        let network = MemoryNetwork::new(seed);
+        network.set_default_link(link);
+        let keys = keys(key_count);
+        let ids = keys.iter().map(|key| key.validator_id()).collect();
+        let (deliveries_tx, deliveries) = mpsc::channel(1 << 16);
+        Sim {
+            network,
+            seed,
+            keys,
+            ids,
+            config,
+            nodes: BTreeMap::new(),
+            events: BTreeMap::new(),
+            start: Instant::now(),
+            deliveries_tx,
+            deliveries,
+            trace: Vec::new(),
+            held: BTreeMap::new(),
+            next_round: 0,
+        }
+    }
+
+    /// `n` validators in one shared validator set, all started.
+    pub async fn start(n: usize, seed: u64, link: LinkConfig, config: NodeConfig) -> Self {
+        let mut sim = Sim::new(n, seed, link, config);
+        let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
+        for i in 0..n {
+            sim.spawn(i, source.clone(), sim.config.clone()).await;
+        }
+        sim
+    }
+
+    /// The set of the validators `indices`, at their usual addresses.
+    pub fn set(&self, indices: impl IntoIterator<Item = usize>) -> ValidatorSet {
+        let keys: Vec<(usize, &Arc<Keypair>)> = indices.into_iter().map(|i| (i, &self.keys[i])).collect();
+        set_of(&keys, address)
+    }
+
+    /// Starts validator `index`, listening at [`address`]`(index)`, and collects its deliveries.
+    pub async fn spawn(&mut self, index: usize, source: Arc<dyn ValidatorSetSource>, config: NodeConfig) -> Node {
+        let network = self.network.clone();
+        let (node, incoming) = Node::builder()
+            .keypair(self.keys[index].clone())
+            .chain_id(chain())
+            .validators(source)
+            .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
+            .listen(address(index))
+            .config(config)
+            .seed(self.seed)
+            .clock(VirtualClock::shared(WALL_BASE_MICROS))
+            .build()
+            .await
+            .expect("node starts");
+        self.events.insert(index, node.events());
+        tokio::spawn(collect(index, incoming, self.deliveries_tx.clone(), self.start));
+        self.nodes.insert(index, node.clone());
+        node
+    }
+
+    /// A fresh pre-vote by validator `index` (each call a new round, so a new message).
+    pub fn vote(&mut self, index: usize, height: u64) -> ConsensusMessage {
+        self.next_round += 1;
+        ConsensusMessage::PreVote(Vote {
+            height: Height(height),
+            round: Round(self.next_round),
+            validator: self.ids[index],
+            block_hash: None,
+        })
+    }
+
+    /// Validator `index` broadcasts a fresh pre-vote at `height`; returns its id.
+    pub async fn broadcast(&mut self, index: usize, height: u64) -> MessageId {
+        let vote = self.vote(index, height);
+        let id = self.nodes[&index].broadcast(&vote).await.expect("broadcast");
+        // The origin holds its own message without a delivery.
+        self.held.entry(index).or_default().insert(id);
+        id
+    }
+
+    /// Waits until each node of `nodes` holds every id of `ids`, or fails after `within` (virtual).
+    pub async fn await_delivered(&mut self, nodes: &[usize], ids: &[MessageId], within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let missing: Vec<(usize, usize)> = nodes
+                .iter()
+                .map(|n| (*n, ids.iter().filter(|id| !self.held.get(n).is_some_and(|h| h.contains(id))).count()))
+                .filter(|(_, missing)| *missing > 0)
+                .collect();
+            if missing.is_empty() {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
+                Ok(Some(delivery)) => self.record(delivery),
+                Ok(None) => unreachable!("the sim holds a sender"),
+                Err(_) => panic!("after {within:?}, (node, messages missing) = {missing:?} of {} messages", ids.len()),
+            }
+        }
+    }
+
+    /// Waits until `node` is connected to exactly `peers`, or fails after `within` (virtual).
+    pub async fn await_connected(&mut self, node: usize, peers: &BTreeSet<usize>, within: Duration) {
+        let expected: BTreeSet<ValidatorId> = peers.iter().map(|i| self.ids[*i]).collect();
+        let deadline = Instant::now() + within;
+        loop {
+            let connected: BTreeSet<ValidatorId> =
+                self.nodes[&node].connected_peers().await.expect("node runs").into_iter().collect();
+            if connected == expected {
+                return;
+            }
+            let events = self.events.get_mut(&node).expect("subscribed");
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) => panic!("node {node} stopped"),
+                Err(_) => panic!(
+                    "after {within:?}, node {node} is connected to {:?}, expected {:?}",
+                    self.indices(&connected),
+                    peers
+                ),
+            }
+        }
+    }
+
+    /// Waits until every started node is connected to every other started node.
+    pub async fn await_full_mesh(&mut self, within: Duration) {
+        let all: BTreeSet<usize> = self.nodes.keys().copied().collect();
+        for node in all.clone() {
+            let mut others = all.clone();
+            others.remove(&node);
+            self.await_connected(node, &others, within).await;
+        }
+    }
+
+    pub fn indices(&self, ids: &BTreeSet<ValidatorId>) -> Vec<usize> {
+        ids.iter().filter_map(|id| self.ids.iter().position(|known| known == id)).collect()
+    }
+
+    /// Collects the deliveries that already happened, without waiting.
+    pub fn drain(&mut self) {
+        while let Ok(delivery) = self.deliveries.try_recv() {
+            self.record(delivery);
+        }
+    }
+
+    fn record(&mut self, delivery: Delivery) {
+        self.held.entry(delivery.node).or_default().insert(delivery.id);
+        self.trace.push(delivery);
+    }
+
+    /// Whether validator `node` holds message `id` (delivered or broadcast itself).
+    pub fn holds(&self, node: usize, id: &MessageId) -> bool {
+        self.held.get(&node).is_some_and(|held| held.contains(id))
+    }
+
+    /// What validator `node` holds (delivered or broadcast itself).
+    pub fn held_by(&self, node: usize) -> usize {
+        self.held.get(&node).map_or(0, BTreeSet::len)
+    }
+
+    pub async fn shutdown(self) {
+        for node in self.nodes.values() {
+            node.shutdown().await;
+        }
+    }
+}
+
+async fn collect(node: usize, mut incoming: IncomingMessages, out: mpsc::Sender<Delivery>, start: Instant) {
+    while let Some(message) = incoming.recv().await {
+        let delivery = Delivery { at: message.received_at - start, node, id: message.id, origin: message.origin };
+        if out.send(delivery).await.is_err() {
+            return;
+        }
+    }
+}

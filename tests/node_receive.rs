@@ -1,0 +1,156 @@
+//! The receive path against a byzantine forwarder, and the connection tie-break.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{chain, Sim, WALL_BASE_MICROS};
+use quorumnet::identity::{Keypair, Signature};
+use quorumnet::memory::{LinkConfig, MemoryTransport};
+use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, Round, Vote};
+use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
+use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
+use quorumnet::validator::ListValidatorSetSource;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
+}
+
+/// Validators 0..3 run nodes; validator 3 (in the set, not running a node) is a byzantine peer with a
+/// raw connection to node 0.
+async fn byzantine_setup() -> (Sim, Box<dyn Connection>) {
+    let mut sim = Sim::new(4, 5, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
+    for i in 0..3 {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    let ctx = TransportContext {
+        keypair: sim.keys[3].clone(),
+        chain_id: chain(),
+        admission: Admission::open(),
+        config: TransportConfig::test(),
+    };
+    let raw = MemoryTransport::new(sim.network.clone(), ctx);
+    let conn = raw.dial(&common::address(0), Some(sim.ids[0])).await.expect("admitted: validator 3 is in the set");
+    (sim, conn)
+}
+
+fn vote(sim: &Sim, author: usize, round: u32) -> ConsensusMessage {
+    ConsensusMessage::PreVote(Vote {
+        height: Height(1),
+        round: Round(round),
+        validator: sim.ids[author],
+        block_hash: None,
+    })
+}
+
+async fn send(conn: &dyn Connection, frame: Frame) {
+    conn.send(Bytes::from(frame.encode())).await.expect("raw send");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_corrupted_copy_arriving_first_does_not_suppress_the_real_message() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    // A genuine message of validator 1, and a copy with one signature byte flipped.
+    let genuine = Envelope::sign_message(&sim.keys[1], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 1, 1));
+    let mut sig = genuine.sig.as_bytes().to_vec();
+    sig[0] ^= 1;
+    let corrupted = Envelope { sig: Signature::from_bytes(sig), ..genuine.clone() };
+    assert_eq!(corrupted.id(), genuine.id(), "the signature is not part of the id");
+
+    send(&*conn, Frame::Envelope(corrupted)).await;
+    send(&*conn, Frame::Envelope(genuine.clone())).await;
+    sim.await_delivered(&[0, 2], &[genuine.id()], WITHIN).await;
+
+    let misbehaviour = loop {
+        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
+            _ => {}
+        }
+    };
+    assert_eq!(misbehaviour, Misbehaviour::InvalidSignature);
+    let stats = sim.nodes[&0].stats().await.unwrap();
+    let from_byzantine = stats.peers[&sim.ids[3]].total();
+    assert_eq!((from_byzantine.received, from_byzantine.invalid), (2, 1));
+    assert_eq!(stats.delivered, 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn forged_and_impersonating_envelopes_are_dropped_and_charged_to_the_forwarder() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    // Validator 3 signs a vote that names validator 1 as its author.
+    let impersonation = Envelope::sign_message(&sim.keys[3], chain(), 1, 3, &vote(&sim, 1, 2));
+    // A key outside the validator set signs a vote naming itself.
+    let outsider = Keypair::from_seed(&[0xee; 32]);
+    let outsider_vote = ConsensusMessage::PreVote(Vote {
+        height: Height(1),
+        round: Round(3),
+        validator: outsider.validator_id(),
+        block_hash: None,
+    });
+    let unknown = Envelope::sign_message(&outsider, chain(), 1, 3, &outsider_vote);
+    // Not a consensus message at all.
+    let garbage = Envelope::sign(&sim.keys[3], chain(), 2, 3, vec![0xff; 16]);
+    send(&*conn, Frame::Envelope(impersonation)).await;
+    send(&*conn, Frame::Envelope(unknown)).await;
+    send(&*conn, Frame::Envelope(garbage)).await;
+
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("three reports").expect("subscribed");
+        if let NodeEvent::PeerMisbehaved { peer, misbehaviour } = event {
+            assert_eq!(peer, sim.ids[3], "charged to the forwarder");
+            seen.push(misbehaviour);
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Misbehaviour::AuthorMismatch { origin: sim.ids[3], named: sim.ids[1] },
+            Misbehaviour::UnknownOrigin(outsider.validator_id()),
+            Misbehaviour::UndecodablePayload,
+        ]
+    );
+    let stats = sim.nodes[&0].stats().await.unwrap();
+    assert_eq!(stats.delivered, 0);
+    assert_eq!(stats.peers[&sim.ids[3]].total().invalid, 3);
+    sim.drain();
+    assert!(sim.trace.is_empty(), "nothing invalid reached any engine");
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn simultaneous_dials_leave_one_connection_per_pair_the_one_dialed_by_the_lower_id() {
+    let n = 6;
+    // No grace: every pair dials each other at the same instant.
+    let config = NodeConfig { dial_grace: Duration::ZERO, ..NodeConfig::test() };
+    let mut sim = Sim::start(n, 9, link(), config).await;
+    sim.await_full_mesh(WITHIN).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let every duplicate connection settle
+    for a in 0..n {
+        let connections = sim.nodes[&a].connections().await.unwrap();
+        let peers: BTreeSet<usize> =
+            connections.iter().map(|c| sim.ids.iter().position(|id| *id == c.peer).unwrap()).collect();
+        assert_eq!(peers, (0..n).filter(|b| *b != a).collect(), "node {a}: one connection per peer");
+        for connection in connections {
+            // Keys are sorted by id: a lower index is a lower id.
+            let lower_id_dialed = if sim.ids[a] < connection.peer { Direction::Outbound } else { Direction::Inbound };
+            assert_eq!(connection.direction, lower_id_dialed, "node {a} kept the lower id's dial");
+        }
+    }
+    // No link was ever lost: replacing a duplicate connection is not a disconnection.
+    for (node, handle) in &sim.nodes {
+        let stats = handle.stats().await.unwrap();
+        let disconnects: u64 = stats.peers.values().map(|peer| peer.disconnects).sum();
+        assert_eq!(disconnects, 0, "node {node}");
+    }
+    sim.shutdown().await;
+}
