@@ -1,6 +1,10 @@
 //! A simulated validator network for the node tests: N nodes on one seeded `MemoryNetwork`, in
 //! virtual time, each with a `VirtualClock`, and one collector of every delivery.
+//! The same harness runs real nodes over tcp-noise on loopback, in real time ([`tcp`]).
 #![allow(dead_code, reason = "each test file uses part of the harness")]
+
+#[cfg(feature = "tcp-noise")]
+pub mod tcp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -8,8 +12,8 @@ use std::time::Duration;
 
 use quorumnet::identity::{ChainId, Keypair, ValidatorId};
 use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
-use quorumnet::message::{ConsensusMessage, Height, MessageId, Round, Vote};
-use quorumnet::node::{IncomingMessages, Node, NodeConfig, NodeEvent, VirtualClock};
+use quorumnet::message::{BlockHash, ConsensusMessage, Height, MessageId, Proposal, Round, Vote};
+use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent, VirtualClock};
 use quorumnet::transport::PeerAddress;
 use quorumnet::validator::{ListValidatorSetSource, ValidatorInfo, ValidatorSet, ValidatorSetSource};
 use tokio::sync::{broadcast, mpsc};
@@ -51,10 +55,74 @@ pub fn address(index: usize) -> PeerAddress {
 
 /// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)`.
 pub fn set_of(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> PeerAddress) -> ValidatorSet {
+    set_listing(keys, |i| vec![addresses(i)])
+}
+
+/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)` (maybe none).
+pub fn set_listing(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> Vec<PeerAddress>) -> ValidatorSet {
     ValidatorSet::new(
-        keys.iter().map(|(i, key)| ValidatorInfo::new(key.public_key().clone(), 1).with_addresses(vec![addresses(*i)])),
+        keys.iter().map(|(i, key)| ValidatorInfo::new(key.public_key().clone(), 1).with_addresses(addresses(*i))),
     )
     .unwrap()
+}
+
+/// Validator `i`'s peers in a seeded random `degree`-regular topology of `n` validators: every
+/// validator has exactly `degree` links. It starts from the circulant graph (each linked to the
+/// `degree / 2` nearest on either side of a ring, plus the opposite one for an odd degree) and
+/// randomises it by degree-preserving double-edge swaps, keeping only swaps that leave it connected.
+pub fn random_regular_topology(n: usize, degree: usize, seed: u64) -> Vec<BTreeSet<usize>> {
+    use rand::{Rng as _, SeedableRng as _};
+    assert!(degree < n && (n * degree) % 2 == 0, "no {degree}-regular graph on {n} vertices");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut peers = vec![BTreeSet::new(); n];
+    for (i, linked) in peers.iter_mut().enumerate() {
+        for k in 1..=degree / 2 {
+            linked.insert((i + k) % n);
+            linked.insert((i + n - k) % n);
+        }
+        if degree % 2 == 1 {
+            linked.insert((i + n / 2) % n);
+        }
+    }
+    for _ in 0..20 * n * degree {
+        // Edges a–b and c–d become a–d and c–b.
+        let (a, c) = (rng.gen_range(0..n), rng.gen_range(0..n));
+        let b = *peers[a].iter().nth(rng.gen_range(0..degree)).unwrap();
+        let d = *peers[c].iter().nth(rng.gen_range(0..degree)).unwrap();
+        if [b, c, d].contains(&a) || [a, b, d].contains(&c) || peers[a].contains(&d) || peers[c].contains(&b) {
+            continue;
+        }
+        let swap = |peers: &mut Vec<BTreeSet<usize>>, (a, b, c, d): (usize, usize, usize, usize)| {
+            peers[a].remove(&b);
+            peers[b].remove(&a);
+            peers[c].remove(&d);
+            peers[d].remove(&c);
+            peers[a].insert(d);
+            peers[d].insert(a);
+            peers[c].insert(b);
+            peers[b].insert(c);
+        };
+        swap(&mut peers, (a, b, c, d));
+        if !connected(&peers) {
+            swap(&mut peers, (a, d, c, b)); // undo: a–d, c–b back to a–b, c–d
+        }
+    }
+    debug_assert!(peers.iter().all(|linked| linked.len() == degree));
+    peers
+}
+
+fn connected(peers: &[BTreeSet<usize>]) -> bool {
+    let mut reached = vec![false; peers.len()];
+    let mut stack = vec![0];
+    reached[0] = true;
+    while let Some(i) = stack.pop() {
+        for &j in &peers[i] {
+            if !std::mem::replace(&mut reached[j], true) {
+                stack.push(j);
+            }
+        }
+    }
+    reached.iter().all(|r| *r)
 }
 
 pub struct Sim {
@@ -115,21 +183,31 @@ impl Sim {
         set_of(&keys, address)
     }
 
-    /// Starts validator `index`, listening at [`address`]`(index)`, and collects its deliveries.
+    /// Starts validator `index` on the simulated network, listening at [`address`]`(index)`, and
+    /// collects its deliveries.
     pub async fn spawn(&mut self, index: usize, source: Arc<dyn ValidatorSetSource>, config: NodeConfig) -> Node {
         let network = self.network.clone();
-        let (node, incoming) = Node::builder()
-            .keypair(self.keys[index].clone())
-            .chain_id(chain())
-            .validators(source)
-            .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
-            .listen(address(index))
-            .config(config)
-            .seed(self.seed)
-            .clock(VirtualClock::shared(WALL_BASE_MICROS))
-            .build()
-            .await
-            .expect("node starts");
+        self.spawn_with(index, source, config, move |builder| {
+            builder
+                .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
+                .listen(address(index))
+                .clock(VirtualClock::shared(WALL_BASE_MICROS))
+        })
+        .await
+    }
+
+    /// Starts validator `index` with the transports, listen addresses and clock `transport` adds to
+    /// its builder, and collects its deliveries. A validator started again replaces the previous one.
+    pub async fn spawn_with(
+        &mut self,
+        index: usize,
+        source: Arc<dyn ValidatorSetSource>,
+        config: NodeConfig,
+        transport: impl FnOnce(NodeBuilder) -> NodeBuilder,
+    ) -> Node {
+        let builder =
+            Node::builder().keypair(self.keys[index].clone()).chain_id(chain()).validators(source).config(config);
+        let (node, incoming) = transport(builder.seed(self.seed)).build().await.expect("node starts");
         self.events.insert(index, node.events());
         tokio::spawn(collect(index, incoming, self.deliveries_tx.clone(), self.start));
         self.nodes.insert(index, node.clone());
@@ -147,10 +225,28 @@ impl Sim {
         })
     }
 
+    /// A fresh proposal by validator `index` carrying a `block_len`-byte block (each call a new round).
+    pub fn proposal(&mut self, index: usize, height: u64, block_len: usize) -> ConsensusMessage {
+        self.next_round += 1;
+        ConsensusMessage::Proposal(Proposal {
+            height: Height(height),
+            round: Round(self.next_round),
+            proposer: self.ids[index],
+            block_hash: BlockHash([self.next_round as u8; 32]),
+            pol_round: None,
+            block: vec![index as u8; block_len],
+        })
+    }
+
     /// Validator `index` broadcasts a fresh pre-vote at `height`; returns its id.
     pub async fn broadcast(&mut self, index: usize, height: u64) -> MessageId {
         let vote = self.vote(index, height);
-        let id = self.nodes[&index].broadcast(&vote).await.expect("broadcast");
+        self.broadcast_message(index, &vote).await
+    }
+
+    /// Validator `index` broadcasts `message`; returns its id.
+    pub async fn broadcast_message(&mut self, index: usize, message: &ConsensusMessage) -> MessageId {
+        let id = self.nodes[&index].broadcast(message).await.expect("broadcast");
         // The origin holds its own message without a delivery.
         self.held.entry(index).or_default().insert(id);
         id
