@@ -81,6 +81,7 @@ mod knowledge;
 mod policy;
 mod seen;
 mod store;
+mod trees;
 
 pub use address_book::{AddressBook, RecordUpdate};
 pub use config::GossipConfig;
@@ -88,6 +89,7 @@ pub use knowledge::PeerKnowledge;
 pub use policy::{Arrival, ForwardPlan, GossipPolicy};
 pub use seen::{Seen, SeenCache};
 pub use store::MessageStore;
+pub use trees::{BroadcastTrees, Mode};
 
 use std::time::Duration;
 
