@@ -44,7 +44,8 @@ struct PendingWant {
     requested_at: Instant,
 }
 
-/// Gossip's pure decision helpers, and the one piece of state they need: the ids we asked for.
+/// Gossip's pure decision helpers, and the state they need: the ids we asked for, and the per-origin
+/// broadcast trees ([`BroadcastTrees`]) forwarding follows.
 ///
 /// The node owns a [`SeenCache`], a [`MessageStore`], a [`PeerKnowledge`] and one `GossipPolicy`, and
 /// calls, for each event:
