@@ -151,6 +151,7 @@ FRAME = Enum(
     Part=Map(("id", Uint(64)), ("index", Uint(32)), ("count", Uint(32)), ("data", Bstr())),
     Have=Map(("ids", Array(ID, MAX_IDS))),
     Want=Map(("ids", Array(ID, MAX_IDS))),
+    Prune=Map(("origin", ID)),
 )
 SCHEMAS = {"ConsensusMessage": CONSENSUS_MESSAGE, "Envelope": ENVELOPE, "Frame": FRAME}
 

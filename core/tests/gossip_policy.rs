@@ -324,3 +324,76 @@ fn a_validator_that_missed_messages_pulls_them_through_a_digest() {
     assert!(envelopes.iter().all(|e| b.seen.contains(&e.id(), b.now)));
     assert_eq!(b.policy.outstanding_wants(), 0);
 }
+
+/// The origin's first message from a non-origin starts its tree from the random fanout; later
+/// messages go to the eager peers only, and prunes and pulls reshape the tree.
+#[test]
+fn tree_forwarding_pushes_to_eager_peers_after_the_first_message() {
+    let mut policy = policy(2, 2);
+    let connected = peers(6);
+    let knowledge = PeerKnowledge::new(8, 8);
+    let first = policy.plan_tree_forward(&envelope(1, 3), validator(1), &connected, &knowledge, false, &mut rng(3));
+    assert_eq!(first.push.len(), 2);
+    assert_eq!(policy.trees().eager_peers(&validator(ORIGIN)), first.push);
+    let second = policy.plan_tree_forward(&envelope(2, 3), validator(1), &connected, &knowledge, false, &mut rng(4));
+    assert_eq!(second.push, first.push, "the same eager peers, whatever the rng");
+    policy.on_prune(first.push[0], validator(ORIGIN));
+    let lazy = *second.announce.first().unwrap();
+    policy.on_pulled(lazy, validator(ORIGIN));
+    let third = policy.plan_tree_forward(&envelope(3, 3), validator(1), &connected, &knowledge, false, &mut rng(5));
+    let mut expected = vec![first.push[1], lazy];
+    expected.sort();
+    assert_eq!(third.push, expected);
+    assert!(!third.announce.iter().any(|peer| third.push.contains(peer)));
+}
+
+/// A copy straight from its origin, at a node connected to every validator, is only announced: the
+/// origin sent it to everyone. Peers that pull from us are pushed to afterwards.
+#[test]
+fn first_hand_copies_in_a_full_view_are_announced_not_pushed() {
+    let mut policy = policy(3, 2);
+    let connected: Vec<ValidatorId> = peers(6).into_iter().chain([validator(ORIGIN)]).collect();
+    let knowledge = PeerKnowledge::new(8, 8);
+    let plan = policy.plan_tree_forward(&envelope(1, 3), validator(ORIGIN), &connected, &knowledge, true, &mut rng(1));
+    assert!(plan.push.is_empty());
+    assert_eq!(plan.announce.len(), 2);
+    assert!(!policy.trees().knows_origin(&validator(ORIGIN)));
+    policy.on_pulled(validator(4), validator(ORIGIN));
+    let plan = policy.plan_tree_forward(&envelope(2, 3), validator(ORIGIN), &connected, &knowledge, true, &mut rng(1));
+    assert_eq!(plan.push, vec![validator(4)]);
+    // Without a full view, a first-hand copy starts a tree like any other.
+    let mut partial = self::policy(3, 2);
+    let plan =
+        partial.plan_tree_forward(&envelope(1, 3), validator(ORIGIN), &connected, &knowledge, false, &mut rng(1));
+    assert_eq!(plan.push.len(), 3);
+}
+
+#[test]
+fn tree_forwarding_is_deterministic_and_respects_ttl() {
+    let run = |seed| {
+        let mut policy = policy(2, 2);
+        (1..=4)
+            .map(|seq| {
+                policy.plan_tree_forward(
+                    &envelope(seq, 3),
+                    validator(1),
+                    &peers(8),
+                    &PeerKnowledge::new(8, 8),
+                    false,
+                    &mut rng(seed),
+                )
+            })
+            .collect::<Vec<ForwardPlan>>()
+    };
+    assert_eq!(run(9), run(9));
+    let mut policy = policy(2, 2);
+    let plan = policy.plan_tree_forward(
+        &envelope(1, 0),
+        validator(1),
+        &peers(8),
+        &PeerKnowledge::new(8, 8),
+        false,
+        &mut rng(1),
+    );
+    assert_eq!(plan, ForwardPlan::default());
+}

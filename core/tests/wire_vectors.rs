@@ -61,6 +61,7 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         vector("frame_part", "Frame", Frame::Part { id: 7, index: 1, count: 3, data: vec![1, 2, 3] }.encode()),
         vector("frame_have", "Frame", Frame::Have { ids: vec![envelope.id(), MessageId([0x66; 32])] }.encode()),
         vector("frame_want", "Frame", Frame::Want { ids: vec![envelope.id()] }.encode()),
+        vector("frame_prune", "Frame", Frame::Prune { origin: envelope.origin }.encode()),
     ]);
     vectors
 }

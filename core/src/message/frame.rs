@@ -6,6 +6,7 @@ use super::envelope::EnvelopeWire;
 use super::{Envelope, MessageId};
 use crate::codec::framing::{check_frame_len, LENGTH_PREFIX_LEN};
 use crate::codec::{self, BoundedSeq, CodecError};
+use crate::identity::ValidatorId;
 
 /// One application frame: externally tagged CBOR, `{"Variant": ...}`.
 ///
@@ -79,6 +80,14 @@ pub enum Frame {
         /// The requested [`MessageId`]s.
         ids: Vec<MessageId>,
     },
+    /// "Stop pushing me this origin's messages; announce them": `{"Prune": {"origin": bstr(32)}}`.
+    /// Sent to a peer that pushed us a whole envelope of `origin` we already had, so the peer moves us
+    /// to announce-only (`Have`) for that origin's messages; pulling one of them with
+    /// [`Frame::Want`] moves us back (per-origin broadcast trees, docs/wire.md §5).
+    Prune {
+        /// The origin whose messages the receiver should announce rather than push to the sender.
+        origin: ValidatorId,
+    },
 }
 
 /// The frame as received, with envelopes whose ttl is not yet known to fit a `u8` and parts not yet
@@ -109,6 +118,9 @@ enum FrameWire {
     Want {
         ids: BoundedSeq<MessageId, { Frame::MAX_IDS }>,
     },
+    Prune {
+        origin: ValidatorId,
+    },
 }
 
 impl TryFrom<FrameWire> for Frame {
@@ -129,6 +141,7 @@ impl TryFrom<FrameWire> for Frame {
             }
             FrameWire::Have { ids } => Frame::Have { ids: ids.into_vec("Have ids")? },
             FrameWire::Want { ids } => Frame::Want { ids: ids.into_vec("Want ids")? },
+            FrameWire::Prune { origin } => Frame::Prune { origin },
         })
     }
 }

@@ -86,7 +86,7 @@ impl Priority {
     /// The default priority of a frame.
     ///
     /// Pre-votes, pre-commits, commits and [`Frame::Ack`] are `Vote`; proposals `Proposal`; heartbeats,
-    /// [`Frame::Ping`], [`Frame::Pong`], [`Frame::Have`] and [`Frame::Want`] `Liveness`; address records
+    /// [`Frame::Ping`], [`Frame::Pong`], [`Frame::Have`], [`Frame::Want`] and [`Frame::Prune`] `Liveness`; address records
     /// `Discovery`. The kind of an envelope's message is read from the
     /// first key of its payload, without decoding the payload (a proposal may be megabytes); a payload
     /// whose kind cannot be read is `Bulk`, the least harmful place for bytes the receiver will reject.
@@ -106,6 +106,8 @@ impl Priority {
             // Digests and repair requests are small and keep gossip repair moving, but never delay a
             // proposal; the envelopes sent in answer take their own kind's priority.
             Frame::Have { .. } | Frame::Want { .. } => Priority::Liveness,
+            // Shapes the broadcast trees: small, and worth one duplicate saved per message after it.
+            Frame::Prune { .. } => Priority::Liveness,
         }
     }
 

@@ -49,6 +49,7 @@ impl Actor {
             }
             Frame::Have { ids } => self.on_have(from, &ids),
             Frame::Want { ids } => self.on_want(from, &ids),
+            Frame::Prune { origin } => self.on_prune(from, origin),
             Frame::Ping { nonce } => {
                 self.send_control(&from, &Frame::Pong { nonce });
             }
@@ -78,6 +79,11 @@ impl Actor {
             if let Seen::Duplicate(_) = self.seen.record(id, now) {
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.duplicates += 1;
+                }
+                // A redundant tree edge: the origin's own direct send is by design, anyone else's push
+                // of a message we had is not.
+                if from != envelope.origin {
+                    self.send_control(&from, &Frame::Prune { origin: envelope.origin });
                 }
             }
             self.knowledge.mark(from, id);
@@ -140,10 +146,12 @@ impl Actor {
         }
     }
 
-    /// Gossip: push the envelope to the fanout peers and announce its id to others.
+    /// Gossip: push the envelope along its origin's broadcast tree and announce its id to others.
     fn forward(&mut self, envelope: &Envelope, from: ValidatorId, kind: Option<crate::message::MessageKind>) {
         let connected = self.connected();
-        let plan = self.policy.plan_forward(envelope, from, &connected, &self.knowledge, &mut self.rng);
+        // Connected to every other validator of the set: a first-hand copy reached the others too.
+        let full_view = connected.len() == self.peers.len();
+        let plan = self.policy.plan_tree_forward(envelope, from, &connected, &self.knowledge, full_view, &mut self.rng);
         let id = envelope.id();
         if !plan.push.is_empty() {
             let frame = Frame::Envelope(envelope.clone().with_ttl(plan.ttl));
@@ -184,9 +192,19 @@ impl Actor {
         for envelope in self.policy.answer_want(ids, &self.store) {
             let id = envelope.id();
             let kind = payload_kind(&envelope.payload);
+            self.policy.on_pulled(from, envelope.origin);
             let frame = Frame::Envelope(envelope);
             self.send_envelope(&from, Bytes::from(frame.encode()), Priority::of(&frame), kind);
             self.knowledge.mark(from, id);
+        }
+    }
+
+    /// `from` had a message we pushed: announce, rather than push, that origin's messages to it.
+    /// Prunes naming a validator outside the set are ignored, so a peer cannot fill the trees with
+    /// made-up origins.
+    fn on_prune(&mut self, from: ValidatorId, origin: ValidatorId) {
+        if self.peers.contains_key(&origin) {
+            self.policy.on_prune(from, origin);
         }
     }
 

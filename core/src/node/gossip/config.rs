@@ -34,8 +34,12 @@ pub struct GossipConfig {
     pub store_max_bytes: usize,
     /// Ids remembered per peer as held by that peer; the oldest is forgotten first.
     pub knowledge_max_ids_per_peer: usize,
-    /// Peers whose holdings are tracked at once; marks for further peers are ignored.
+    /// Peers whose holdings are tracked at once; marks for further peers are ignored. Also the most
+    /// peers one origin's broadcast tree holds ([`BroadcastTrees`](super::BroadcastTrees)).
     pub knowledge_max_peers: usize,
+    /// Origins whose broadcast trees (which peers get their messages pushed, which only announced) are
+    /// kept; the oldest-created is forgotten first and starts again from random fanout.
+    pub tree_max_origins: usize,
     /// Ids asked for (`Want`) and not yet received, across all peers; further ids are not asked for
     /// until some arrive or expire.
     pub max_outstanding_wants: usize,
@@ -78,6 +82,9 @@ impl GossipConfig {
             knowledge_max_ids_per_peer: 8_192,
             // Validator sets plus relays and observers stay below this.
             knowledge_max_peers: 1_024,
+            // One tree per validator that broadcasts: above any validator set we expect, so trees are
+            // never evicted in steady state (each holds a mode per peer, a few KB at most).
+            tree_max_origins: 1_024,
             // Enough to repair ten seconds of traffic at once after a link reset.
             max_outstanding_wants: 4_096,
             // Several WAN round trips plus sending a 4 MiB proposal at a few MB/s.
@@ -124,6 +131,7 @@ impl GossipConfig {
             store_max_bytes: 16 * 1024,
             knowledge_max_ids_per_peer: 4,
             knowledge_max_peers: 4,
+            tree_max_origins: 4,
             max_outstanding_wants: 4,
             want_timeout: Duration::from_secs(1),
             max_want_answer: 2,

@@ -96,9 +96,10 @@ impl<K: Copy + Eq + Hash, V> FifoMap<K, V> {
         })
     }
 
-    /// Keeps only the entries `keep` accepts.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        self.entries.retain(|key, slot| keep(key, &slot.value));
+    /// Keeps only the entries `keep` accepts; `keep` may change the values it keeps. The order in
+    /// which `keep` sees entries is unspecified, so it must not depend on it.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain(|key, slot| keep(key, &mut slot.value));
         self.compact_if_sparse();
     }
 

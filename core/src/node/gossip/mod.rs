@@ -16,6 +16,10 @@
 //! - [`GossipPolicy`]: whom to push to and announce to ([`ForwardPlan`]), which announced ids to ask
 //!   for (tracking outstanding wants with bounds and expiry), what to answer, and whether an envelope
 //!   was asked for ([`Arrival`]).
+//! - [`BroadcastTrees`]: per origin, the peers its messages are pushed to (eager) and those only
+//!   announced to (lazy), shaped by `Prune` (a pushed duplicate) and `Want` (a pull): Plumtree, so
+//!   after an origin's first message each validator gets it about once, along the fastest paths, and
+//!   in a full mesh copies straight from the origin are only announced.
 //! - [`AddressBook`]: each validator's newest signed [`AddressRecord`](crate::message::AddressRecord),
 //!   falling back to the validator set's addresses.
 //! - [`GossipConfig`]: every number above, with `recommended()`, `local()` and `test()` presets.
@@ -81,6 +85,7 @@ mod knowledge;
 mod policy;
 mod seen;
 mod store;
+mod trees;
 
 pub use address_book::{AddressBook, RecordUpdate};
 pub use config::GossipConfig;
@@ -88,6 +93,7 @@ pub use knowledge::PeerKnowledge;
 pub use policy::{Arrival, ForwardPlan, GossipPolicy};
 pub use seen::{Seen, SeenCache};
 pub use store::MessageStore;
+pub use trees::{BroadcastTrees, Mode};
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use super::fifo::FifoMap;
-use super::{has_aged, GossipConfig, MessageStore, PeerKnowledge, SeenCache};
+use super::{has_aged, BroadcastTrees, GossipConfig, MessageStore, PeerKnowledge, SeenCache};
 use crate::identity::ValidatorId;
 use crate::message::{Envelope, Frame, MessageId};
 
@@ -44,16 +44,19 @@ struct PendingWant {
     requested_at: Instant,
 }
 
-/// Gossip's pure decision helpers, and the one piece of state they need: the ids we asked for.
+/// Gossip's pure decision helpers, and the state they need: the ids we asked for, and the per-origin
+/// broadcast trees ([`BroadcastTrees`]) forwarding follows.
 ///
 /// The node owns a [`SeenCache`], a [`MessageStore`], a [`PeerKnowledge`] and one `GossipPolicy`, and
 /// calls, for each event:
 ///
 /// | event | call | then send |
 /// | --- | --- | --- |
-/// | envelope verified, new in the seen-cache | [`on_envelope`](Self::on_envelope) (the [`Arrival`] goes to the byzantine layer), [`plan_forward`](Self::plan_forward) | `Envelope` to `push`, `Have` to `announce` |
+/// | envelope verified, new in the seen-cache | [`on_envelope`](Self::on_envelope) (the [`Arrival`] goes to the byzantine layer), [`plan_tree_forward`](Self::plan_tree_forward) | `Envelope` to `push`, `Have` to `announce` |
+/// | envelope pushed by a peer other than its origin, already seen | — | `Prune` of its origin, to that peer |
+/// | `Prune` received | [`on_prune`](Self::on_prune) | — |
 /// | `Have` received | [`on_have`](Self::on_have) | `Want` of the returned ids, to that peer |
-/// | `Want` received | [`answer_want`](Self::answer_want) | each returned envelope as an `Envelope` frame |
+/// | `Want` received | [`answer_want`](Self::answer_want), [`on_pulled`](Self::on_pulled) per origin answered | each returned envelope as an `Envelope` frame |
 /// | link up, and periodically | [`digest_for`](Self::digest_for) | the returned `Have` frames |
 /// | peer disconnected | [`forget_peer`](Self::forget_peer), [`PeerKnowledge::forget_peer`] | — |
 ///
@@ -96,12 +99,13 @@ struct PendingWant {
 pub struct GossipPolicy {
     config: GossipConfig,
     wants: FifoMap<MessageId, PendingWant>,
+    trees: BroadcastTrees,
 }
 
 impl GossipPolicy {
     /// A policy with no outstanding wants.
     pub fn new(config: GossipConfig) -> Self {
-        GossipPolicy { config, wants: FifoMap::new() }
+        GossipPolicy { trees: BroadcastTrees::from_config(&config), config, wants: FifoMap::new() }
     }
 
     /// The configuration it decides with.
@@ -129,18 +133,75 @@ impl GossipPolicy {
         rng: &mut R,
     ) -> ForwardPlan {
         let Some(ttl) = envelope.ttl.checked_sub(1) else { return ForwardPlan::default() };
-        let id = envelope.id();
-        let candidates: Vec<ValidatorId> = connected
-            .iter()
-            .filter(|peer| **peer != from && **peer != envelope.origin && !knowledge.knows(peer, &id))
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        self.random_plan(candidates(envelope, from, connected, knowledge), ttl, rng)
+    }
+
+    /// Whom to forward a newly verified envelope to, received from peer `from`, along its origin's
+    /// broadcast tree ([`BroadcastTrees`]): what the node calls.
+    ///
+    /// Candidates are those of [`plan_forward`](Self::plan_forward) (connected, not `from`, not the
+    /// origin, not known to hold it), and a ttl of 0 ends the journey the same way. Then:
+    /// - **First-hand, full view** (`from` is the origin, and `full_view`: we are connected to every
+    ///   validator of the set): the origin sent the message to every validator it is connected to,
+    ///   which in a full mesh is everyone, so nothing is pushed; up to
+    ///   [`GossipConfig::announce_fanout`] candidates get the id, in case one of the origin's links
+    ///   failed. No tree is started, so this stays the rule for the origin, except for peers that
+    ///   graft themselves onto us by pulling one of its messages.
+    /// - **Origin with a tree**: the candidates eager for the origin get the envelope; up to
+    ///   `announce_fanout` others get the id.
+    /// - **Otherwise** (the origin's first message to reach us through another validator, or first-hand
+    ///   without a full view): the [`plan_forward`](Self::plan_forward) fanout, which then starts the
+    ///   origin's tree: pushed peers eager, announced peers lazy.
+    ///
+    /// Deterministic for a seeded `rng`, like [`plan_forward`](Self::plan_forward).
+    pub fn plan_tree_forward<R: Rng + ?Sized>(
+        &mut self,
+        envelope: &Envelope,
+        from: ValidatorId,
+        connected: &[ValidatorId],
+        knowledge: &PeerKnowledge,
+        full_view: bool,
+        rng: &mut R,
+    ) -> ForwardPlan {
+        let Some(ttl) = envelope.ttl.checked_sub(1) else { return ForwardPlan::default() };
+        let origin = envelope.origin;
+        let candidates = candidates(envelope, from, connected, knowledge);
+        let first_hand = from == origin && full_view;
+        if !first_hand && !self.trees.knows_origin(&origin) {
+            let plan = self.random_plan(candidates, ttl, rng);
+            self.trees.adopt(origin, &plan.push, &plan.announce);
+            return plan;
+        }
+        let eager = self.trees.eager_peers(&origin);
+        let (push, rest): (Vec<ValidatorId>, Vec<ValidatorId>) =
+            candidates.into_iter().partition(|peer| eager.binary_search(peer).is_ok());
+        ForwardPlan { push, announce: pick(&rest, self.config.announce_fanout, rng), ttl }
+    }
+
+    /// Up to [`GossipConfig::fanout`] of `candidates` to push to and up to
+    /// [`GossipConfig::announce_fanout`] others to announce to, at random.
+    fn random_plan<R: Rng + ?Sized>(&self, candidates: Vec<ValidatorId>, ttl: u8, rng: &mut R) -> ForwardPlan {
         let push = pick(&candidates, self.config.fanout, rng);
         let rest: Vec<ValidatorId> = candidates.into_iter().filter(|peer| push.binary_search(peer).is_err()).collect();
         let announce = pick(&rest, self.config.announce_fanout, rng);
         ForwardPlan { push, announce, ttl }
+    }
+
+    /// `from` received, pushed by us, a message of `origin` it already had (it sent a `Prune`): its
+    /// tree edge for `origin` is redundant, so we only announce that origin's messages to it.
+    pub fn on_prune(&mut self, from: ValidatorId, origin: ValidatorId) {
+        self.trees.prune(origin, from);
+    }
+
+    /// `from` asked us (`Want`) for a message of `origin` we are sending it: it was not reached by a
+    /// push in time, so we push that origin's messages to it from now on.
+    pub fn on_pulled(&mut self, from: ValidatorId, origin: ValidatorId) {
+        self.trees.graft(origin, from);
+    }
+
+    /// The broadcast trees this policy forwards along.
+    pub fn trees(&self) -> &BroadcastTrees {
+        &self.trees
     }
 
     /// Which ids of a [`Frame::Have`] from `from` to ask `from` for, and records that `from` holds them.
@@ -234,16 +295,35 @@ impl GossipPolicy {
         Frame::haves(&ids)
     }
 
-    /// Drops the wants sent to `peer`, so their ids can be asked of others at once: call it when the
-    /// peer disconnects.
+    /// Drops the wants sent to `peer`, so their ids can be asked of others at once, and forgets it in
+    /// the broadcast trees: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
         self.wants.retain(|_, pending| pending.peer != *peer);
+        self.trees.forget_peer(peer);
     }
 
     /// Wants held: sent and not yet answered, including expired ones not yet evicted.
     pub fn outstanding_wants(&self) -> usize {
         self.wants.len()
     }
+}
+
+/// The `connected` peers that may get `envelope` from us, sorted and without repeats: not `from`, not
+/// its origin, not known to hold it.
+fn candidates(
+    envelope: &Envelope,
+    from: ValidatorId,
+    connected: &[ValidatorId],
+    knowledge: &PeerKnowledge,
+) -> Vec<ValidatorId> {
+    let id = envelope.id();
+    connected
+        .iter()
+        .filter(|peer| **peer != from && **peer != envelope.origin && !knowledge.knows(peer, &id))
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Up to `count` of `candidates` picked at random, sorted.
