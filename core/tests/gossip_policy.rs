@@ -216,6 +216,60 @@ fn outstanding_wants_are_bounded_and_make_room_only_when_they_expire() {
     assert_eq!(node.policy.outstanding_wants(), max);
 }
 
+/// The test preset with wants deferred by 50 ms and parents swapped at a 20 ms margin.
+fn delayed() -> GossipConfig {
+    GossipConfig {
+        want_delay: Duration::from_millis(50),
+        swap_margin: Duration::from_millis(20),
+        ..GossipConfig::test()
+    }
+}
+
+#[test]
+fn a_deferred_want_is_cancelled_by_the_eager_copy() {
+    let mut node = Node::new(delayed());
+    assert!(node.have(3, &[id(1), id(2)]).is_empty(), "deferred, not asked at once");
+    assert!(node.have(4, &[id(1)]).is_empty(), "deferred once, for the first announcer");
+    assert_eq!(node.policy.next_want_due(), Some(node.now + Duration::from_millis(50)));
+    let early = node.now + Duration::from_millis(49);
+    assert!(node.policy.due_wants(&node.seen, &node.store, early).is_empty());
+    // The pushed copy of id(1) arrives in time: never asked for, so not a requested arrival.
+    assert_eq!(node.policy.on_envelope(&id(1)), Arrival::Unrequested);
+    node.now += Duration::from_millis(50);
+    let due = node.policy.due_wants(&node.seen, &node.store, node.now);
+    assert_eq!(due, vec![(validator(3), vec![id(2)])], "only the id no push brought is asked for");
+    assert_eq!(node.policy.next_want_due(), None);
+    assert_eq!(node.policy.on_envelope(&id(2)), Arrival::Requested { asked: validator(3) });
+}
+
+#[test]
+fn deferred_wants_of_a_disconnected_peer_are_dropped() {
+    let mut node = Node::new(delayed());
+    node.have(3, &[id(1)]);
+    node.policy.forget_peer(&validator(3));
+    assert_eq!(node.policy.next_want_due(), None);
+    assert!(node.have(4, &[id(1)]).is_empty());
+    node.now += Duration::from_millis(50);
+    assert_eq!(node.policy.due_wants(&node.seen, &node.store, node.now), vec![(validator(4), vec![id(1)])]);
+}
+
+#[test]
+fn an_announcer_well_ahead_of_the_push_is_swapped_in_as_parent() {
+    let mut node = Node::new(delayed());
+    node.have(3, &[id(1), id(2)]);
+    let pusher = validator(5);
+    assert_eq!(node.policy.faster_announcer(&id(1), pusher, node.now + Duration::from_millis(19)), None, "jitter");
+    node.now += Duration::from_millis(20);
+    assert_eq!(node.policy.faster_announcer(&id(1), validator(3), node.now), None, "it is the pusher");
+    assert_eq!(node.policy.faster_announcer(&id(1), pusher, node.now), Some(validator(3)));
+    node.policy.on_envelope(&id(1));
+    assert!(node.policy.graft_parent(id(1), validator(3), node.now));
+    // Its answer to the grafting want is a duplicate, but no redundant edge; a push from another is.
+    assert!(!node.policy.answers_want(&id(1), &pusher));
+    assert!(node.policy.answers_want(&id(1), &validator(3)));
+    assert!(!node.policy.answers_want(&id(1), &validator(3)), "settled once");
+}
+
 #[test]
 fn an_answered_want_frees_its_slot_and_is_marked_requested() {
     let mut node = Node::new(GossipConfig::test());

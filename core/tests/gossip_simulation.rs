@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
 
 use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
@@ -173,8 +174,9 @@ fn cut_from_origin() -> Vec<(usize, usize)> {
     (1..=6).map(|i| (0, i)).collect()
 }
 
+/// Wants go out at once: this simulation delivers frames in rounds, without a clock to defer them by.
 fn config() -> GossipConfig {
-    GossipConfig { fanout: 3, announce_fanout: 3, ..GossipConfig::recommended() }
+    GossipConfig { fanout: 3, announce_fanout: 3, want_delay: Duration::ZERO, ..GossipConfig::recommended() }
 }
 
 #[test]

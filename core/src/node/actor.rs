@@ -140,6 +140,7 @@ impl Actor {
         self.apply_set(initial, false);
         let shutdown_ack = loop {
             let next_dial = self.next_dial_at();
+            let want_due = self.policy.next_want_due();
             // Local work first: while the engine's channel is full, leave link events where they are.
             let can_deliver = incoming.is_closed() || incoming.capacity() > 0;
             tokio::select! {
@@ -160,6 +161,7 @@ impl Actor {
                 Some(conn) = inputs.accepted.recv() => self.on_accepted(conn),
                 () = sleep_until_opt(next_dial), if next_dial.is_some() => self.dial_due(),
                 _ = digest_timer.tick() => self.send_digests(),
+                () = sleep_until_opt(want_due), if want_due.is_some() => self.send_due_wants(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),
                 Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
             }

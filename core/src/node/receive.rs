@@ -82,7 +82,7 @@ impl Actor {
                 }
                 // A redundant tree edge: the origin's own direct send is by design, anyone else's push
                 // of a message we had is not.
-                if from != envelope.origin {
+                if from != envelope.origin && !self.policy.answers_want(&id, &from) {
                     self.send_control(&from, &Frame::Prune { origin: envelope.origin });
                 }
             }
@@ -107,7 +107,11 @@ impl Actor {
         self.seen.record(id, now);
         self.store.insert(envelope.clone());
         self.knowledge.mark(from, id);
+        let faster = self.policy.faster_announcer(&id, from, now);
         let arrival = self.policy.on_envelope(&id);
+        if let Some(parent) = faster {
+            self.swap_parent(envelope.origin, id, from, parent, now);
+        }
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
         }
@@ -176,9 +180,39 @@ impl Actor {
         }
         let now = self.clock.now();
         let wanted = self.policy.on_have(from, ids, &self.seen, &self.store, &mut self.knowledge, now);
-        for frame in Frame::wants(&wanted) {
-            if self.send_control(&from, &frame) {
-                if let (Some(peer), Frame::Want { ids }) = (self.peers.get_mut(&from), &frame) {
+        self.send_wants(&from, &wanted);
+    }
+
+    /// Asks for the ids whose deferred wants are due ([`GossipConfig::want_delay`](crate::node::gossip::GossipConfig::want_delay)):
+    /// those whose envelopes no push brought in the meantime.
+    pub(crate) fn send_due_wants(&mut self) {
+        let now = self.clock.now();
+        for (peer, ids) in self.policy.due_wants(&self.seen, &self.store, now) {
+            self.send_wants(&peer, &ids);
+        }
+    }
+
+    /// Plumtree's optimisation: `faster` announced message `id` of `origin` well before `from` pushed it,
+    /// so `faster` becomes our parent for `origin` (asked for `id`, it grafts us) and `from` is pruned.
+    fn swap_parent(
+        &mut self,
+        origin: ValidatorId,
+        id: MessageId,
+        from: ValidatorId,
+        faster: ValidatorId,
+        now: tokio::time::Instant,
+    ) {
+        if from == origin || !self.policy.graft_parent(id, faster, now) {
+            return;
+        }
+        self.send_wants(&faster, &[id]);
+        self.send_control(&from, &Frame::Prune { origin });
+    }
+
+    fn send_wants(&mut self, to: &ValidatorId, ids: &[MessageId]) {
+        for frame in Frame::wants(ids) {
+            if self.send_control(to, &frame) {
+                if let (Some(peer), Frame::Want { ids }) = (self.peers.get_mut(to), &frame) {
                     peer.stats.want_ids_sent += ids.len() as u64;
                 }
             }

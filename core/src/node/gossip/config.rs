@@ -43,6 +43,12 @@ pub struct GossipConfig {
     /// Ids asked for (`Want`) and not yet received, across all peers; further ids are not asked for
     /// until some arrive or expire.
     pub max_outstanding_wants: usize,
+    /// How long an id learnt from a `Have` waits before we ask for it (`Want`); if its envelope arrives
+    /// meanwhile, nothing is asked. Zero asks at once.
+    pub want_delay: Duration,
+    /// How much earlier than its pushed copy a message's `Have` from a lazy peer must arrive for us to
+    /// swap tree parents for its origin: prune the peer that pushed it, graft the one that announced it.
+    pub swap_margin: Duration,
     /// How long an id asked for is not asked for again; after it, the next `Have` of it re-requests it.
     pub want_timeout: Duration,
     /// Envelopes sent in answer to one `Want`; the rest of its ids are ignored.
@@ -87,6 +93,15 @@ impl GossipConfig {
             tree_max_origins: 1_024,
             // Enough to repair ten seconds of traffic at once after a link reset.
             max_outstanding_wants: 4_096,
+            // About one WAN link latency. A `Have` often outruns a pushed copy already on its way (a
+            // tree edge one hop longer, or a slower link); asking at once pulls a second copy and makes
+            // the sender graft us, so the eager copy then arrives as a duplicate and we prune the
+            // parent that pushed it — a tree edge lost to a race. Waiting lets the push win; only a
+            // message no push brings is pulled, one link latency later (Plumtree's graft timer).
+            want_delay: Duration::from_millis(60),
+            // Half a link latency: well beyond jitter, so a swap means the announcer's path is shorter
+            // by about a hop, not luckier once (Plumtree's optimisation; it costs one pulled copy).
+            swap_margin: Duration::from_millis(25),
             // Several WAN round trips plus sending a 4 MiB proposal at a few MB/s.
             want_timeout: Duration::from_secs(2),
             // One digest's worth of votes per request, rate-limited further by bytes.
@@ -114,6 +129,8 @@ impl GossipConfig {
             max_outstanding_wants: 1_024,
             // Loopback and in-memory links answer in well under this.
             want_timeout: Duration::from_millis(500),
+            // want_delay and swap_margin stay recommended's: they only cost time on the pull path, and
+            // simulated devnets run WAN-like link latencies.
             max_want_answer_bytes: 4 * 1024 * 1024,
             ..Self::recommended()
         }
@@ -133,6 +150,9 @@ impl GossipConfig {
             knowledge_max_peers: 4,
             tree_max_origins: 4,
             max_outstanding_wants: 4,
+            // Asked at once, so tests of the want bounds need no clock; tests of the delay set it.
+            want_delay: Duration::ZERO,
+            swap_margin: Duration::from_millis(100),
             want_timeout: Duration::from_secs(1),
             max_want_answer: 2,
             max_want_answer_bytes: 16 * 1024,

@@ -1,6 +1,6 @@
 //! Gossip's decisions: whom to forward a message to, which announced ids to ask for, what to answer.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -44,6 +44,14 @@ struct PendingWant {
     requested_at: Instant,
 }
 
+/// An id learnt from a `Have` of `peer`, to ask `peer` for at `due` unless its envelope comes first.
+#[derive(Debug)]
+struct DeferredWant {
+    peer: ValidatorId,
+    announced_at: Instant,
+    due: Instant,
+}
+
 /// Gossip's pure decision helpers, and the state they need: the ids we asked for, and the per-origin
 /// broadcast trees ([`BroadcastTrees`]) forwarding follows.
 ///
@@ -56,6 +64,7 @@ struct PendingWant {
 /// | envelope pushed by a peer other than its origin, already seen | — | `Prune` of its origin, to that peer |
 /// | `Prune` received | [`on_prune`](Self::on_prune) | — |
 /// | `Have` received | [`on_have`](Self::on_have) | `Want` of the returned ids, to that peer |
+/// | [`next_want_due`](Self::next_want_due) reached | [`due_wants`](Self::due_wants) | `Want` of each returned peer's ids, to it |
 /// | `Want` received | [`answer_want`](Self::answer_want), [`on_pulled`](Self::on_pulled) per origin answered | each returned envelope as an `Envelope` frame |
 /// | link up, and periodically | [`digest_for`](Self::digest_for) | the returned `Have` frames |
 /// | peer disconnected | [`forget_peer`](Self::forget_peer), [`PeerKnowledge::forget_peer`] | — |
@@ -65,6 +74,13 @@ struct PendingWant {
 /// again (possibly another peer). Entries stay after the timeout, so a late answer still counts as
 /// [`Arrival::Requested`], until a re-request replaces them or room is needed for new wants (expired
 /// entries are evicted oldest first; while none has expired, new ids are not asked for).
+///
+/// With a nonzero [`GossipConfig::want_delay`], an id learnt from a `Have` is not asked for at once:
+/// it is deferred, asked of the first peer that announced it once the delay passed
+/// ([`due_wants`](Self::due_wants)), and dropped if its envelope arrives first
+/// ([`on_envelope`](Self::on_envelope)) — Plumtree's graft timer, so a `Have` that outruns a pushed copy
+/// neither pulls a second copy nor grafts the announcer in place of the tree parent. Deferred ids are
+/// bounded by [`GossipConfig::max_outstanding_wants`] too; beyond it, further ids are skipped.
 ///
 /// ```
 /// use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
@@ -99,13 +115,20 @@ struct PendingWant {
 pub struct GossipPolicy {
     config: GossipConfig,
     wants: FifoMap<MessageId, PendingWant>,
+    /// In order of arrival, hence of `due` (the delay is constant).
+    deferred: FifoMap<MessageId, DeferredWant>,
     trees: BroadcastTrees,
 }
 
 impl GossipPolicy {
     /// A policy with no outstanding wants.
     pub fn new(config: GossipConfig) -> Self {
-        GossipPolicy { trees: BroadcastTrees::from_config(&config), config, wants: FifoMap::new() }
+        GossipPolicy {
+            trees: BroadcastTrees::from_config(&config),
+            config,
+            wants: FifoMap::new(),
+            deferred: FifoMap::new(),
+        }
     }
 
     /// The configuration it decides with.
@@ -207,10 +230,12 @@ impl GossipPolicy {
     /// Which ids of a [`Frame::Have`] from `from` to ask `from` for, and records that `from` holds them.
     ///
     /// An id is asked for when it is neither in `seen` nor in `store` (which may hold a message longer
-    /// than the seen-cache remembers it) and was not asked for within the last
+    /// than the seen-cache remembers it), nor already deferred, and was not asked for within the last
     /// [`GossipConfig::want_timeout`], as long as outstanding wants stay within their bound; the rest of
     /// the ids are skipped (a later digest announces them again). Returns the ids in the order of
-    /// `ids`, without repeats; send them with [`Frame::wants`].
+    /// `ids`, without repeats; send them with [`Frame::wants`]. With a nonzero
+    /// [`GossipConfig::want_delay`] the ids are deferred instead and none is returned: ask for them
+    /// when [`due_wants`](Self::due_wants) returns them.
     pub fn on_have(
         &mut self,
         from: ValidatorId,
@@ -221,22 +246,101 @@ impl GossipPolicy {
         now: Instant,
     ) -> Vec<MessageId> {
         knowledge.mark_ids(from, ids);
-        let timeout = self.config.want_timeout;
+        let delay = self.config.want_delay;
         let mut wanted = Vec::new();
         for id in ids {
-            if seen.contains(id, now) || store.contains(id) {
+            if seen.contains(id, now)
+                || store.contains(id)
+                || self.deferred.contains(id)
+                || self.asked_recently(id, now)
+            {
                 continue;
             }
-            match self.wants.get(id).map(|pending| has_aged(pending.requested_at, now, timeout)) {
-                Some(false) => continue,
-                Some(true) => {} // expired: ask again, replacing the entry
-                None if !self.make_room(now) => break,
-                None => {}
+            if !delay.is_zero() {
+                if self.deferred.len() >= self.config.max_outstanding_wants {
+                    break;
+                }
+                self.deferred.insert(*id, DeferredWant { peer: from, announced_at: now, due: now + delay });
+            } else if self.ask(*id, from, now) {
+                wanted.push(*id);
+            } else {
+                break;
             }
-            self.wants.insert(*id, PendingWant { peer: from, requested_at: now });
-            wanted.push(*id);
         }
         wanted
+    }
+
+    /// When the oldest deferred want is due, if there is one: call [`due_wants`](Self::due_wants) then.
+    pub fn next_want_due(&mut self) -> Option<Instant> {
+        self.deferred.oldest().map(|(_, deferred)| deferred.due)
+    }
+
+    /// The deferred wants due at `now` whose envelopes did not arrive, grouped by the peer to ask, in
+    /// peer order, each peer's ids in the order announced; send each group with [`Frame::wants`]. They
+    /// count as asked from now on. Ids that `seen` or `store` hold by now, or that were asked for within
+    /// [`GossipConfig::want_timeout`], are dropped; so are ids beyond the bound on outstanding wants (a
+    /// later digest announces them again).
+    pub fn due_wants(
+        &mut self,
+        seen: &SeenCache,
+        store: &MessageStore,
+        now: Instant,
+    ) -> Vec<(ValidatorId, Vec<MessageId>)> {
+        let mut due: BTreeMap<ValidatorId, Vec<MessageId>> = BTreeMap::new();
+        while self.deferred.oldest().is_some_and(|(_, deferred)| deferred.due <= now) {
+            let Some((id, deferred)) = self.deferred.pop_oldest() else { break };
+            if seen.contains(&id, now) || store.contains(&id) || self.asked_recently(&id, now) {
+                continue;
+            }
+            if self.ask(id, deferred.peer, now) {
+                due.entry(deferred.peer).or_default().push(id);
+            }
+        }
+        due.into_iter().collect()
+    }
+
+    /// A peer to swap in as tree parent for the origin of message `id`, whose first copy arrives now,
+    /// pushed by `from`: the peer whose `Have` of it came at least [`GossipConfig::swap_margin`] before,
+    /// if one did (its want still deferred). Call it before [`on_envelope`](Self::on_envelope); then, if
+    /// it returns a peer, [`graft_parent`](Self::graft_parent) it, prune `from` and ask the peer for `id`
+    /// — the `Want` grafts us onto it.
+    pub fn faster_announcer(&self, id: &MessageId, from: ValidatorId, now: Instant) -> Option<ValidatorId> {
+        self.deferred
+            .get(id)
+            .filter(|deferred| deferred.peer != from && has_aged(deferred.announced_at, now, self.config.swap_margin))
+            .map(|deferred| deferred.peer)
+    }
+
+    /// Records that we ask `peer` for message `id`, which we already hold, to make `peer` push us its
+    /// origin's messages; its answer is then no reason to prune it ([`answers_want`](Self::answers_want)).
+    pub fn graft_parent(&mut self, id: MessageId, peer: ValidatorId, now: Instant) -> bool {
+        self.ask(id, peer, now)
+    }
+
+    /// Whether a copy of `id` from `from`, a duplicate, answers a `Want` we sent `from` for it after
+    /// already holding it ([`graft_parent`](Self::graft_parent)): then it is no redundant tree edge, and
+    /// the want is settled.
+    pub fn answers_want(&mut self, id: &MessageId, from: &ValidatorId) -> bool {
+        let answers = self.wants.get(id).is_some_and(|pending| pending.peer == *from);
+        if answers {
+            self.wants.remove(id);
+        }
+        answers
+    }
+
+    /// Whether `id` was asked for within [`GossipConfig::want_timeout`] of `now`.
+    fn asked_recently(&self, id: &MessageId, now: Instant) -> bool {
+        self.wants.get(id).is_some_and(|pending| !has_aged(pending.requested_at, now, self.config.want_timeout))
+    }
+
+    /// Records that `id` is asked of `peer` at `now` (replacing an expired want for it), if the bound on
+    /// outstanding wants leaves room; returns whether it does.
+    fn ask(&mut self, id: MessageId, peer: ValidatorId, now: Instant) -> bool {
+        if !self.wants.contains(&id) && !self.make_room(now) {
+            return false;
+        }
+        self.wants.insert(id, PendingWant { peer, requested_at: now });
+        true
     }
 
     /// Frees a slot for a new want if the bound is reached, by evicting the oldest want if it expired.
@@ -253,10 +357,12 @@ impl GossipPolicy {
         oldest_expired
     }
 
-    /// Classifies a verified envelope, message `id`, and settles the want for it if there was one.
+    /// Classifies a verified envelope, message `id`, and settles the want for it if there was one; a
+    /// deferred want for it is cancelled (never asked for, so the arrival is [`Arrival::Unrequested`]).
     ///
     /// Call it once its signature verified, never before: a forged copy must not settle a want.
     pub fn on_envelope(&mut self, id: &MessageId) -> Arrival {
+        self.deferred.remove(id);
         match self.wants.remove(id) {
             Some(pending) => Arrival::Requested { asked: pending.peer },
             None => Arrival::Unrequested,
@@ -295,10 +401,11 @@ impl GossipPolicy {
         Frame::haves(&ids)
     }
 
-    /// Drops the wants sent to `peer`, so their ids can be asked of others at once, and forgets it in
+    /// Drops the wants sent or deferred to `peer`, so their ids can be asked of others at once, and forgets it in
     /// the broadcast trees: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
         self.wants.retain(|_, pending| pending.peer != *peer);
+        self.deferred.retain(|_, deferred| deferred.peer != *peer);
         self.trees.forget_peer(peer);
     }
 
