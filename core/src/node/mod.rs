@@ -41,12 +41,20 @@
 //!   table bounding each priority's outbound queue.
 //! - [`link`]: [`link::PeerLink`], the per-peer link over one authenticated connection.
 //! - [`gossip`]: the pure, deterministic data structures and decisions of gossip.
+//! - [`reliable`]: [`reliable::DeliveryTracker`], the pure state of reliable delivery (acks from the
+//!   destination only, per-message backoff across reconnects, deadlines, a bound per peer).
+//! - [`liveness`]: heartbeat schedule, [`liveness::LivenessMonitor`] (timeouts, stall and partition
+//!   signals), RTT and clock-skew estimators.
+//! - [`vote_validator`]: [`vote_validator::RemoteVoteValidator`], votes checked against the set in
+//!   force at their height and counted by voting power.
+//! - [`jittered_backoff`]: the one backoff formula of every retry schedule.
 //! - [`traits`]: the seed's traits, implemented on [`Node`] — and where `ConsensusMessageEncryption`
 //!   went (it is a property of every connection).
 //!
 //! [`Connection`]: crate::transport::Connection
 
 mod actor;
+mod backoff;
 mod builder;
 mod clock;
 mod config;
@@ -60,9 +68,13 @@ mod stats;
 
 pub mod gossip;
 pub mod link;
+pub mod liveness;
 pub mod priority;
+pub mod reliable;
 pub mod traits;
+pub mod vote_validator;
 
+pub use backoff::jittered_backoff;
 pub use builder::NodeBuilder;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::NodeConfig;

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod python;
+pub mod validators;
 
 use ciborium::Value;
 use quorumnet_core::codec::CodecError;

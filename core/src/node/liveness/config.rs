@@ -1,0 +1,89 @@
+//! Every number liveness uses, with presets.
+
+use std::time::Duration;
+
+/// Heartbeat interval, liveness timeout, partition debounce and the RTT and clock-skew bounds.
+///
+/// Start from a preset — [`recommended`](Self::recommended) for production, [`local`](Self::local) for
+/// many validators in one process, [`test`](Self::test) for unit tests — and change single fields with
+/// struct update syntax.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet_core::node::liveness::LivenessConfig;
+///
+/// let config = LivenessConfig { heartbeat_interval: Duration::from_secs(2), ..LivenessConfig::recommended() };
+/// assert!(config.liveness_timeout > config.heartbeat_interval);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivenessConfig {
+    /// How often this node broadcasts its signed heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a validator is reported [`NoHeartbeat`](super::ValidatorTimeout::NoHeartbeat).
+    /// Several intervals, so one lost or late heartbeat is not a timeout.
+    pub liveness_timeout: Duration,
+    /// How long reachable voting power must stay below (or back above) the quorum before
+    /// [`NetworkPartition`](super::LivenessEvent::NetworkPartition) (or
+    /// [`PartitionHealed`](super::LivenessEvent::PartitionHealed)) is reported, so it does not flap.
+    pub partition_debounce: Duration,
+    /// Pings awaiting a pong per peer; no further ping is sent to that peer until one is answered or
+    /// goes stale.
+    pub max_outstanding_pings: usize,
+    /// A pong later than this after its ping is stale: ignored, its ping forgotten.
+    pub ping_timeout: Duration,
+    /// Heartbeat samples per validator whose median is the clock-skew estimate.
+    pub skew_window: usize,
+}
+
+impl LivenessConfig {
+    /// Production values for validators over a WAN.
+    pub fn recommended() -> Self {
+        LivenessConfig {
+            // A heartbeat is one small signed envelope (~3.4 KB with an ML-DSA signature): once a second
+            // per validator is ~340 KB/s of gossip for 100 validators, and detects a crash in seconds.
+            heartbeat_interval: Duration::from_secs(1),
+            // Five missed heartbeats: survives a lost one and a few seconds of a link reset.
+            liveness_timeout: Duration::from_secs(5),
+            // Two heartbeat intervals: a single validator flapping near the threshold is not a partition.
+            partition_debounce: Duration::from_secs(2),
+            // A ping per few seconds needs no more than a handful in flight.
+            max_outstanding_pings: 4,
+            // Far beyond any WAN round trip: a later answer measures a stall, not the network.
+            ping_timeout: Duration::from_secs(10),
+            // About half a minute of heartbeats: the median ignores a few delayed by gossip or GC.
+            skew_window: 31,
+        }
+    }
+
+    /// Many validators in one process (devnet, simulation).
+    pub fn local() -> Self {
+        LivenessConfig {
+            // Fast detection in a devnet, where heartbeat bytes are free.
+            heartbeat_interval: Duration::from_millis(500),
+            liveness_timeout: Duration::from_millis(2_500),
+            partition_debounce: Duration::from_secs(1),
+            max_outstanding_pings: 4,
+            ping_timeout: Duration::from_secs(5),
+            skew_window: 15,
+        }
+    }
+
+    /// Small numbers for unit tests: timeouts reachable in a few virtual seconds.
+    pub fn test() -> Self {
+        LivenessConfig {
+            heartbeat_interval: Duration::from_millis(100),
+            // Three intervals.
+            liveness_timeout: Duration::from_millis(300),
+            partition_debounce: Duration::from_millis(200),
+            max_outstanding_pings: 2,
+            ping_timeout: Duration::from_secs(1),
+            skew_window: 5,
+        }
+    }
+}
+
+impl Default for LivenessConfig {
+    fn default() -> Self {
+        Self::recommended()
+    }
+}

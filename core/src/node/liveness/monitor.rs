@@ -1,0 +1,384 @@
+//! [`LivenessMonitor`]: which validators are heard, which timed out, and whether the network stalled or
+//! split.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::LivenessConfig;
+use crate::identity::ValidatorId;
+use crate::message::{Height, Round};
+use crate::validator::ValidatorSet;
+
+/// Why a validator is considered timed out. A liveness fact, never a fault: nothing here scores or
+/// bans anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidatorTimeout {
+    /// No heartbeat for at least the liveness timeout.
+    NoHeartbeat {
+        /// How long it had been silent when the timeout was reported.
+        silent_for: Duration,
+    },
+    /// Its connection to this node was lost.
+    ConnectionLost,
+    /// The engine reports no votes from it at `height`/`round` (via
+    /// [`report_timeout`](LivenessMonitor::report_timeout)).
+    NoVotes {
+        /// The height the engine waited at.
+        height: Height,
+        /// The round the engine waited in.
+        round: Round,
+    },
+    /// The engine's round timer expired waiting for it (via
+    /// [`report_timeout`](LivenessMonitor::report_timeout)).
+    RoundTimeout {
+        /// The height the engine waited at.
+        height: Height,
+        /// The round that timed out.
+        round: Round,
+    },
+}
+
+impl ValidatorTimeout {
+    /// Whether this timeout means the validator cannot be reached (no heartbeat, lost connection), as
+    /// opposed to reachable but not voting. Only unreachable validators count against reachable power,
+    /// and only these are cleared by a heartbeat.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ValidatorTimeout::NoHeartbeat { .. } | ValidatorTimeout::ConnectionLost)
+    }
+}
+
+/// What the monitor reports, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LivenessEvent {
+    /// `validator` timed out.
+    TimedOut {
+        /// The validator.
+        validator: ValidatorId,
+        /// Why.
+        reason: ValidatorTimeout,
+    },
+    /// A timed-out `validator` was heard again (heartbeat) or marked responsive by the engine.
+    ResponsiveAgain {
+        /// The validator.
+        validator: ValidatorId,
+    },
+    /// Timed-out validators hold more than a third of the voting power: consensus cannot progress
+    /// until some return. Reported once per stall.
+    Stalled {
+        /// Voting power of the timed-out validators.
+        timed_out_power: u64,
+        /// Total voting power of the set.
+        total_power: u64,
+    },
+    /// Timed-out power is back to at most a third.
+    StallCleared,
+    /// Reachable voting power has stayed below the quorum (more than 2/3) for the debounce time.
+    NetworkPartition {
+        /// The validators this node reaches, itself included (if it is a validator).
+        side_a: BTreeSet<ValidatorId>,
+        /// The validators it cannot reach.
+        side_b: BTreeSet<ValidatorId>,
+    },
+    /// Reachable voting power has stayed at a quorum for the debounce time after a partition.
+    PartitionHealed,
+}
+
+/// What the monitor knows of one other validator.
+#[derive(Clone, Copy, Debug)]
+struct Watched {
+    last_heartbeat: Option<Instant>,
+    /// Start of the grace period before the first heartbeat (joining the set, or being marked
+    /// responsive).
+    watched_since: Instant,
+    timed_out: Option<ValidatorTimeout>,
+}
+
+impl Watched {
+    fn new(now: Instant) -> Self {
+        Watched { last_heartbeat: None, watched_since: now, timed_out: None }
+    }
+
+    /// Since when the validator is silent: its last heartbeat, or the start of its grace period.
+    fn silent_since(&self) -> Instant {
+        self.last_heartbeat.map_or(self.watched_since, |heard| heard.max(self.watched_since))
+    }
+
+    fn is_reachable(&self) -> bool {
+        !self.timed_out.is_some_and(|reason| reason.is_unreachable())
+    }
+}
+
+/// Partition detection with debounce: a change of side is reported only once it has held for
+/// `partition_debounce`.
+#[derive(Clone, Copy, Debug)]
+enum Partition {
+    Connected { below_since: Option<Instant> },
+    Partitioned { above_since: Option<Instant> },
+}
+
+/// The liveness state of the validator set as this node sees it: pure and deterministic, time passed
+/// in. Every mutating call returns the [`LivenessEvent`]s it caused; the actor forwards them.
+///
+/// # Rules
+/// - A validator is *timed out* after `liveness_timeout` without a heartbeat (counted from when it was
+///   first watched), on a lost connection, or when the engine says so
+///   ([`report_timeout`](Self::report_timeout)). A heartbeat clears the unreachable kinds; the engine's
+///   own timeouts are cleared by [`mark_responsive`](Self::mark_responsive).
+/// - *Stalled* while timed-out validators hold more than a third of the voting power
+///   ([`ValidatorSet::is_one_third_plus`]).
+/// - *Partitioned* while the power of reachable validators (this node included) is not a
+///   supermajority ([`ValidatorSet::is_supermajority`]), i.e. below the quorum: no decision can be
+///   made on this side. DESIGN.md says "< 2/3 reachable"; exactly 2/3 cannot form a quorum either, so
+///   it counts as partitioned. Both edges are debounced by `partition_debounce`.
+/// - Silence is a liveness fact, never a fault.
+///
+/// ```
+/// use std::time::Duration;
+/// use std::sync::Arc;
+/// use tokio::time::Instant;
+/// use quorumnet_core::identity::Keypair;
+/// use quorumnet_core::node::liveness::{LivenessConfig, LivenessEvent, LivenessMonitor, ValidatorTimeout};
+/// use quorumnet_core::validator::{ValidatorInfo, ValidatorSet};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed(&[i; 32])).collect();
+/// let set = Arc::new(ValidatorSet::new(keys.iter().map(|k| ValidatorInfo::new(k.public_key().clone(), 1))).unwrap());
+/// let (me, peer) = (keys[0].validator_id(), keys[1].validator_id());
+/// let start = Instant::now();
+/// let mut monitor = LivenessMonitor::new(me, set, &LivenessConfig::test(), start);
+///
+/// monitor.on_heartbeat(peer, start);
+/// assert!(monitor.is_validator_alive(&peer, start));
+/// // 300 ms of silence (the test preset's timeout): timed out.
+/// let events = monitor.tick(start + Duration::from_millis(300));
+/// assert!(events.contains(&LivenessEvent::TimedOut {
+///     validator: peer,
+///     reason: ValidatorTimeout::NoHeartbeat { silent_for: Duration::from_millis(300) },
+/// }));
+/// assert!(!monitor.is_validator_alive(&peer, start + Duration::from_millis(300)));
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct LivenessMonitor {
+    me: ValidatorId,
+    set: Arc<ValidatorSet>,
+    liveness_timeout: Duration,
+    partition_debounce: Duration,
+    watched: BTreeMap<ValidatorId, Watched>,
+    stalled: bool,
+    partition: Partition,
+}
+
+impl LivenessMonitor {
+    /// Watches every validator of `set` but `me`, each given one liveness timeout from `now` to be heard.
+    pub fn new(me: ValidatorId, set: Arc<ValidatorSet>, config: &LivenessConfig, now: Instant) -> Self {
+        let watched = set.ids().filter(|id| *id != me).map(|id| (id, Watched::new(now))).collect();
+        LivenessMonitor {
+            me,
+            set,
+            liveness_timeout: config.liveness_timeout,
+            partition_debounce: config.partition_debounce,
+            watched,
+            stalled: false,
+            partition: Partition::Connected { below_since: None },
+        }
+    }
+
+    /// Follows a new validator set: joiners are watched from `now`, leavers forgotten.
+    pub fn set_validator_set(&mut self, set: Arc<ValidatorSet>, now: Instant) -> Vec<LivenessEvent> {
+        self.watched.retain(|id, _| set.contains(id));
+        for id in set.ids().filter(|id| *id != self.me) {
+            self.watched.entry(id).or_insert_with(|| Watched::new(now));
+        }
+        self.set = set;
+        self.evaluate(now, Vec::new())
+    }
+
+    /// A heartbeat from `from` (its signature already verified). Heartbeats from outside the set are
+    /// ignored.
+    pub fn on_heartbeat(&mut self, from: ValidatorId, now: Instant) -> Vec<LivenessEvent> {
+        let mut events = Vec::new();
+        if let Some(watched) = self.watched.get_mut(&from) {
+            watched.last_heartbeat = Some(now);
+            if watched.timed_out.is_some_and(|reason| reason.is_unreachable()) {
+                watched.timed_out = None;
+                events.push(LivenessEvent::ResponsiveAgain { validator: from });
+            }
+        }
+        self.evaluate(now, events)
+    }
+
+    /// This node's connection to `peer` was lost: it times out at once with
+    /// [`ValidatorTimeout::ConnectionLost`] (if it is not timed out already). A heartbeat that still
+    /// arrives, relayed by gossip, makes it responsive again.
+    pub fn on_connection_lost(&mut self, peer: ValidatorId, now: Instant) -> Vec<LivenessEvent> {
+        self.report_timeout(peer, ValidatorTimeout::ConnectionLost, now)
+    }
+
+    /// Reports `validator` timed out for `reason` — the engine's own [`ValidatorTimeout::NoVotes`] and
+    /// [`ValidatorTimeout::RoundTimeout`] come in here. A validator already timed out keeps its first
+    /// reason and nothing is reported again. Validators outside the set are ignored.
+    pub fn report_timeout(
+        &mut self,
+        validator: ValidatorId,
+        reason: ValidatorTimeout,
+        now: Instant,
+    ) -> Vec<LivenessEvent> {
+        let mut events = Vec::new();
+        if let Some(watched) = self.watched.get_mut(&validator) {
+            if watched.timed_out.is_none() {
+                watched.timed_out = Some(reason);
+                events.push(LivenessEvent::TimedOut { validator, reason });
+            }
+        }
+        self.evaluate(now, events)
+    }
+
+    /// The engine saw `validator` do its job: any timeout is cleared (reported as
+    /// [`LivenessEvent::ResponsiveAgain`]) and its silence is counted afresh from `now`.
+    pub fn mark_responsive(&mut self, validator: ValidatorId, now: Instant) -> Vec<LivenessEvent> {
+        let mut events = Vec::new();
+        if let Some(watched) = self.watched.get_mut(&validator) {
+            watched.watched_since = now;
+            if watched.timed_out.take().is_some() {
+                events.push(LivenessEvent::ResponsiveAgain { validator });
+            }
+        }
+        self.evaluate(now, events)
+    }
+
+    /// Times out validators silent for the liveness timeout, and settles the stall and partition
+    /// signals. Call at [`next_wakeup`](Self::next_wakeup).
+    pub fn tick(&mut self, now: Instant) -> Vec<LivenessEvent> {
+        let mut events = Vec::new();
+        for (id, watched) in &mut self.watched {
+            let silent_for = now.saturating_duration_since(watched.silent_since());
+            if watched.timed_out.is_none() && silent_for >= self.liveness_timeout {
+                let reason = ValidatorTimeout::NoHeartbeat { silent_for };
+                watched.timed_out = Some(reason);
+                events.push(LivenessEvent::TimedOut { validator: *id, reason });
+            }
+        }
+        self.evaluate(now, events)
+    }
+
+    /// When [`tick`](Self::tick) next has something to decide: the earliest silence deadline of a
+    /// validator not timed out, or the end of a pending partition debounce.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let silence = self
+            .watched
+            .values()
+            .filter(|watched| watched.timed_out.is_none())
+            .map(|watched| watched.silent_since() + self.liveness_timeout);
+        let debounce = match self.partition {
+            Partition::Connected { below_since: Some(since) } | Partition::Partitioned { above_since: Some(since) } => {
+                Some(since + self.partition_debounce)
+            }
+            _ => None,
+        };
+        silence.chain(debounce).min()
+    }
+
+    /// Whether `validator` is in the set, not timed out, and heard within the liveness timeout (or still
+    /// in its first grace period). This node itself is always alive.
+    pub fn is_validator_alive(&self, validator: &ValidatorId, now: Instant) -> bool {
+        if *validator == self.me {
+            return self.set.contains(validator);
+        }
+        self.watched.get(validator).is_some_and(|watched| {
+            watched.timed_out.is_none() && now.saturating_duration_since(watched.silent_since()) < self.liveness_timeout
+        })
+    }
+
+    /// How long ago `validator`'s last heartbeat arrived; `None` if none has, or it is not watched.
+    pub fn last_heartbeat_age(&self, validator: &ValidatorId, now: Instant) -> Option<Duration> {
+        let heard = self.watched.get(validator)?.last_heartbeat?;
+        Some(now.saturating_duration_since(heard))
+    }
+
+    /// Changes the silence after which a validator times out; takes effect at the next
+    /// [`tick`](Self::tick).
+    pub fn set_liveness_timeout(&mut self, timeout: Duration) {
+        self.liveness_timeout = timeout;
+    }
+
+    /// The silence after which a validator times out.
+    pub fn liveness_timeout(&self) -> Duration {
+        self.liveness_timeout
+    }
+
+    /// The validators timed out now, with why, in id order.
+    pub fn timed_out_validators(&self) -> Vec<(ValidatorId, ValidatorTimeout)> {
+        self.watched.iter().filter_map(|(id, watched)| Some((*id, watched.timed_out?))).collect()
+    }
+
+    /// Voting power of the timed-out validators.
+    pub fn timed_out_power(&self) -> u64 {
+        self.set.power_of(self.watched.iter().filter(|(_, w)| w.timed_out.is_some()).map(|(id, _)| id))
+    }
+
+    /// Voting power of the validators this node reaches, itself included.
+    pub fn reachable_power(&self) -> u64 {
+        self.set.power_of(&self.reachable())
+    }
+
+    /// Whether more than a third of the voting power is timed out.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
+    }
+
+    /// Whether a partition has been reported and not yet healed.
+    pub fn is_partitioned(&self) -> bool {
+        matches!(self.partition, Partition::Partitioned { .. })
+    }
+
+    /// The validators reached (this node included, if in the set), in id order.
+    fn reachable(&self) -> BTreeSet<ValidatorId> {
+        let me = self.set.contains(&self.me).then_some(self.me);
+        let others = self.watched.iter().filter(|(_, watched)| watched.is_reachable()).map(|(id, _)| *id);
+        me.into_iter().chain(others).collect()
+    }
+
+    /// Settles the stall and partition signals after a change, appending their events.
+    fn evaluate(&mut self, now: Instant, mut events: Vec<LivenessEvent>) -> Vec<LivenessEvent> {
+        let timed_out_power = self.timed_out_power();
+        let stalled = self.set.is_one_third_plus(timed_out_power);
+        if stalled != self.stalled {
+            self.stalled = stalled;
+            events.push(if stalled {
+                LivenessEvent::Stalled { timed_out_power, total_power: self.set.total_power() }
+            } else {
+                LivenessEvent::StallCleared
+            });
+        }
+
+        let side_a = self.reachable();
+        let below_quorum = !self.set.is_supermajority(self.set.power_of(&side_a));
+        let settled = |since: &mut Option<Instant>, changed: bool| {
+            if !changed {
+                *since = None;
+                return false;
+            }
+            now.saturating_duration_since(*since.get_or_insert(now)) >= self.partition_debounce
+        };
+        match &mut self.partition {
+            Partition::Connected { below_since } => {
+                if settled(below_since, below_quorum) {
+                    self.partition = Partition::Partitioned { above_since: None };
+                    let side_b = self.set.ids().filter(|id| !side_a.contains(id)).collect();
+                    events.push(LivenessEvent::NetworkPartition { side_a, side_b });
+                }
+            }
+            Partition::Partitioned { above_since } => {
+                if settled(above_since, !below_quorum) {
+                    self.partition = Partition::Connected { below_since: None };
+                    events.push(LivenessEvent::PartitionHealed);
+                }
+            }
+        }
+        events
+    }
+}
