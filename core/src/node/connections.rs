@@ -18,7 +18,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -166,13 +165,11 @@ impl Actor {
         }
     }
 
-    /// `min · 2^attempts`, capped at the maximum, times a factor in `1 ± jitter`.
+    /// The reconnect delay after `attempts` failures, from the shared backoff formula.
     fn backoff(&mut self, attempts: u32) -> Duration {
-        let (min, max) = (self.config.reconnect_backoff_min, self.config.reconnect_backoff_max);
-        let base = min.saturating_mul(1u32 << attempts.min(16)).min(max);
-        let jitter = self.config.reconnect_jitter.clamp(0.0, 1.0);
-        let factor = if jitter > 0.0 { self.rng.gen_range(1.0 - jitter..=1.0 + jitter) } else { 1.0 };
-        base.mul_f64(factor)
+        let config = &self.config;
+        let (min, max, jitter) = (config.reconnect_backoff_min, config.reconnect_backoff_max, config.reconnect_jitter);
+        super::backoff::jittered_backoff(min, max, jitter, attempts, &mut self.rng)
     }
 
     /// Makes `conn` the peer's link, or closes it, by the tie-break.
