@@ -77,6 +77,7 @@ mod cases_list;
 mod factory;
 mod harness;
 mod pattern;
+pub mod sockets;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -4,11 +4,10 @@
 //! handshake ([`NoiseHandshake`]) with a forged identity payload in message 3, and the raw-socket
 //! misbehaviours (garbage, a stall after an honest message 1).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use quorumnet_conformance::{ImpostorAttack, Misbehaviour, TransportFactory};
+use quorumnet_conformance::{sockets, ImpostorAttack, Misbehaviour, TransportFactory};
 use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
 use quorumnet_core::secure::wire::noise_len_prefix;
 use quorumnet_core::secure::{
@@ -19,12 +18,7 @@ use quorumnet_core::transport::{
     Admission, Connection, Listener, PeerAddress, Transport, TransportContext, TransportError,
 };
 use quorumnet_tcp_noise::{TcpNoiseTransport, SCHEME};
-use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-
-/// A stalled handshake holds its link open at most this many handshake timeouts (the listener drops it
-/// after one).
-const STALL_HOLD_TIMEOUTS: u32 = 4;
 
 /// Builds `tcp-noise` transports on 127.0.0.1.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,19 +28,6 @@ impl TcpNoiseFactory {
     fn new() -> Self {
         TcpNoiseFactory
     }
-}
-
-fn address(socket: &str) -> PeerAddress {
-    PeerAddress::new(SCHEME, socket).expect("a socket address is a valid address rest")
-}
-
-fn socket_addr(addr: &PeerAddress) -> SocketAddr {
-    addr.rest().parse().expect("the factory's addresses are IP:PORT")
-}
-
-/// Reads until the peer closes the link (or resets it).
-async fn drain(mut stream: TcpStream) {
-    let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
 }
 
 /// An honest initiator's message 1 (`e`, empty payload) with its u16 prefix.
@@ -66,13 +47,11 @@ impl TransportFactory for TcpNoiseFactory {
     }
 
     fn listen_address(&self) -> PeerAddress {
-        address("127.0.0.1:0")
+        sockets::loopback_listen_address(SCHEME)
     }
 
     fn dead_address(&self) -> PeerAddress {
-        // A port that was free a moment ago: bound, read, released. Connecting to it is refused at once.
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a probe socket on 127.0.0.1");
-        address(&probe.local_addr().expect("the probe's address").to_string())
+        sockets::dead_loopback_address(SCHEME)
     }
 
     fn impostor(&self, ctx: TransportContext, attack: ImpostorAttack) -> Arc<dyn Transport> {
@@ -80,20 +59,7 @@ impl TransportFactory for TcpNoiseFactory {
     }
 
     async fn misbehave(&self, addr: &PeerAddress, how: Misbehaviour) {
-        let limit = self.config().handshake_timeout;
-        let mut stream = TcpStream::connect(socket_addr(addr)).await.expect("connecting to the listener under test");
-        match how {
-            Misbehaviour::Garbage(bytes) => {
-                // The listener may hang up (reset) mid-write: that is its right.
-                let _ = stream.write_all(&bytes).await;
-                let _ = stream.shutdown().await;
-                let _ = tokio::time::timeout(limit, drain(stream)).await;
-            }
-            Misbehaviour::StallMidHandshake => {
-                stream.write_all(&honest_message_1()).await.expect("sending message 1");
-                tokio::spawn(tokio::time::timeout(limit * STALL_HOLD_TIMEOUTS, drain(stream)));
-            }
-        }
+        sockets::misbehave_over_tcp(addr, how, self.config().handshake_timeout, honest_message_1).await
     }
 }
 
@@ -141,7 +107,7 @@ impl Transport for Impostor {
         expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
         let peer = addr.to_string();
-        let mut stream = TcpStream::connect(socket_addr(addr))
+        let mut stream = TcpStream::connect(sockets::socket_addr(addr))
             .await
             .map_err(|e| TransportError::Unreachable { addr: peer.clone(), reason: e.to_string() })?;
         let keys = NoiseKeys::generate();

@@ -4,23 +4,18 @@
 //! `quorumnet-conformance`'s own teeth tests include this file too (by path), so the suite's fault
 //! injection wraps exactly the factory a third party would write.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use custom_transport_example::handshake::{self, AuthMessage, Nonces, Role, NONCE_LEN};
 use custom_transport_example::{CustomTcp, SCHEME};
-use quorumnet_conformance::{ImpostorAttack, Misbehaviour, TransportFactory};
+use quorumnet_conformance::{sockets, ImpostorAttack, Misbehaviour, TransportFactory};
 use quorumnet_core::identity::ValidatorId;
 use quorumnet_core::transport::{
     Connection, HandshakeFailure, Listener, PeerAddress, Transport, TransportContext, TransportError,
 };
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-
-/// A stalled handshake holds its link open at most this many handshake timeouts (the listener should
-/// drop it after one).
-const STALL_HOLD_TIMEOUTS: u32 = 4;
 
 /// Builds `custom-tcp` transports on 127.0.0.1.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,13 +28,11 @@ impl TransportFactory for CustomTcpFactory {
     }
 
     fn listen_address(&self) -> PeerAddress {
-        address("127.0.0.1:0")
+        sockets::loopback_listen_address(SCHEME)
     }
 
     fn dead_address(&self) -> PeerAddress {
-        // A port that was free a moment ago: bound, read, released.
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a probe socket on 127.0.0.1");
-        address(&probe.local_addr().expect("the probe's address").to_string())
+        sockets::dead_loopback_address(SCHEME)
     }
 
     fn impostor(&self, ctx: TransportContext, attack: ImpostorAttack) -> Arc<dyn Transport> {
@@ -47,38 +40,11 @@ impl TransportFactory for CustomTcpFactory {
     }
 
     async fn misbehave(&self, addr: &PeerAddress, how: Misbehaviour) {
-        let limit = self.config().handshake_timeout;
-        let mut stream = TcpStream::connect(socket_addr(addr)).await.expect("connecting to the listener under test");
-        match how {
-            Misbehaviour::Garbage(bytes) => {
-                // The listener may hang up mid-write: that is its right.
-                let _ = stream.write_all(&bytes).await;
-                let _ = stream.shutdown().await;
-                let _ = tokio::time::timeout(limit, drain(stream)).await;
-            }
-            Misbehaviour::StallMidHandshake => {
-                // An honest first message (our nonce), then silence.
-                stream
-                    .write_all(&rand::random::<[u8; NONCE_LEN]>())
-                    .await
-                    .expect("sending the first handshake message");
-                tokio::spawn(tokio::time::timeout(limit * STALL_HOLD_TIMEOUTS, drain(stream)));
-            }
-        }
+        sockets::misbehave_over_tcp(addr, how, self.config().handshake_timeout, || {
+            rand::random::<[u8; NONCE_LEN]>().to_vec()
+        })
+        .await
     }
-}
-
-/// Reads until the peer closes the link.
-async fn drain(mut stream: TcpStream) {
-    let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
-}
-
-fn address(socket: &str) -> PeerAddress {
-    PeerAddress::new(SCHEME, socket).expect("a socket address is a valid address rest")
-}
-
-fn socket_addr(addr: &PeerAddress) -> SocketAddr {
-    addr.rest().parse().expect("custom-tcp addresses are IP:PORT")
 }
 
 /// A dialer holding `ctx.keypair` that runs the handshake with a forged identity proof.
@@ -133,7 +99,7 @@ impl Transport for Impostor {
         _expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
         let peer = addr.to_string();
-        let mut stream = TcpStream::connect(socket_addr(addr))
+        let mut stream = TcpStream::connect(sockets::socket_addr(addr))
             .await
             .map_err(|e| TransportError::Unreachable { addr: peer.clone(), reason: e.to_string() })?;
         let limit = self.ctx.config.handshake_timeout;
