@@ -63,6 +63,7 @@ mod error;
 mod events;
 mod handle;
 mod incoming;
+mod liveness_driver;
 mod receive;
 mod stats;
 

@@ -116,6 +116,10 @@ impl Actor {
             self.apply_address_record(record.clone());
         }
         self.forward(&envelope, from, kind);
+        if let ConsensusMessage::Heartbeat(heartbeat) = &message {
+            self.on_heartbeat(heartbeat, from);
+            return Some(id);
+        }
         self.deliver(IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope });
         Some(id)
     }
