@@ -145,3 +145,74 @@ async fn engine_reported_timeouts_need_mark_responsive() {
     assert!(node.timed_out_validators().await.unwrap().is_empty());
     sim.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn rtt_converges_to_the_simulated_round_trip() {
+    let one_way = Duration::from_millis(40);
+    let link = LinkConfig { latency: one_way, ..LinkConfig::perfect() };
+    let config = NodeConfig::test();
+    let mut sim = Sim::start(4, 63, link, config.clone()).await;
+    sim.await_full_mesh(Duration::from_secs(10)).await;
+    let round_trip = one_way * 2;
+    for i in 0..4 {
+        let node = sim.nodes[&i].clone();
+        for j in (0..4).filter(|j| *j != i) {
+            let peer = sim.ids[j];
+            // A few pings answered, then the estimate must be within 10 % of the round trip.
+            let estimate = eventually(Duration::from_secs(5), || async {
+                Ok::<_, quorumnet::node::NodeError>(node.rtt(peer).await?.filter(|e| e.samples >= 3))
+            })
+            .await;
+            let error = estimate.srtt.abs_diff(round_trip);
+            assert!(error * 10 <= round_trip, "node {i} → {j}: srtt {:?}, round trip {round_trip:?}", estimate.srtt);
+        }
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn clock_skew_of_a_node_250_ms_ahead_is_seen_within_half_the_round_trip() {
+    let one_way = Duration::from_millis(30);
+    let link = LinkConfig { latency: one_way, ..LinkConfig::perfect() };
+    let config = NodeConfig::test();
+    let n = 4;
+    let ahead = 3;
+    let offset_micros: i64 = 250_000;
+    let mut sim = Sim::new(n, 64, link, config.clone());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
+    for i in 0..n {
+        let base = common::WALL_BASE_MICROS.saturating_add_signed(if i == ahead { offset_micros } else { 0 });
+        sim.spawn_with_wall_clock(i, source.clone(), config.clone(), base).await;
+    }
+    sim.await_full_mesh(Duration::from_secs(10)).await;
+    let ahead_id = sim.ids[ahead];
+    for i in (0..n).filter(|i| *i != ahead) {
+        let node = sim.nodes[&i].clone();
+        // Once the window is full, the median is the offset (the first samples, taken before any pong,
+        // are corrected by no RTT: off by one one-way delay, RTT/2 here, and outvoted by the median).
+        let window = config.liveness.skew_window;
+        let skew = eventually(Duration::from_secs(5), || {
+            let node = node.clone();
+            async move {
+                let skew = node.clock_skew(ahead_id).await?;
+                Ok::<_, quorumnet::node::NodeError>(skew.filter(|s| s.samples >= window))
+            }
+        })
+        .await;
+        let rtt = node.rtt(ahead_id).await.unwrap().unwrap().srtt;
+        let error = (skew.offset_micros - offset_micros).unsigned_abs();
+        assert!(
+            error <= rtt.as_micros() as u64 / 2,
+            "node {i}: skew {} µs, expected {offset_micros} ± {} µs",
+            skew.offset_micros,
+            rtt.as_micros() / 2
+        );
+        // And the others see each other in sync.
+        for j in (0..n).filter(|j| *j != ahead && *j != i) {
+            if let Some(skew) = node.clock_skew(sim.ids[j]).await.unwrap() {
+                assert!(skew.offset_micros.unsigned_abs() <= rtt.as_micros() as u64 / 2, "{i} → {j}: {skew:?}");
+            }
+        }
+    }
+    sim.shutdown().await;
+}

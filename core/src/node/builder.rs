@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
-use rand::SeedableRng as _;
+use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::{broadcast, mpsc};
 use tracing::Instrument as _;
 
@@ -232,7 +232,10 @@ impl NodeBuilder {
             next_seq: AtomicU64::new(clock.wall_micros()),
             initial_ttl: config.gossip.initial_ttl,
         });
-        let liveness = Liveness::new(me, set.clone(), &config.liveness, clock.now(), seed);
+        // Ping nonces need only differ per peer and run: drawn from a copy, so the actor's rng stream
+        // (and every choice it makes) is what it was without liveness.
+        let first_nonce = StdRng::from_seed(seed).gen();
+        let liveness = Liveness::new(me, set.clone(), &config.liveness, clock.now(), first_nonce);
         let gossip = &config.gossip;
         let actor = Actor {
             me,

@@ -16,7 +16,7 @@ use super::liveness_driver::Liveness;
 use super::stats::NodeStats;
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Round};
-use crate::node::liveness::{LivenessEvent, ValidatorTimeout};
+use crate::node::liveness::{ClockSkew, LivenessEvent, RttEstimate, ValidatorTimeout};
 use crate::transport::PeerAddress;
 
 /// A running node: broadcast messages, watch connections, read counters. See the [module
@@ -246,6 +246,24 @@ impl Node {
     /// [`NodeError::Stopped`].
     pub async fn timed_out_validators(&self) -> Result<Vec<(ValidatorId, ValidatorTimeout)>, NodeError> {
         self.liveness(|liveness, _| (liveness.monitor.timed_out_validators(), Vec::new())).await
+    }
+
+    /// The smoothed round trip to `peer` from pings, once it has answered one (RFC 6298 SRTT and
+    /// RTTVAR; [`RttEstimate::timeout`] is what an engine adds to its round timeout per hop).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn rtt(&self, peer: ValidatorId) -> Result<Option<RttEstimate>, NodeError> {
+        self.liveness(move |liveness, _| (liveness.rtt.estimate(&peer), Vec::new())).await
+    }
+
+    /// How far `peer`'s wall clock is ahead of this node's (median over its recent heartbeats received
+    /// directly, each corrected by SRTT/2: within about RTT/2), once a direct heartbeat has arrived.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError> {
+        self.liveness(move |liveness, _| (liveness.skew.estimate(&peer), Vec::new())).await
     }
 
     /// Runs `query` on the node's liveness state; the events it returns are emitted.

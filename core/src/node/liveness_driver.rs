@@ -9,16 +9,23 @@
 //! - Lost links, validator-set changes and the engine's own reports feed it too; its timer is one
 //!   branch of the actor's `select!`, at [`LivenessMonitor::next_wakeup`].
 //! - Every [`LivenessEvent`] is emitted as [`NodeEvent::Liveness`].
+//! - Every [`LivenessConfig::ping_interval`] each connected peer gets a `Ping` (at most
+//!   `max_outstanding_pings` unanswered); its `Pong` feeds the [`RttEstimator`]. Heartbeats received
+//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by SRTT/2.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::actor::Actor;
 use super::events::NodeEvent;
 use crate::identity::ValidatorId;
+use crate::message::Frame;
 use crate::message::{ConsensusMessage, Heartbeat, Height, MessageKind, Round};
-use crate::node::liveness::{HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor};
+use crate::node::liveness::{
+    HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewEstimator,
+};
 use crate::validator::ValidatorSet;
 
 /// What the actor keeps for liveness.
@@ -27,20 +34,29 @@ pub(crate) struct Liveness {
     pub schedule: HeartbeatSchedule,
     /// The latest consensus position the engine reported; sent in every heartbeat.
     pub position: (Height, Round),
+    pub rtt: RttEstimator,
+    pub skew: SkewEstimator,
+    ping_interval: Duration,
+    next_ping: Instant,
 }
 
 impl Liveness {
+    /// Ping nonces start at `first_nonce` (drawn from the node's seeded rng).
     pub fn new(
         me: ValidatorId,
         set: Arc<ValidatorSet>,
         config: &LivenessConfig,
         now: Instant,
-        _seed: [u8; 32],
+        first_nonce: u64,
     ) -> Self {
         Liveness {
             monitor: LivenessMonitor::new(me, set, config, now),
             schedule: HeartbeatSchedule::new(config.heartbeat_interval, now),
             position: (Height(0), Round(0)),
+            rtt: RttEstimator::new(config, first_nonce),
+            skew: SkewEstimator::new(config.skew_window),
+            ping_interval: config.ping_interval,
+            next_ping: now,
         }
     }
 }
@@ -62,9 +78,9 @@ impl Actor {
         self.emit_liveness(events);
     }
 
-    /// When the actor next has liveness work: the next heartbeat or the monitor's next decision.
+    /// When the actor next has liveness work: the next heartbeat, pings, or the monitor's next decision.
     pub(crate) fn next_liveness_wakeup(&self) -> Instant {
-        let heartbeat = self.liveness.schedule.next_at();
+        let heartbeat = self.liveness.schedule.next_at().min(self.liveness.next_ping);
         self.liveness.monitor.next_wakeup().map_or(heartbeat, |wakeup| wakeup.min(heartbeat))
     }
 
@@ -73,6 +89,10 @@ impl Actor {
         let now = self.clock.now();
         if self.liveness.schedule.poll(now) {
             self.send_heartbeat(now);
+        }
+        if now >= self.liveness.next_ping {
+            self.liveness.next_ping = now + self.liveness.ping_interval;
+            self.send_pings(now);
         }
         let events = self.liveness.monitor.tick(now);
         self.emit_liveness(events);
@@ -90,9 +110,28 @@ impl Actor {
         self.send_own(envelope, MessageKind::Heartbeat);
     }
 
-    /// A verified heartbeat, received from `from` (its origin or a forwarder).
-    pub(crate) fn on_heartbeat(&mut self, heartbeat: &Heartbeat, _from: ValidatorId) {
+    /// Pings every connected peer that has fewer than `max_outstanding_pings` unanswered.
+    fn send_pings(&mut self, now: Instant) {
+        for peer in self.connected() {
+            if let Some(nonce) = self.liveness.rtt.ping(peer, now) {
+                self.send_control(&peer, &Frame::Ping { nonce });
+            }
+        }
+    }
+
+    /// `from` answered ping `nonce`; its frame arrived at `received_at`.
+    pub(crate) fn on_pong(&mut self, from: ValidatorId, nonce: u64, received_at: Instant) {
+        self.liveness.rtt.on_pong(from, nonce, received_at);
+    }
+
+    /// A verified heartbeat, received from `from` (its origin or a forwarder). Only a copy straight from
+    /// its origin is a clock-skew sample: a forwarded one spent hops that RTT/2 does not cover.
+    pub(crate) fn on_heartbeat(&mut self, heartbeat: &Heartbeat, from: ValidatorId) {
         let now = self.clock.now();
+        if from == heartbeat.validator {
+            let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.srtt);
+            self.liveness.skew.on_heartbeat(from, heartbeat.time_micros, self.clock.wall_micros(), rtt);
+        }
         let events = self.liveness.monitor.on_heartbeat(heartbeat.validator, now);
         self.emit_liveness(events);
     }
@@ -103,8 +142,13 @@ impl Actor {
         self.emit_liveness(events);
     }
 
-    /// The validator set changed to `set`.
+    /// The validator set changed to `set` (called before `peers` follows it): leavers' RTT and skew are
+    /// forgotten, so a validator that returns is measured afresh.
     pub(crate) fn liveness_set_changed(&mut self, set: Arc<ValidatorSet>) {
+        for peer in self.peers.keys().filter(|id| !set.contains(id)) {
+            self.liveness.rtt.forget(peer);
+            self.liveness.skew.forget(peer);
+        }
         let events = self.liveness.monitor.set_validator_set(set, self.clock.now());
         self.emit_liveness(events);
     }

@@ -53,8 +53,9 @@ impl Actor {
             Frame::Ping { nonce } => {
                 self.send_control(&from, &Frame::Pong { nonce });
             }
-            // Receipts and round-trip times belong to reliable delivery and liveness (later layers).
-            Frame::Ack { .. } | Frame::Pong { .. } => {}
+            Frame::Pong { nonce } => self.on_pong(from, nonce, received_at),
+            // Receipts belong to reliable delivery (a later layer).
+            Frame::Ack { .. } => {}
             // Links reassemble parts and never deliver one.
             Frame::Part { .. } => {}
         }
