@@ -11,7 +11,7 @@ use quorumnet::identity::ValidatorId;
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::Height;
 use quorumnet::node::liveness::LivenessEvent;
-use quorumnet::node::{NodeConfig, NodeEvent};
+use quorumnet::node::{HeartbeatProtocol, LivenessMonitor, NodeConfig, NodeEvent};
 use quorumnet::validator::ListValidatorSetSource;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -214,5 +214,30 @@ async fn clock_skew_of_a_node_250_ms_ahead_is_seen_within_half_the_round_trip() 
             }
         }
     }
+    sim.shutdown().await;
+}
+
+/// What an engine written against the seed's traits sees: the same liveness through
+/// `HeartbeatProtocol` and `LivenessMonitor`.
+async fn engine_view(
+    node: &(impl HeartbeatProtocol + LivenessMonitor),
+    peer: ValidatorId,
+) -> (bool, Option<Duration>, usize) {
+    node.set_consensus_position(Height(7), quorumnet::message::Round(2)).await.unwrap();
+    let alive = node.is_validator_alive(peer).await.unwrap();
+    let age = node.last_heartbeat_age(peer).await.unwrap();
+    (alive, age, node.timed_out_validators().await.unwrap().len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn liveness_traits_answer_like_the_handle() {
+    let mut sim = Sim::start(4, 65, link(), NodeConfig::test()).await;
+    sim.await_full_mesh(Duration::from_secs(10)).await;
+    let (node, peer) = (sim.nodes[&1].clone(), sim.ids[0]);
+    eventually(Duration::from_secs(2), || node.last_heartbeat_age(peer)).await;
+    let (alive, age, timed_out) = engine_view(&node, peer).await;
+    assert!(alive);
+    assert!(age.is_some());
+    assert_eq!(timed_out, 0);
     sim.shutdown().await;
 }

@@ -85,6 +85,6 @@ pub use handle::Node;
 pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{KindCounters, NodeStats, PeerStats};
 pub use traits::{
-    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, MessageBroadcaster, PeerConnectionManager,
-    ValidatorDiscovery,
+    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol, LivenessMonitor,
+    MessageBroadcaster, PeerConnectionManager, ValidatorDiscovery,
 };
