@@ -241,3 +241,47 @@ async fn liveness_traits_answer_like_the_handle() {
     assert_eq!(timed_out, 0);
     sim.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn silent_validator_times_out_for_no_heartbeat_and_gossip_covers_a_lost_direct_link() {
+    use quorumnet::memory::Node as NetNode;
+    use quorumnet::node::liveness::ValidatorTimeout;
+    let n = 4;
+    let config = NodeConfig::test();
+    let bound = config.liveness.liveness_timeout;
+    let mut sim = Sim::start(n, 66, link(), config.clone()).await;
+    sim.await_full_mesh(Duration::from_secs(10)).await;
+    let mut events: Vec<_> = (0..n).map(|i| sim.nodes[&i].events()).collect();
+
+    // The direct link 0–3 is cut: 0 loses its connection to 3, but 3's heartbeats still reach it
+    // through 1 and 2, so 3 is responsive again at once.
+    sim.network.cut(NetNode::Id(sim.ids[0]), NetNode::Id(sim.ids[3]));
+    let three = sim.ids[3];
+    await_liveness(
+        &mut events[0],
+        three,
+        |e| matches!(e, LivenessEvent::TimedOut { reason: ValidatorTimeout::ConnectionLost, .. }),
+        Duration::from_secs(1),
+    )
+    .await;
+    await_liveness(&mut events[0], three, |e| matches!(e, LivenessEvent::ResponsiveAgain { .. }), bound).await;
+    sim.network.heal();
+
+    // Validator 2's links stay up but carry nothing in time: silence, not a lost connection.
+    let silent = sim.ids[2];
+    let in_flight = link().latency + link().jitter;
+    let stalled = LinkConfig { latency: Duration::from_secs(3600), ..LinkConfig::perfect() };
+    for i in (0..n).filter(|i| *i != 2) {
+        sim.network.set_link(NetNode::Id(sim.ids[i]), NetNode::Id(silent), stalled.clone());
+    }
+    for i in [0, 1, 3] {
+        await_liveness(
+            &mut events[i],
+            silent,
+            |e| matches!(e, LivenessEvent::TimedOut { reason: ValidatorTimeout::NoHeartbeat { .. }, .. }),
+            bound + config.liveness.heartbeat_interval + in_flight,
+        )
+        .await;
+    }
+    sim.shutdown().await;
+}
