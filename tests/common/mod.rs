@@ -186,12 +186,24 @@ impl Sim {
     /// Starts validator `index` on the simulated network, listening at [`address`]`(index)`, and
     /// collects its deliveries.
     pub async fn spawn(&mut self, index: usize, source: Arc<dyn ValidatorSetSource>, config: NodeConfig) -> Node {
+        self.spawn_with_wall_clock(index, source, config, WALL_BASE_MICROS).await
+    }
+
+    /// [`spawn`](Self::spawn) with a virtual wall clock starting at `wall_base_micros`: a clock offset
+    /// from the others' [`WALL_BASE_MICROS`].
+    pub async fn spawn_with_wall_clock(
+        &mut self,
+        index: usize,
+        source: Arc<dyn ValidatorSetSource>,
+        config: NodeConfig,
+        wall_base_micros: u64,
+    ) -> Node {
         let network = self.network.clone();
         self.spawn_with(index, source, config, move |builder| {
             builder
                 .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
                 .listen(address(index))
-                .clock(VirtualClock::shared(WALL_BASE_MICROS))
+                .clock(VirtualClock::shared(wall_base_micros))
         })
         .await
     }

@@ -18,10 +18,12 @@ use tokio::time::Instant;
 use super::clock::Clock;
 use super::config::NodeConfig;
 use super::events::{Direction, NodeEvent, PeerConnection};
+use super::handle::Signer;
 use super::incoming::IncomingMessage;
+use super::liveness_driver::{Liveness, LivenessCommand};
 use super::stats::{KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};
-use crate::message::{Envelope, Frame, MessageKind};
+use crate::message::{Envelope, Frame, Height, MessageKind, Round};
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::link::{LinkEvent, PeerLink, SendError};
 use crate::node::priority::Priority;
@@ -39,6 +41,10 @@ pub(crate) enum Command {
     Stats(oneshot::Sender<NodeStats>),
     AddressesOf(ValidatorId, oneshot::Sender<Vec<PeerAddress>>),
     Connect(ValidatorId),
+    /// The engine's latest height and round, for heartbeats.
+    SetPosition(Height, Round),
+    /// A liveness question or change.
+    Liveness(LivenessCommand),
     Disconnect(ValidatorId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -102,6 +108,9 @@ pub(crate) struct Totals {
 
 pub(crate) struct Actor {
     pub me: ValidatorId,
+    /// Signs the node's own heartbeats.
+    pub signer: Arc<Signer>,
+    pub liveness: Liveness,
     pub chain: ChainId,
     pub config: NodeConfig,
     pub clock: Arc<dyn Clock>,
@@ -141,6 +150,7 @@ impl Actor {
         let shutdown_ack = loop {
             let next_dial = self.next_dial_at();
             let want_due = self.policy.next_want_due();
+            let liveness_due = self.next_liveness_wakeup();
             // Local work first: while the engine's channel is full, leave link events where they are.
             let can_deliver = incoming.is_closed() || incoming.capacity() > 0;
             tokio::select! {
@@ -162,6 +172,7 @@ impl Actor {
                 () = sleep_until_opt(next_dial), if next_dial.is_some() => self.dial_due(),
                 _ = digest_timer.tick() => self.send_digests(),
                 () = sleep_until_opt(want_due), if want_due.is_some() => self.send_due_wants(),
+                () = tokio::time::sleep_until(liveness_due) => self.liveness_due(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),
                 Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
             }
@@ -186,6 +197,8 @@ impl Actor {
             }
             Command::Connect(peer) => self.connect_now(peer),
             Command::Disconnect(peer) => self.disconnect(peer),
+            Command::SetPosition(height, round) => self.liveness.position = (height, round),
+            Command::Liveness(command) => self.on_liveness_command(command),
             Command::Shutdown(_) => unreachable!("handled by the run loop"),
         }
     }
@@ -193,11 +206,17 @@ impl Actor {
     /// Seed decision 1: send our envelope directly to every connected validator, and keep it so
     /// gossip (digests, answers to wants) covers those we are not connected to.
     fn broadcast(&mut self, envelope: Envelope, kind: MessageKind) {
+        self.totals.broadcast += 1;
+        self.send_own(envelope, kind);
+    }
+
+    /// Sends our own envelope to every connected validator and keeps it for gossip: the engine's
+    /// broadcasts and the node's heartbeats alike (only the former count in `NodeStats::broadcast`).
+    pub(crate) fn send_own(&mut self, envelope: Envelope, kind: MessageKind) {
         let id = envelope.id();
         let now = self.clock.now();
         self.seen.record(id, now);
         self.store.insert(envelope.clone());
-        self.totals.broadcast += 1;
         let frame = Frame::Envelope(envelope);
         let priority = Priority::of(&frame);
         let bytes = Bytes::from(frame.encode());

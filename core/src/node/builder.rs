@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
-use rand::SeedableRng as _;
+use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::{broadcast, mpsc};
 use tracing::Instrument as _;
 
@@ -14,8 +14,9 @@ use super::actor::{AbortOnDrop, Actor, Inputs, Totals};
 use super::clock::{Clock, SystemClock};
 use super::config::NodeConfig;
 use super::error::BuildError;
-use super::handle::{Node, Shared};
+use super::handle::{Node, Shared, Signer};
 use super::incoming::IncomingMessages;
+use super::liveness_driver::Liveness;
 use crate::identity::{ChainId, Keypair};
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::transport::{
@@ -225,9 +226,21 @@ impl NodeBuilder {
         // and a full one only makes a finished dial task wait.
         let (dialed_tx, dialed) = mpsc::channel(config.accept_capacity.max(1));
         let seed = rng_seed(self.seed, &me);
+        let signer = Arc::new(Signer {
+            keypair,
+            chain,
+            next_seq: AtomicU64::new(clock.wall_micros()),
+            initial_ttl: config.gossip.initial_ttl,
+        });
+        // Ping nonces need only differ per peer and run: drawn from a copy, so the actor's rng stream
+        // (and every choice it makes) is what it was without liveness.
+        let first_nonce = StdRng::from_seed(seed).gen();
+        let liveness = Liveness::new(me, set.clone(), &config.liveness, clock.now(), first_nonce);
         let gossip = &config.gossip;
         let actor = Actor {
             me,
+            signer: signer.clone(),
+            liveness,
             chain,
             clock: clock.clone(),
             rng: StdRng::from_seed(seed),
@@ -252,16 +265,12 @@ impl NodeBuilder {
             config: config.clone(),
         };
         let inputs = Inputs { commands, set_changes: source.subscribe(), dialed, accepted, link_events };
-        let boot = clock.wall_micros();
         let node = Node::from_shared(Shared {
-            keypair,
-            chain,
+            signer,
             commands: commands_tx,
             events,
             clock,
-            next_seq: AtomicU64::new(boot),
             last_record_version: AtomicU64::new(0),
-            initial_ttl: config.gossip.initial_ttl,
             listen_addresses,
         });
         tokio::spawn(actor.run(inputs).instrument(tracing::info_span!("node", id = %me.short())));

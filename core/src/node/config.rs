@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::node::gossip::GossipConfig;
 use crate::node::link::PeerLinkConfig;
+use crate::node::liveness::LivenessConfig;
 use crate::transport::TransportConfig;
 
 /// The node's configuration: its links, gossip, transports, queues and timers.
@@ -60,6 +61,8 @@ pub struct NodeConfig {
     pub max_waiting_sends_per_peer: usize,
     /// Pause after a listener's `accept` fails before accepting again.
     pub accept_error_backoff: Duration,
+    /// Heartbeat interval, liveness timeout, partition debounce, pings and the clock-skew window.
+    pub liveness: LivenessConfig,
 }
 
 impl NodeConfig {
@@ -97,6 +100,7 @@ impl NodeConfig {
             max_waiting_sends_per_peer: 64,
             // An accept error is usually transient (file descriptors); retry soon, never spin.
             accept_error_backoff: Duration::from_millis(100),
+            liveness: LivenessConfig::recommended(),
         }
     }
 
@@ -113,6 +117,7 @@ impl NodeConfig {
             dial_grace: Duration::from_millis(500),
             // Local links are fast; repair quickly.
             digest_interval: Duration::from_millis(500),
+            liveness: LivenessConfig::local(),
             ..Self::recommended()
         }
     }
@@ -128,6 +133,7 @@ impl NodeConfig {
             dial_grace: Duration::from_millis(300),
             digest_interval: Duration::from_millis(500),
             full_digest_every: 4,
+            liveness: LivenessConfig::test(),
             ..Self::local()
         }
     }

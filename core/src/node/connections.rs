@@ -37,6 +37,7 @@ impl Actor {
     pub(crate) fn apply_set(&mut self, set: Arc<ValidatorSet>, report: bool) {
         self.admission.set_validators(set.ids());
         self.book.set_validators(&set);
+        self.liveness_set_changed(set.clone());
         let left: Vec<ValidatorId> = self.peers.keys().filter(|id| !set.contains(id)).copied().collect();
         let joined: Vec<ValidatorId> = set.ids().filter(|id| *id != self.me && !self.peers.contains_key(id)).collect();
         self.set = set;
@@ -243,6 +244,7 @@ impl Actor {
             });
         }
         self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Link(reason) });
+        self.liveness_connection_lost(peer);
         self.schedule_redial(peer);
     }
 
@@ -261,6 +263,7 @@ impl Actor {
         close_in_background(active.link);
         self.forget(&peer);
         self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Requested });
+        self.liveness_connection_lost(peer);
         self.schedule_redial(peer);
     }
 

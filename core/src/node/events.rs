@@ -4,6 +4,7 @@ use tokio::time::Instant;
 
 use crate::identity::ValidatorId;
 use crate::node::link::{CloseReason, LinkId, Violation};
+use crate::node::liveness::LivenessEvent;
 use crate::transport::PeerAddress;
 
 /// Who dialed a connection.
@@ -102,4 +103,7 @@ pub enum NodeEvent {
         /// Validators that left (sorted).
         left: Vec<ValidatorId>,
     },
+    /// A validator timed out or became responsive again, or the network stalled, split or healed
+    /// (see [`crate::node::liveness`]).
+    Liveness(LivenessEvent),
 }

@@ -2,17 +2,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::actor::Command;
 use super::builder::NodeBuilder;
 use super::clock::Clock;
 use super::error::NodeError;
 use super::events::{NodeEvent, PeerConnection};
+use super::liveness_driver::Liveness;
 use super::stats::NodeStats;
 use crate::identity::{ChainId, Keypair, ValidatorId};
-use crate::message::{AddressRecord, ConsensusMessage, Envelope, MessageId};
+use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Round};
+use crate::node::liveness::{ClockSkew, LivenessEvent, RttEstimate, ValidatorTimeout};
 use crate::transport::PeerAddress;
 
 /// A running node: broadcast messages, watch connections, read counters. See the [module
@@ -25,18 +29,32 @@ pub struct Node {
     shared: Arc<Shared>,
 }
 
-pub(crate) struct Shared {
+/// Signs this node's messages, for the handles and for the node's task (heartbeats) alike, from one
+/// sequence counter.
+pub(crate) struct Signer {
     pub keypair: Arc<Keypair>,
     pub chain: ChainId,
-    pub commands: mpsc::Sender<Command>,
-    pub events: broadcast::Sender<NodeEvent>,
-    pub clock: Arc<dyn Clock>,
     /// The next envelope sequence number: starts at the boot wall clock in µs, +1 per message, so it
     /// strictly increases over the key's lifetime across restarts (WIRE.md §4).
     pub next_seq: AtomicU64,
+    pub initial_ttl: u8,
+}
+
+impl Signer {
+    /// Signs `message` (which must name this node as its author) with the next sequence number.
+    pub fn sign(&self, message: &ConsensusMessage) -> Envelope {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        Envelope::sign_message(&self.keypair, self.chain, seq, self.initial_ttl, message)
+    }
+}
+
+pub(crate) struct Shared {
+    pub signer: Arc<Signer>,
+    pub commands: mpsc::Sender<Command>,
+    pub events: broadcast::Sender<NodeEvent>,
+    pub clock: Arc<dyn Clock>,
     /// The last address-record version used, so versions strictly increase even within one µs.
     pub last_record_version: AtomicU64,
-    pub initial_ttl: u8,
     pub listen_addresses: Vec<PeerAddress>,
 }
 
@@ -58,12 +76,12 @@ impl Node {
 
     /// This node's validator id.
     pub fn id(&self) -> ValidatorId {
-        self.shared.keypair.validator_id()
+        self.shared.signer.keypair.validator_id()
     }
 
     /// The chain it signs and verifies for.
     pub fn chain_id(&self) -> ChainId {
-        self.shared.chain
+        self.shared.signer.chain
     }
 
     /// The addresses it listens on, as the transports report them (a port 0 resolved).
@@ -86,9 +104,7 @@ impl Node {
         if named != self.id() {
             return Err(NodeError::NotOurMessage { named, node: self.id() });
         }
-        let seq = self.shared.next_seq.fetch_add(1, Ordering::Relaxed);
-        let envelope =
-            Envelope::sign_message(&self.shared.keypair, self.shared.chain, seq, self.shared.initial_ttl, message);
+        let envelope = self.shared.signer.sign(message);
         let id = envelope.id();
         self.command(Command::Broadcast { envelope, kind: message.kind() }).await?;
         Ok(id)
@@ -167,6 +183,102 @@ impl Node {
     /// [`NodeError::Stopped`].
     pub async fn disconnect(&self, peer: ValidatorId) -> Result<(), NodeError> {
         self.command(Command::Disconnect(peer)).await
+    }
+
+    /// Tells the node the engine's current height and round: every heartbeat from now on carries them.
+    /// Until called, heartbeats carry height 0, round 0. (The node does not guess them from the votes it
+    /// broadcasts: an engine at a new height may not have voted yet.)
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn set_consensus_position(&self, height: Height, round: Round) -> Result<(), NodeError> {
+        self.command(Command::SetPosition(height, round)).await
+    }
+
+    /// Whether `validator` is in the set, not timed out, and heard within the liveness timeout (or still
+    /// in its first grace period after joining). This node itself is alive while it is a validator.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn is_validator_alive(&self, validator: ValidatorId) -> Result<bool, NodeError> {
+        self.liveness(move |liveness, now| (liveness.monitor.is_validator_alive(&validator, now), Vec::new())).await
+    }
+
+    /// How long ago `validator`'s last heartbeat arrived; `None` if none has since it joined the set.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn last_heartbeat_age(&self, validator: ValidatorId) -> Result<Option<Duration>, NodeError> {
+        self.liveness(move |liveness, now| (liveness.monitor.last_heartbeat_age(&validator, now), Vec::new())).await
+    }
+
+    /// Changes the silence after which a validator is reported
+    /// [`NoHeartbeat`](ValidatorTimeout::NoHeartbeat) (initially `NodeConfig::liveness.liveness_timeout`).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn set_liveness_timeout(&self, timeout: Duration) -> Result<(), NodeError> {
+        self.liveness(move |liveness, _| (liveness.monitor.set_liveness_timeout(timeout), Vec::new())).await
+    }
+
+    /// The engine's own timeout of `validator` ([`ValidatorTimeout::NoVotes`],
+    /// [`ValidatorTimeout::RoundTimeout`]); reported as [`NodeEvent::Liveness`] unless it is timed out
+    /// already. Only [`mark_responsive`](Self::mark_responsive) clears it.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn report_timeout(&self, validator: ValidatorId, reason: ValidatorTimeout) -> Result<(), NodeError> {
+        self.liveness(move |liveness, now| ((), liveness.monitor.report_timeout(validator, reason, now))).await
+    }
+
+    /// The engine saw `validator` do its job: any timeout is cleared ("responsive again") and its
+    /// silence is counted afresh.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn mark_responsive(&self, validator: ValidatorId) -> Result<(), NodeError> {
+        self.liveness(move |liveness, now| ((), liveness.monitor.mark_responsive(validator, now))).await
+    }
+
+    /// The validators timed out now, with why, in id order.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn timed_out_validators(&self) -> Result<Vec<(ValidatorId, ValidatorTimeout)>, NodeError> {
+        self.liveness(|liveness, _| (liveness.monitor.timed_out_validators(), Vec::new())).await
+    }
+
+    /// The smoothed round trip to `peer` from pings, once it has answered one (RFC 6298 SRTT and
+    /// RTTVAR; [`RttEstimate::timeout`] is what an engine adds to its round timeout per hop).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn rtt(&self, peer: ValidatorId) -> Result<Option<RttEstimate>, NodeError> {
+        self.liveness(move |liveness, _| (liveness.rtt.estimate(&peer), Vec::new())).await
+    }
+
+    /// How far `peer`'s wall clock is ahead of this node's (median over its recent heartbeats received
+    /// directly, each corrected by SRTT/2: within about RTT/2), once a direct heartbeat has arrived.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError> {
+        self.liveness(move |liveness, _| (liveness.skew.estimate(&peer), Vec::new())).await
+    }
+
+    /// Runs `query` on the node's liveness state; the events it returns are emitted.
+    async fn liveness<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Liveness, Instant) -> (T, Vec<LivenessEvent>) + Send + 'static,
+    ) -> Result<T, NodeError> {
+        self.ask(|reply| {
+            Command::Liveness(Box::new(move |liveness, now| {
+                let (answer, events) = query(liveness, now);
+                let _ = reply.send(answer);
+                events
+            }))
+        })
+        .await
     }
 
     /// Stops the node: closes every link (each flushing for at most its close timeout) and returns

@@ -63,6 +63,7 @@ mod error;
 mod events;
 mod handle;
 mod incoming;
+mod liveness_driver;
 mod receive;
 mod stats;
 
@@ -84,6 +85,6 @@ pub use handle::Node;
 pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{KindCounters, NodeStats, PeerStats};
 pub use traits::{
-    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, MessageBroadcaster, PeerConnectionManager,
-    ValidatorDiscovery,
+    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol, LivenessMonitor,
+    MessageBroadcaster, PeerConnectionManager, ValidatorDiscovery,
 };

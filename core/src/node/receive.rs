@@ -53,8 +53,9 @@ impl Actor {
             Frame::Ping { nonce } => {
                 self.send_control(&from, &Frame::Pong { nonce });
             }
-            // Receipts and round-trip times belong to reliable delivery and liveness (later layers).
-            Frame::Ack { .. } | Frame::Pong { .. } => {}
+            Frame::Pong { nonce } => self.on_pong(from, nonce, received_at),
+            // Receipts belong to reliable delivery (a later layer).
+            Frame::Ack { .. } => {}
             // Links reassemble parts and never deliver one.
             Frame::Part { .. } => {}
         }
@@ -116,6 +117,10 @@ impl Actor {
             self.apply_address_record(record.clone());
         }
         self.forward(&envelope, from, kind);
+        if let ConsensusMessage::Heartbeat(heartbeat) = &message {
+            self.on_heartbeat(heartbeat, from);
+            return Some(id);
+        }
         self.deliver(IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope });
         Some(id)
     }

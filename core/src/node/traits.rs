@@ -14,9 +14,11 @@
 //! ([`Envelope`](crate::message::Envelope)), so they stay authentic across forwarders and relays. An
 //! engine has nothing to encrypt or decrypt itself.
 //!
-//! Reliable delivery, heartbeats, liveness, byzantine detection, reputation and routing
-//! (`ReliableMessaging`, `HeartbeatProtocol`, `LivenessMonitor`, `ByzantineNetworkDetector`,
-//! `PeerReputation`, `MessageRouter`, `RemoteVoteValidator`) arrive with the layers that implement them.
+//! Reliable delivery, byzantine detection, reputation and routing (`ReliableMessaging`,
+//! `ByzantineNetworkDetector`, `PeerReputation`, `MessageRouter`, `RemoteVoteValidator`) arrive with the
+//! layers that implement them.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -28,7 +30,8 @@ use super::incoming::{IncomingMessage, IncomingMessages};
 use super::stats::NodeStats;
 use crate::codec::CodecError;
 use crate::identity::ValidatorId;
-use crate::message::{ConsensusMessage, MessageId};
+use crate::message::{ConsensusMessage, Height, MessageId, Round};
+use crate::node::liveness::{ClockSkew, RttEstimate, ValidatorTimeout};
 use crate::transport::PeerAddress;
 
 /// Sends a message to every validator.
@@ -142,6 +145,85 @@ pub trait ConsensusMessageReceiver: Send {
     async fn receive(&mut self) -> Option<IncomingMessage>;
 }
 
+/// Signed heartbeats and who is alive.
+///
+/// Deviation from the seed: the node sends its signed heartbeat by itself on
+/// [`LivenessConfig::heartbeat_interval`](crate::node::liveness::LivenessConfig::heartbeat_interval)
+/// — there is no "send a heartbeat now" call — so the engine only tells it the height and round to
+/// report ([`set_consensus_position`](Self::set_consensus_position)). Heartbeats are consumed by the
+/// node, not delivered to the engine. RTT and clock skew per validator, which the seed did not offer,
+/// are here too, for tuning round timeouts.
+#[async_trait]
+pub trait HeartbeatProtocol: Send + Sync {
+    /// The height and round every following heartbeat reports.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn set_consensus_position(&self, height: Height, round: Round) -> Result<(), NodeError>;
+
+    /// Whether `validator` is heard within the liveness timeout and not timed out.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn is_validator_alive(&self, validator: ValidatorId) -> Result<bool, NodeError>;
+
+    /// How long ago `validator`'s last heartbeat arrived, if one has.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn last_heartbeat_age(&self, validator: ValidatorId) -> Result<Option<Duration>, NodeError>;
+
+    /// Changes the silence after which a validator times out.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn set_liveness_timeout(&self, timeout: Duration) -> Result<(), NodeError>;
+
+    /// The smoothed round trip to `peer`, once it answered a ping.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn rtt(&self, peer: ValidatorId) -> Result<Option<RttEstimate>, NodeError>;
+
+    /// How far `peer`'s wall clock is ahead of ours, once a heartbeat came from it directly.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError>;
+}
+
+/// Timeouts of validators, stalls and partitions.
+///
+/// Deviation from the seed: the timeout stream is not a separate channel of `ValidatorTimeout`s but
+/// [`NodeEvent::Liveness`] on the node's event stream, carrying every
+/// [`LivenessEvent`](crate::node::liveness::LivenessEvent): timeouts with their reason,
+/// "responsive again", the "more than 1/3 timed out" stall signal (`Stalled`/`StallCleared`) and
+/// partitions. [`timed_out_validators`](Self::timed_out_validators) returns each validator's reason
+/// with it. A timeout is a liveness fact, never a fault: nothing is scored or banned for it.
+#[async_trait]
+pub trait LivenessMonitor: Send + Sync {
+    /// The engine's own timeout of `validator` (`NoVotes`, `RoundTimeout`).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn report_timeout(&self, validator: ValidatorId, reason: ValidatorTimeout) -> Result<(), NodeError>;
+
+    /// The engine saw `validator` do its job: its timeout is cleared.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn mark_responsive(&self, validator: ValidatorId) -> Result<(), NodeError>;
+
+    /// The validators timed out now, with why, in id order.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn timed_out_validators(&self) -> Result<Vec<(ValidatorId, ValidatorTimeout)>, NodeError>;
+
+    /// Subscribes to the node's events; liveness reports are [`NodeEvent::Liveness`].
+    fn liveness_events(&self) -> broadcast::Receiver<NodeEvent>;
+}
+
 #[async_trait]
 impl MessageBroadcaster for Node {
     async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
@@ -204,5 +286,51 @@ impl PeerConnectionManager for Node {
 impl ConsensusMessageReceiver for IncomingMessages {
     async fn receive(&mut self) -> Option<IncomingMessage> {
         self.recv().await
+    }
+}
+
+#[async_trait]
+impl HeartbeatProtocol for Node {
+    async fn set_consensus_position(&self, height: Height, round: Round) -> Result<(), NodeError> {
+        Node::set_consensus_position(self, height, round).await
+    }
+
+    async fn is_validator_alive(&self, validator: ValidatorId) -> Result<bool, NodeError> {
+        Node::is_validator_alive(self, validator).await
+    }
+
+    async fn last_heartbeat_age(&self, validator: ValidatorId) -> Result<Option<Duration>, NodeError> {
+        Node::last_heartbeat_age(self, validator).await
+    }
+
+    async fn set_liveness_timeout(&self, timeout: Duration) -> Result<(), NodeError> {
+        Node::set_liveness_timeout(self, timeout).await
+    }
+
+    async fn rtt(&self, peer: ValidatorId) -> Result<Option<RttEstimate>, NodeError> {
+        Node::rtt(self, peer).await
+    }
+
+    async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError> {
+        Node::clock_skew(self, peer).await
+    }
+}
+
+#[async_trait]
+impl LivenessMonitor for Node {
+    async fn report_timeout(&self, validator: ValidatorId, reason: ValidatorTimeout) -> Result<(), NodeError> {
+        Node::report_timeout(self, validator, reason).await
+    }
+
+    async fn mark_responsive(&self, validator: ValidatorId) -> Result<(), NodeError> {
+        Node::mark_responsive(self, validator).await
+    }
+
+    async fn timed_out_validators(&self) -> Result<Vec<(ValidatorId, ValidatorTimeout)>, NodeError> {
+        Node::timed_out_validators(self).await
+    }
+
+    fn liveness_events(&self) -> broadcast::Receiver<NodeEvent> {
+        Node::events(self)
     }
 }

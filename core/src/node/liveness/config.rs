@@ -26,6 +26,8 @@ pub struct LivenessConfig {
     /// [`NetworkPartition`](super::LivenessEvent::NetworkPartition) (or
     /// [`PartitionHealed`](super::LivenessEvent::PartitionHealed)) is reported, so it does not flap.
     pub partition_debounce: Duration,
+    /// How often the node pings each connected peer to measure the round trip.
+    pub ping_interval: Duration,
     /// Pings awaiting a pong per peer; no further ping is sent to that peer until one is answered or
     /// goes stale.
     pub max_outstanding_pings: usize,
@@ -46,6 +48,9 @@ impl LivenessConfig {
             liveness_timeout: Duration::from_secs(5),
             // Two heartbeat intervals: a single validator flapping near the threshold is not a partition.
             partition_debounce: Duration::from_secs(2),
+            // A 16-byte frame per peer every two seconds: negligible, and SRTT (which weighs each sample
+            // 1/8) follows a changed route within half a minute.
+            ping_interval: Duration::from_secs(2),
             // A ping per few seconds needs no more than a handful in flight.
             max_outstanding_pings: 4,
             // Far beyond any WAN round trip: a later answer measures a stall, not the network.
@@ -62,6 +67,7 @@ impl LivenessConfig {
             heartbeat_interval: Duration::from_millis(500),
             liveness_timeout: Duration::from_millis(2_500),
             partition_debounce: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(1),
             max_outstanding_pings: 4,
             ping_timeout: Duration::from_secs(5),
             skew_window: 15,
@@ -75,6 +81,7 @@ impl LivenessConfig {
             // Three intervals.
             liveness_timeout: Duration::from_millis(300),
             partition_debounce: Duration::from_millis(200),
+            ping_interval: Duration::from_millis(200),
             max_outstanding_pings: 2,
             ping_timeout: Duration::from_secs(1),
             skew_window: 5,

@@ -1,0 +1,155 @@
+//! The actor's side of liveness: it drives the pure components of [`crate::node::liveness`].
+//!
+//! - Every [`LivenessConfig::heartbeat_interval`] the node signs a `Heartbeat` — its latest consensus
+//!   position (set by the engine with [`Node::set_consensus_position`](super::Node::set_consensus_position)),
+//!   its wall clock, and the validators its monitor has alive — and broadcasts it like any message
+//!   (it travels at `Liveness` priority and is gossiped to validators without a direct link).
+//! - Verified heartbeats feed the [`LivenessMonitor`]; they are consumed by the node, not delivered to
+//!   the engine (which reads liveness from the handle and [`NodeEvent::Liveness`]).
+//! - Lost links, validator-set changes and the engine's own reports feed it too; its timer is one
+//!   branch of the actor's `select!`, at [`LivenessMonitor::next_wakeup`].
+//! - Every [`LivenessEvent`] is emitted as [`NodeEvent::Liveness`].
+//! - Every [`LivenessConfig::ping_interval`] each connected peer gets a `Ping` (at most
+//!   `max_outstanding_pings` unanswered); its `Pong` feeds the [`RttEstimator`]. Heartbeats received
+//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by SRTT/2.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::actor::Actor;
+use super::events::NodeEvent;
+use crate::identity::ValidatorId;
+use crate::message::Frame;
+use crate::message::{ConsensusMessage, Heartbeat, Height, MessageKind, Round};
+use crate::node::liveness::{
+    HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewEstimator,
+};
+use crate::validator::ValidatorSet;
+
+/// What the actor keeps for liveness.
+pub(crate) struct Liveness {
+    pub monitor: LivenessMonitor,
+    pub schedule: HeartbeatSchedule,
+    /// The latest consensus position the engine reported; sent in every heartbeat.
+    pub position: (Height, Round),
+    pub rtt: RttEstimator,
+    pub skew: SkewEstimator,
+    ping_interval: Duration,
+    next_ping: Instant,
+}
+
+impl Liveness {
+    /// Ping nonces start at `first_nonce` (drawn from the node's seeded rng).
+    pub fn new(
+        me: ValidatorId,
+        set: Arc<ValidatorSet>,
+        config: &LivenessConfig,
+        now: Instant,
+        first_nonce: u64,
+    ) -> Self {
+        Liveness {
+            monitor: LivenessMonitor::new(me, set, config, now),
+            schedule: HeartbeatSchedule::new(config.heartbeat_interval, now),
+            position: (Height(0), Round(0)),
+            rtt: RttEstimator::new(config, first_nonce),
+            skew: SkewEstimator::new(config.skew_window),
+            ping_interval: config.ping_interval,
+            next_ping: now,
+        }
+    }
+}
+
+/// A question or change from a handle, run on the actor's liveness state at the actor's `now`; it
+/// returns the events it caused.
+pub(crate) type LivenessCommand = Box<dyn FnOnce(&mut Liveness, Instant) -> Vec<LivenessEvent> + Send>;
+
+impl Actor {
+    /// Emits each liveness event as a [`NodeEvent::Liveness`].
+    pub(crate) fn emit_liveness(&self, events: Vec<LivenessEvent>) {
+        for event in events {
+            self.emit(NodeEvent::Liveness(event));
+        }
+    }
+
+    pub(crate) fn on_liveness_command(&mut self, command: LivenessCommand) {
+        let events = command(&mut self.liveness, self.clock.now());
+        self.emit_liveness(events);
+    }
+
+    /// When the actor next has liveness work: the next heartbeat, pings, or the monitor's next decision.
+    pub(crate) fn next_liveness_wakeup(&self) -> Instant {
+        let heartbeat = self.liveness.schedule.next_at().min(self.liveness.next_ping);
+        self.liveness.monitor.next_wakeup().map_or(heartbeat, |wakeup| wakeup.min(heartbeat))
+    }
+
+    /// Sends the heartbeat if due, and lets the monitor time out the silent.
+    pub(crate) fn liveness_due(&mut self) {
+        let now = self.clock.now();
+        if self.liveness.schedule.poll(now) {
+            self.send_heartbeat(now);
+        }
+        if now >= self.liveness.next_ping {
+            self.liveness.next_ping = now + self.liveness.ping_interval;
+            self.send_pings(now);
+        }
+        let events = self.liveness.monitor.tick(now);
+        self.emit_liveness(events);
+    }
+
+    fn send_heartbeat(&mut self, now: Instant) {
+        if !self.set.contains(&self.me) {
+            return; // only validators report liveness
+        }
+        let (height, round) = self.liveness.position;
+        let hears =
+            self.set.ids().filter(|id| *id != self.me && self.liveness.monitor.is_validator_alive(id, now)).collect();
+        let heartbeat = Heartbeat { validator: self.me, height, round, time_micros: self.clock.wall_micros(), hears };
+        let envelope = self.signer.sign(&ConsensusMessage::Heartbeat(heartbeat));
+        self.send_own(envelope, MessageKind::Heartbeat);
+    }
+
+    /// Pings every connected peer that has fewer than `max_outstanding_pings` unanswered.
+    fn send_pings(&mut self, now: Instant) {
+        for peer in self.connected() {
+            if let Some(nonce) = self.liveness.rtt.ping(peer, now) {
+                self.send_control(&peer, &Frame::Ping { nonce });
+            }
+        }
+    }
+
+    /// `from` answered ping `nonce`; its frame arrived at `received_at`.
+    pub(crate) fn on_pong(&mut self, from: ValidatorId, nonce: u64, received_at: Instant) {
+        self.liveness.rtt.on_pong(from, nonce, received_at);
+    }
+
+    /// A verified heartbeat, received from `from` (its origin or a forwarder). Only a copy straight from
+    /// its origin is a clock-skew sample: a forwarded one spent hops that RTT/2 does not cover.
+    pub(crate) fn on_heartbeat(&mut self, heartbeat: &Heartbeat, from: ValidatorId) {
+        let now = self.clock.now();
+        if from == heartbeat.validator {
+            let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.srtt);
+            self.liveness.skew.on_heartbeat(from, heartbeat.time_micros, self.clock.wall_micros(), rtt);
+        }
+        let events = self.liveness.monitor.on_heartbeat(heartbeat.validator, now);
+        self.emit_liveness(events);
+    }
+
+    /// This node's link to `peer` is gone.
+    pub(crate) fn liveness_connection_lost(&mut self, peer: ValidatorId) {
+        let events = self.liveness.monitor.on_connection_lost(peer, self.clock.now());
+        self.emit_liveness(events);
+    }
+
+    /// The validator set changed to `set` (called before `peers` follows it): leavers' RTT and skew are
+    /// forgotten, so a validator that returns is measured afresh.
+    pub(crate) fn liveness_set_changed(&mut self, set: Arc<ValidatorSet>) {
+        for peer in self.peers.keys().filter(|id| !set.contains(id)) {
+            self.liveness.rtt.forget(peer);
+            self.liveness.skew.forget(peer);
+        }
+        let events = self.liveness.monitor.set_validator_set(set, self.clock.now());
+        self.emit_liveness(events);
+    }
+}
