@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use quorumnet_core::transport::PeerAddress;
+use quorumnet_core::transport::{PeerAddress, TransportError};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
@@ -43,6 +43,16 @@ pub fn socket_addr(addr: &PeerAddress) -> SocketAddr {
     addr.rest().parse().expect("the factory's addresses are IP:PORT")
 }
 
+/// Opens a raw TCP connection to `addr`, as an impostor's `dial` does before its forged handshake.
+///
+/// # Errors
+/// [`TransportError::Unreachable`] when nothing accepts the connection.
+pub async fn connect(addr: &PeerAddress) -> Result<TcpStream, TransportError> {
+    TcpStream::connect(socket_addr(addr))
+        .await
+        .map_err(|e| TransportError::Unreachable { addr: addr.to_string(), reason: e.to_string() })
+}
+
 /// Misbehaves towards a TCP listener: [`Misbehaviour::Garbage`] writes the bytes, half-closes and waits
 /// (at most `handshake_timeout`) for the listener to hang up; [`Misbehaviour::StallMidHandshake`] writes
 /// `first_message()` — an honest dialer's first handshake message — and leaves the link open, held by a
@@ -53,7 +63,7 @@ pub async fn misbehave_over_tcp(
     handshake_timeout: Duration,
     first_message: impl FnOnce() -> Vec<u8>,
 ) {
-    let mut stream = TcpStream::connect(socket_addr(addr)).await.expect("connecting to the listener under test");
+    let mut stream = connect(addr).await.expect("connecting to the listener under test");
     match how {
         Misbehaviour::Garbage(bytes) => {
             // The listener may hang up (or reset) mid-write: that is its right.

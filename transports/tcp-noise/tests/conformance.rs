@@ -18,7 +18,6 @@ use quorumnet_core::transport::{
     Admission, Connection, Listener, PeerAddress, Transport, TransportContext, TransportError,
 };
 use quorumnet_tcp_noise::{TcpNoiseTransport, SCHEME};
-use tokio::net::TcpStream;
 
 /// Builds `tcp-noise` transports on 127.0.0.1.
 #[derive(Debug, Default, Clone, Copy)]
@@ -107,9 +106,7 @@ impl Transport for Impostor {
         expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
         let peer = addr.to_string();
-        let mut stream = TcpStream::connect(sockets::socket_addr(addr))
-            .await
-            .map_err(|e| TransportError::Unreachable { addr: peer.clone(), reason: e.to_string() })?;
+        let mut stream = sockets::connect(addr).await?;
         let keys = NoiseKeys::generate();
         let mut handshake = NoiseHandshake::with_keys(
             Role::Initiator,

@@ -99,9 +99,7 @@ impl Transport for Impostor {
         _expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
         let peer = addr.to_string();
-        let mut stream = TcpStream::connect(sockets::socket_addr(addr))
-            .await
-            .map_err(|e| TransportError::Unreachable { addr: peer.clone(), reason: e.to_string() })?;
+        let mut stream = sockets::connect(addr).await?;
         let limit = self.ctx.config.handshake_timeout;
         let failure = match tokio::time::timeout(limit, self.attack(&mut stream)).await {
             Err(_) => return Err(TransportError::Timeout { what: "impostor handshake", after: limit }),
