@@ -7,17 +7,17 @@
 //! The interpreter comes from `QUORUMNET_PYTHON` or `.venv` (`.ci/run` creates it); without one the
 //! tests skip locally and fail under `CI=true`. Every wait is bounded and a hung peer is killed.
 
+mod common;
 #[path = "../../../core/tests/common/python.rs"]
 mod python;
 
-use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{id, key, loopback, within, WAIT};
 use python::{interop_python, PythonPeer};
-use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
+use quorumnet_core::identity::ChainId;
 use quorumnet_core::transport::{
     Admission, Connection, HandshakeFailure, Listener, PeerAddress, Transport, TransportConfig, TransportContext,
     TransportError,
@@ -25,8 +25,6 @@ use quorumnet_core::transport::{
 use quorumnet_tcp_noise::TcpNoiseTransport;
 
 /// Bound on every wait for the other process or the network.
-const WAIT: Duration = Duration::from_secs(20);
-
 /// The handshake limit of the Rust side: generous for a Python peer on a loaded machine, and the time
 /// a stalled peer is held.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -39,18 +37,6 @@ const GOOD: u8 = 11;
 const FORGER: u8 = 12;
 const ELSEWHERE: u8 = 13;
 const STALLER: u8 = 14;
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
-}
-
-fn key(seed: u8) -> Arc<Keypair> {
-    Arc::new(Keypair::from_seed(&[seed; 32]))
-}
-
-fn id(seed: u8) -> ValidatorId {
-    key(seed).validator_id()
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -203,10 +189,6 @@ async fn rust_listener_refuses_bad_python_dialers_and_still_serves_a_good_one() 
     let why = expect_refused(&mut staller).await;
     println!("stalled python peer dropped: {why}");
     staller.finished(WAIT).await;
-}
-
-fn loopback() -> PeerAddress {
-    "tcp-noise://127.0.0.1:0".parse().unwrap()
 }
 
 async fn python_listener(peer: &mut PythonPeer) -> PeerAddress {

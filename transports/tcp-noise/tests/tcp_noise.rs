@@ -1,12 +1,13 @@
 //! The tcp-noise transport over loopback (127.0.0.1 only).
 
-use std::future::Future;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::{id, key, loopback, within, WAIT};
 use quorumnet_core::codec::DEFAULT_MAX_FRAME_LEN;
-use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
+use quorumnet_core::identity::ChainId;
 use quorumnet_core::transport::{
     build_transport, find_plugin, Admission, Connection, HandshakeFailure, Listener, PeerAddress, Refusal, Transport,
     TransportConfig, TransportContext, TransportError, MAX_UNSENT_BOUND, NEVER_READING_PEER_CEILING,
@@ -14,20 +15,6 @@ use quorumnet_core::transport::{
 use quorumnet_tcp_noise::{TcpNoiseTransport, KERNEL_UNSENT_BOUND, SEND_BUDGET};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
-}
-
-fn key(seed: u8) -> Arc<Keypair> {
-    Arc::new(Keypair::from_seed(&[seed; 32]))
-}
-
-fn id(seed: u8) -> ValidatorId {
-    key(seed).validator_id()
-}
 
 fn context_with(seed: u8, chain: &str, admission: Admission, config: TransportConfig) -> TransportContext {
     TransportContext { keypair: key(seed), chain_id: ChainId::from_network_name(chain), admission, config }
@@ -40,10 +27,6 @@ fn context(seed: u8) -> TransportContext {
 
 fn transport(seed: u8) -> TcpNoiseTransport {
     TcpNoiseTransport::new(context(seed))
-}
-
-fn loopback() -> PeerAddress {
-    "tcp-noise://127.0.0.1:0".parse().unwrap()
 }
 
 async fn listen(transport: &TcpNoiseTransport) -> Box<dyn Listener> {
