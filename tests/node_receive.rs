@@ -1,4 +1,5 @@
-//! The receive path against a byzantine forwarder, and the connection tie-break.
+//! The receive path against a byzantine forwarder (forged envelopes, acks for others' messages), and
+//! the connection tie-break.
 
 mod common;
 
@@ -10,7 +11,8 @@ use bytes::Bytes;
 use common::{chain, Sim, WALL_BASE_MICROS};
 use quorumnet::identity::{Keypair, Signature};
 use quorumnet::memory::{LinkConfig, MemoryTransport};
-use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, Round, Vote};
+use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
+use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
 use quorumnet::validator::ListValidatorSetSource;
@@ -152,5 +154,56 @@ async fn simultaneous_dials_leave_one_connection_per_pair_the_one_dialed_by_the_
         let disconnects: u64 = stats.peers.values().map(|peer| peer.disconnects).sum();
         assert_eq!(disconnects, 0, "node {node}");
     }
+    sim.shutdown().await;
+}
+
+/// Reads frames from `conn` for `during` (virtual); returns whether any was a `Reliable` carrying `id`.
+async fn saw_reliable(conn: &dyn Connection, id: MessageId, during: Duration) -> bool {
+    let until = tokio::time::Instant::now() + during;
+    while let Ok(Ok(Some(bytes))) = tokio::time::timeout_at(until, conn.recv()).await {
+        if let Ok(Frame::Reliable(envelope)) = Frame::decode(&bytes) {
+            if envelope.id() == id {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The next reliable-delivery event of `events`, within `WITHIN`.
+async fn next_reliable_event(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> ReliableEvent {
+    tokio::time::timeout(WITHIN, async {
+        loop {
+            if let Ok(NodeEvent::Reliable(event)) = events.recv().await {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("a reliable-delivery event")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ack_from_a_node_in_the_middle_never_delivers_a_reliable_message() {
+    let (mut sim, byzantine) = byzantine_setup().await;
+    sim.await_connected(0, &BTreeSet::from([1, 2, 3]), WITHIN).await;
+    let node = sim.nodes[&0].clone();
+    let mut events = node.events();
+    let destination = sim.ids[1];
+    let id = node.send_reliable(destination, &vote(&sim, 0, 1)).await.unwrap();
+    // The byzantine peer acknowledges it on the destination's behalf, and its ack arrives first (one
+    // link latency, against the destination's round trip).
+    byzantine.send(Bytes::from(Frame::Ack { id }.encode())).await.unwrap();
+    assert_eq!(next_reliable_event(&mut events).await, ReliableEvent::AckRejected { from: sim.ids[3], id });
+    assert_eq!(node.delivery_status(destination, id).await.unwrap(), Some(DeliveryStatus::Pending));
+    // Only the destination's own ack delivers it.
+    match next_reliable_event(&mut events).await {
+        ReliableEvent::Delivered { peer, id: acked, .. } => assert_eq!((peer, acked), (destination, id)),
+        other => panic!("expected the destination's ack, got {other:?}"),
+    }
+    let stats = node.stats().await.unwrap().reliable;
+    assert_eq!((stats.rejected_acks, stats.delivered, stats.pending), (1, 1, 0));
+    // The message went to its destination only: the byzantine peer, linked to node 0, never saw it.
+    assert!(!saw_reliable(byzantine.as_ref(), id, Duration::from_secs(1)).await);
     sim.shutdown().await;
 }

@@ -21,6 +21,7 @@ use super::events::{Direction, NodeEvent, PeerConnection};
 use super::handle::Signer;
 use super::incoming::IncomingMessage;
 use super::liveness_driver::{Liveness, LivenessCommand};
+use super::reliable_driver::{Reliable, ReliableCommand};
 use super::stats::{KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};
 use crate::message::{Envelope, Frame, Height, MessageKind, Round};
@@ -45,6 +46,8 @@ pub(crate) enum Command {
     SetPosition(Height, Round),
     /// A liveness question or change.
     Liveness(LivenessCommand),
+    /// A reliable send, status question or retransmission request.
+    Reliable(ReliableCommand),
     Disconnect(ValidatorId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -111,6 +114,7 @@ pub(crate) struct Actor {
     /// Signs the node's own heartbeats.
     pub signer: Arc<Signer>,
     pub liveness: Liveness,
+    pub reliable: Reliable,
     pub chain: ChainId,
     pub config: NodeConfig,
     pub clock: Arc<dyn Clock>,
@@ -151,6 +155,7 @@ impl Actor {
             let next_dial = self.next_dial_at();
             let want_due = self.policy.next_want_due();
             let liveness_due = self.next_liveness_wakeup();
+            let reliable_due = self.next_reliable_wakeup();
             // Local work first: while the engine's channel is full, leave link events where they are.
             let can_deliver = incoming.is_closed() || incoming.capacity() > 0;
             tokio::select! {
@@ -173,6 +178,7 @@ impl Actor {
                 _ = digest_timer.tick() => self.send_digests(),
                 () = sleep_until_opt(want_due), if want_due.is_some() => self.send_due_wants(),
                 () = tokio::time::sleep_until(liveness_due) => self.liveness_due(),
+                () = sleep_until_opt(reliable_due), if reliable_due.is_some() => self.reliable_due(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),
                 Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
             }
@@ -199,6 +205,7 @@ impl Actor {
             Command::Disconnect(peer) => self.disconnect(peer),
             Command::SetPosition(height, round) => self.liveness.position = (height, round),
             Command::Liveness(command) => self.on_liveness_command(command),
+            Command::Reliable(command) => self.on_reliable_command(command),
             Command::Shutdown(_) => unreachable!("handled by the run loop"),
         }
     }
@@ -320,6 +327,7 @@ impl Actor {
             duplicates: self.seen.total_duplicates(),
             stored: self.store.len(),
             outstanding_wants: self.policy.outstanding_wants(),
+            reliable: self.reliable_stats(),
         }
     }
 

@@ -17,6 +17,7 @@ use super::error::BuildError;
 use super::handle::{Node, Shared, Signer};
 use super::incoming::IncomingMessages;
 use super::liveness_driver::Liveness;
+use super::reliable_driver::Reliable;
 use crate::identity::{ChainId, Keypair};
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::transport::{
@@ -241,6 +242,7 @@ impl NodeBuilder {
             me,
             signer: signer.clone(),
             liveness,
+            reliable: Reliable::new(config.reliable.clone(), &seed),
             chain,
             clock: clock.clone(),
             rng: StdRng::from_seed(seed),
@@ -270,6 +272,7 @@ impl NodeBuilder {
             commands: commands_tx,
             events,
             clock,
+            source,
             last_record_version: AtomicU64::new(0),
             listen_addresses,
         });

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::node::gossip::GossipConfig;
 use crate::node::link::PeerLinkConfig;
 use crate::node::liveness::LivenessConfig;
+use crate::node::reliable::ReliableConfig;
 use crate::transport::TransportConfig;
 
 /// The node's configuration: its links, gossip, transports, queues and timers.
@@ -63,6 +64,8 @@ pub struct NodeConfig {
     pub accept_error_backoff: Duration,
     /// Heartbeat interval, liveness timeout, partition debounce, pings and the clock-skew window.
     pub liveness: LivenessConfig,
+    /// Reliable delivery's retransmission schedule, deadline and bounds.
+    pub reliable: ReliableConfig,
 }
 
 impl NodeConfig {
@@ -101,6 +104,7 @@ impl NodeConfig {
             // An accept error is usually transient (file descriptors); retry soon, never spin.
             accept_error_backoff: Duration::from_millis(100),
             liveness: LivenessConfig::recommended(),
+            reliable: ReliableConfig::recommended(),
         }
     }
 
@@ -118,6 +122,7 @@ impl NodeConfig {
             // Local links are fast; repair quickly.
             digest_interval: Duration::from_millis(500),
             liveness: LivenessConfig::local(),
+            reliable: ReliableConfig::local(),
             ..Self::recommended()
         }
     }

@@ -51,6 +51,7 @@ impl Actor {
                 }
             });
             self.forget(peer);
+            self.reliable_peer_removed(*peer);
             if had_link {
                 self.emit(NodeEvent::PeerDisconnected { peer: *peer, reason: DisconnectReason::LeftValidatorSet });
             }
@@ -225,6 +226,7 @@ impl Actor {
             }
         }
         self.send_digest(&peer);
+        self.reliable_peer_connected(peer);
     }
 
     /// The link `link` to `peer` ended: if it is the peer's current link, forget it and redial.

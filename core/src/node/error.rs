@@ -2,7 +2,9 @@
 
 use crate::codec::CodecError;
 use crate::identity::ValidatorId;
+use crate::message::MessageId;
 use crate::node::link::InvalidConfig;
+use crate::node::reliable::SendError;
 use crate::transport::{PeerAddress, TransportError};
 
 /// An operation on a running [`Node`](super::Node) failed.
@@ -22,6 +24,26 @@ pub enum NodeError {
     /// An address record that peers would reject (too many or too long addresses).
     #[error("invalid address record: {0}")]
     InvalidRecord(#[from] CodecError),
+    /// `send_reliable` refused the message: the destination has too many unacknowledged ones
+    /// (backpressure), or this message is already pending for it. The inner error says what to do.
+    #[error(transparent)]
+    TooManyUnacked(#[from] SendError),
+    /// Reliable messages go to another validator of the current set.
+    #[error(
+        "{peer} is not another validator of the current set: send reliable messages to a validator this node links to"
+    )]
+    NotAPeer {
+        /// The destination asked for.
+        peer: ValidatorId,
+    },
+    /// No reliable delivery of this message to this peer is known.
+    #[error("no reliable delivery of {id} to {peer} is known: it was never sent there, or finished so long ago it was forgotten (ReliableConfig::max_finished)")]
+    UnknownDelivery {
+        /// The destination.
+        peer: ValidatorId,
+        /// The message.
+        id: MessageId,
+    },
 }
 
 /// [`NodeBuilder::build`](super::NodeBuilder::build) could not start the node.

@@ -5,6 +5,7 @@ use tokio::time::Instant;
 use crate::identity::ValidatorId;
 use crate::node::link::{CloseReason, LinkId, Violation};
 use crate::node::liveness::LivenessEvent;
+use crate::node::reliable::ReliableEvent;
 use crate::transport::PeerAddress;
 
 /// Who dialed a connection.
@@ -106,4 +107,7 @@ pub enum NodeEvent {
     /// A validator timed out or became responsive again, or the network stalled, split or healed
     /// (see [`crate::node::liveness`]).
     Liveness(LivenessEvent),
+    /// A reliable delivery ended (delivered, timed out, failed), or an ack from a validator other than
+    /// the destination was refused (see [`crate::node::reliable`]).
+    Reliable(ReliableEvent),
 }

@@ -17,7 +17,9 @@ use super::stats::NodeStats;
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Round};
 use crate::node::liveness::{ClockSkew, LivenessEvent, RttEstimate, ValidatorTimeout};
+use crate::node::vote_validator::RemoteVoteValidator;
 use crate::transport::PeerAddress;
+use crate::validator::ValidatorSetSource;
 
 /// A running node: broadcast messages, watch connections, read counters. See the [module
 /// documentation](super) for what it does.
@@ -53,6 +55,8 @@ pub(crate) struct Shared {
     pub commands: mpsc::Sender<Command>,
     pub events: broadcast::Sender<NodeEvent>,
     pub clock: Arc<dyn Clock>,
+    /// Where the validator sets come from, for [`Node::vote_validator`].
+    pub source: Arc<dyn ValidatorSetSource>,
     /// The last address-record version used, so versions strictly increase even within one µs.
     pub last_record_version: AtomicU64,
     pub listen_addresses: Vec<PeerAddress>,
@@ -100,14 +104,43 @@ impl Node {
     /// [`NodeError::NotOurMessage`] if the message names another validator as its author;
     /// [`NodeError::Stopped`] if the node has shut down.
     pub async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
+        let envelope = self.sign_own(message)?;
+        let id = envelope.id();
+        self.command(Command::Broadcast { envelope, kind: message.kind() }).await?;
+        Ok(id)
+    }
+
+    /// Signs `message` with the next sequence number, if it names this node as its author.
+    pub(super) fn sign_own(&self, message: &ConsensusMessage) -> Result<Envelope, NodeError> {
         let named = message.validator();
         if named != self.id() {
             return Err(NodeError::NotOurMessage { named, node: self.id() });
         }
-        let envelope = self.shared.signer.sign(message);
-        let id = envelope.id();
-        self.command(Command::Broadcast { envelope, kind: message.kind() }).await?;
-        Ok(id)
+        Ok(self.shared.signer.sign(message))
+    }
+
+    /// A [`RemoteVoteValidator`] for this node's chain and validator-set source: it verifies a vote's
+    /// signature and origin against the set in force at the vote's height and counts votes by voting
+    /// power ([`check_supermajority`](RemoteVoteValidator::check_supermajority)). The node itself
+    /// already drops forged messages before delivery; an engine uses this for votes it gets in other
+    /// ways (inside a commit certificate, from a sync peer) and to decide quorums. Cheap: it shares the
+    /// node's source, so it follows set changes.
+    ///
+    /// ```no_run
+    /// # fn check(node: quorumnet_core::node::Node, message: quorumnet_core::node::IncomingMessage,
+    /// #     others: Vec<quorumnet_core::node::vote_validator::VerifiedVote>) {
+    /// let validator = node.vote_validator();
+    /// let vote = validator.verify(&message.envelope).expect("a vote from a validator in force at its height");
+    /// let mut votes = others;
+    /// votes.push(vote);
+    /// let tally = validator.check_supermajority(vote.target, &votes).expect("votes for one target");
+    /// if tally.is_supermajority() {
+    ///     // more than 2/3 of the voting power at that height voted for it
+    /// }
+    /// # }
+    /// ```
+    pub fn vote_validator(&self) -> RemoteVoteValidator {
+        RemoteVoteValidator::new(self.chain_id(), self.shared.source.clone())
     }
 
     /// Signs and broadcasts this node's address record, so peers dial it at `addresses` from now on.
@@ -294,7 +327,7 @@ impl Node {
         self.shared.commands.send(command).await.map_err(|_| NodeError::Stopped)
     }
 
-    async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NodeError> {
+    pub(super) async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NodeError> {
         let (reply, answer) = oneshot::channel();
         self.command(command(reply)).await?;
         answer.await.map_err(|_| NodeError::Stopped)

@@ -19,6 +19,11 @@
 //! - **Receive**: verify against the set in force at the message's height → dedupe → deliver an
 //!   [`IncomingMessage`] → forward by [`GossipPolicy`](gossip::GossipPolicy) (push to a fanout, `Have`
 //!   to others). `Have` → `Want` → envelopes; periodic digests repair what pushing missed.
+//! - **Reliable delivery** ([`reliable`]): [`Node::send_reliable`] sends a message to one validator on
+//!   the direct link, retransmitted with backoff until that validator itself acknowledges it or its
+//!   deadline passes; [`Node::wait_for_ack`] and [`Node::delivery_status`] follow it by id.
+//! - **Votes**: [`Node::vote_validator`] checks a vote against the set in force at its height and
+//!   counts voting power.
 //! - **Observability**: a `tracing` span per node, per link and per dial; counters per peer and per
 //!   message kind ([`Node::stats`]).
 //!
@@ -65,6 +70,7 @@ mod handle;
 mod incoming;
 mod liveness_driver;
 mod receive;
+mod reliable_driver;
 mod stats;
 
 pub mod gossip;
@@ -86,5 +92,5 @@ pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{KindCounters, NodeStats, PeerStats};
 pub use traits::{
     ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol, LivenessMonitor,
-    MessageBroadcaster, PeerConnectionManager, ValidatorDiscovery,
+    MessageBroadcaster, PeerConnectionManager, ReliableMessaging, ValidatorDiscovery,
 };

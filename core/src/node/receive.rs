@@ -54,8 +54,7 @@ impl Actor {
                 self.send_control(&from, &Frame::Pong { nonce });
             }
             Frame::Pong { nonce } => self.on_pong(from, nonce, received_at),
-            // Receipts belong to reliable delivery (a later layer).
-            Frame::Ack { .. } => {}
+            Frame::Ack { id } => self.on_ack(from, id),
             // Links reassemble parts and never deliver one.
             Frame::Part { .. } => {}
         }

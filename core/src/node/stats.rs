@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::identity::ValidatorId;
 use crate::message::MessageKind;
 use crate::node::link::LinkStats;
+use crate::node::reliable::ReliableStats;
 
 /// Envelope counters for one message kind (at one peer, or over all peers).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub struct NodeStats {
     pub stored: usize,
     /// Ids asked for and not yet received.
     pub outstanding_wants: usize,
+    /// Reliable delivery: sent, retransmitted, delivered, failed, timed out, refused acks.
+    pub reliable: ReliableStats,
 }
 
 impl NodeStats {

@@ -14,9 +14,15 @@
 //! ([`Envelope`](crate::message::Envelope)), so they stay authentic across forwarders and relays. An
 //! engine has nothing to encrypt or decrypt itself.
 //!
-//! Reliable delivery, byzantine detection, reputation and routing (`ReliableMessaging`,
-//! `ByzantineNetworkDetector`, `PeerReputation`, `MessageRouter`, `RemoteVoteValidator`) arrive with the
-//! layers that implement them.
+//! # Where is `RemoteVoteValidator`?
+//! A type, not a trait on the node: [`Node::vote_validator`] returns a
+//! [`RemoteVoteValidator`](crate::node::vote_validator::RemoteVoteValidator) built from the node's chain
+//! id and validator-set source. Verifying a vote and tallying voting power need no I/O and no node
+//! state, so they are synchronous calls on a value the engine can keep, clone and use off the node's
+//! task.
+//!
+//! Byzantine detection, reputation and routing (`ByzantineNetworkDetector`, `PeerReputation`,
+//! `MessageRouter`) arrive with the layers that implement them.
 
 use std::time::Duration;
 
@@ -32,6 +38,7 @@ use crate::codec::CodecError;
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Height, MessageId, Round};
 use crate::node::liveness::{ClockSkew, RttEstimate, ValidatorTimeout};
+use crate::node::reliable::DeliveryStatus;
 use crate::transport::PeerAddress;
 
 /// Sends a message to every validator.
@@ -224,6 +231,52 @@ pub trait LivenessMonitor: Send + Sync {
     fn liveness_events(&self) -> broadcast::Receiver<NodeEvent>;
 }
 
+/// Messages to one validator, acknowledged by that validator itself.
+///
+/// Deviations from the seed:
+/// - `send_reliable` signs the message (as broadcast does) and returns its [`MessageId`] at once; the
+///   engine follows the delivery by id ([`wait_for_ack`](Self::wait_for_ack),
+///   [`delivery_status`](Self::delivery_status), or [`NodeEvent::Reliable`] on the event stream)
+///   instead of blocking in the send.
+/// - The ack is end to end: only an ack arriving over the destination's own authenticated link
+///   counts; a node in the middle cannot acknowledge for it. The message travels on the direct link
+///   only (relay circuits, which are end to end too, will carry it when they land), never on gossip.
+/// - Retransmission is automatic, with per-message exponential backoff and jitter, and immediate
+///   when the destination reconnects; [`retransmit_unacked`](Self::retransmit_unacked) only forces it.
+/// - Bounded: at [`ReliableConfig::max_unacked_per_peer`](crate::node::reliable::ReliableConfig::max_unacked_per_peer)
+///   unacknowledged messages to one destination, `send_reliable` refuses with
+///   [`NodeError::TooManyUnacked`] — backpressure the engine sees — instead of buffering without bound.
+/// - Each delivery ends [`Delivered`](DeliveryStatus::Delivered), [`TimedOut`](DeliveryStatus::TimedOut)
+///   (no ack before the deadline: the destination stayed down or unreachable) or
+///   [`Failed`](DeliveryStatus::Failed) (the destination left the validator set).
+#[async_trait]
+pub trait ReliableMessaging: Send + Sync {
+    /// Signs `message` and sends it to `to`, retransmitting until `to` acknowledges it or the deadline.
+    ///
+    /// # Errors
+    /// [`NodeError::TooManyUnacked`] at the bound; [`NodeError::NotAPeer`];
+    /// [`NodeError::NotOurMessage`]; [`NodeError::Stopped`].
+    async fn send_reliable(&self, to: ValidatorId, message: &ConsensusMessage) -> Result<MessageId, NodeError>;
+
+    /// Waits until the delivery of `id` to `to` is final, at most until its deadline.
+    ///
+    /// # Errors
+    /// [`NodeError::UnknownDelivery`]; [`NodeError::Stopped`].
+    async fn wait_for_ack(&self, to: ValidatorId, id: MessageId) -> Result<DeliveryStatus, NodeError>;
+
+    /// The delivery's status now; `None` if unknown.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn delivery_status(&self, to: ValidatorId, id: MessageId) -> Result<Option<DeliveryStatus>, NodeError>;
+
+    /// Retransmits every pending message now; returns how many were pending.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn retransmit_unacked(&self) -> Result<usize, NodeError>;
+}
+
 #[async_trait]
 impl MessageBroadcaster for Node {
     async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
@@ -332,5 +385,24 @@ impl LivenessMonitor for Node {
 
     fn liveness_events(&self) -> broadcast::Receiver<NodeEvent> {
         Node::events(self)
+    }
+}
+
+#[async_trait]
+impl ReliableMessaging for Node {
+    async fn send_reliable(&self, to: ValidatorId, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
+        Node::send_reliable(self, to, message).await
+    }
+
+    async fn wait_for_ack(&self, to: ValidatorId, id: MessageId) -> Result<DeliveryStatus, NodeError> {
+        Node::wait_for_ack(self, to, id).await
+    }
+
+    async fn delivery_status(&self, to: ValidatorId, id: MessageId) -> Result<Option<DeliveryStatus>, NodeError> {
+        Node::delivery_status(self, to, id).await
+    }
+
+    async fn retransmit_unacked(&self) -> Result<usize, NodeError> {
+        Node::retransmit_unacked(self).await
     }
 }
