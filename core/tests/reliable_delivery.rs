@@ -60,6 +60,27 @@ async fn retransmissions_back_off_exponentially_up_to_the_cap() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_measured_round_trip_timeout_longer_than_the_minimum_is_the_backoff_base() {
+    let mut tracker = DeliveryTracker::new(ReliableConfig::test());
+    let start = Instant::now();
+    tracker.send_with_rto(validator(1), envelope(1), start, Some(ms(250))).unwrap();
+    // Waits of 250 and 500 ms, then capped at 800 ms.
+    let expected: Vec<(Duration, u32)> =
+        [250, 750, 1_550, 2_350].iter().zip(1..).map(|(at, attempt)| (ms(*at), attempt)).collect();
+    assert_eq!(schedule(&mut tracker, start, ms(2_350), 0), expected);
+
+    // A round trip shorter than the minimum changes nothing; one longer than the cap is capped.
+    tracker.send_with_rto(validator(2), envelope(2), start, Some(ms(10))).unwrap();
+    tracker.send_with_rto(validator(3), envelope(3), start, Some(ms(5_000))).unwrap();
+    let firsts: Vec<_> = schedule(&mut tracker, start, ms(800), 0)
+        .into_iter()
+        .filter(|(_, attempt)| *attempt == 1)
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(firsts, vec![ms(100), ms(800)]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn jittered_schedule_is_the_same_for_a_seed_and_stays_within_the_jitter() {
     let config = ReliableConfig { retransmit_jitter: 0.5, ..ReliableConfig::test() };
     let run = |seed| {

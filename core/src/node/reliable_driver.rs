@@ -9,6 +9,8 @@
 //! - A `Frame::Ack { id }` read from peer `p`'s link → [`DeliveryTracker::on_ack`]`(p, id)`: only the
 //!   destination's own ack delivers. Another validator's ack is refused, counted
 //!   ([`ReliableStats::rejected_acks`]) and reported ([`ReliableEvent::AckRejected`]).
+//! - Each message's first retransmission waits at least the destination's round-trip timeout
+//!   (`SRTT + 4·RTTVAR` from pings, once measured), then backs off exponentially from there.
 //! - The retransmission timer is one branch of the actor's `biased` select, at
 //!   [`DeliveryTracker::next_wakeup`]: expire what passed its deadline, then retransmit what is due.
 //! - A link coming up makes that peer's pending messages due at once; a validator leaving the set
@@ -88,7 +90,9 @@ impl Actor {
         if to == self.me || !self.peers.contains_key(&to) {
             return Err(NodeError::NotAPeer { peer: to });
         }
-        let first = self.reliable.tracker.send(to, envelope, self.clock.now()).inspect_err(|_| {
+        // Not resent before an ack could be back: the first wait is at least the round-trip timeout.
+        let rto = self.liveness.rtt.estimate(&to).map(|estimate| estimate.timeout());
+        let first = self.reliable.tracker.send_with_rto(to, envelope, self.clock.now(), rto).inspect_err(|_| {
             self.reliable.stats.refused += 1;
         })?;
         self.reliable.stats.sent += 1;
