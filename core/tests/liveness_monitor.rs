@@ -227,6 +227,44 @@ async fn exactly_two_thirds_reachable_is_a_partition() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn validators_heard_by_a_validator_we_hear_are_reachable_and_side_a_follows_the_hears() {
+    let start = Instant::now();
+    let debounce = LivenessConfig::test().partition_debounce;
+    let (mut monitor, ids) = monitor(&POWERS, start);
+    // Our direct links to the 20, 1 and 26 are lost; the 13 still hears all of them.
+    for lost in [1, 3, 4] {
+        monitor.on_connection_lost(ids[lost], start);
+    }
+    monitor.on_heartbeat_hearing(ids[2], &[ids[0], ids[1], ids[3], ids[4]], start);
+    assert_eq!(monitor.reachable_power(), 100, "reached through the 13");
+    assert!(partition_events(&monitor.tick(start + debounce)).is_empty());
+    assert_eq!(monitor.timed_out_validators().len(), 3, "timeouts stay first-hand");
+
+    // The 13 now hears only the 20: the 1 and the 26 are cut off from both of us.
+    let later = start + debounce;
+    monitor.on_heartbeat_hearing(ids[2], &[ids[0], ids[1]], later);
+    assert_eq!(monitor.reachable_power(), 73, "40 + 13 + 20: a quorum");
+    monitor.on_heartbeat_hearing(ids[2], &[ids[0]], later);
+    let events = monitor.tick(later + debounce);
+    let side_a: BTreeSet<ValidatorId> = [ids[0], ids[2]].into();
+    let side_b: BTreeSet<ValidatorId> = [ids[1], ids[3], ids[4]].into();
+    assert_eq!(partition_events(&events), vec![&LivenessEvent::NetworkPartition { side_a, side_b }]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_we_no_longer_hear_vouches_for_no_one() {
+    let start = Instant::now();
+    let (mut monitor, ids) = monitor(&POWERS, start);
+    monitor.on_heartbeat_hearing(ids[1], &[ids[3], ids[4]], start);
+    assert_eq!(monitor.reachable_power(), 100);
+    // Its news is stale once it is unreachable itself.
+    for lost in [1, 3, 4] {
+        monitor.on_connection_lost(ids[lost], start);
+    }
+    assert_eq!(monitor.reachable_power(), 53);
+}
+
+#[tokio::test(start_paused = true)]
 async fn validator_set_change_watches_joiners_and_forgets_leavers() {
     let start = Instant::now();
     let (keys, set) = set_with_powers(&[1, 1, 1]);

@@ -4,7 +4,8 @@
 //!   position (set by the engine with [`Node::set_consensus_position`](super::Node::set_consensus_position)),
 //!   its wall clock, and the validators its monitor has alive — and broadcasts it like any message
 //!   (it travels at `Liveness` priority and is gossiped to validators without a direct link).
-//! - Verified heartbeats feed the [`LivenessMonitor`]; they are consumed by the node, not delivered to
+//! - Verified heartbeats feed the [`LivenessMonitor`], with the validators their sender hears (what
+//!   reaches the other side of a lost link, for partition detection); they are consumed by the node, not delivered to
 //!   the engine (which reads liveness from the handle and [`NodeEvent::Liveness`]).
 //! - Lost links, validator-set changes and the engine's own reports feed it too; its timer is one
 //!   branch of the actor's `select!`, at [`LivenessMonitor::next_wakeup`].
@@ -132,7 +133,7 @@ impl Actor {
             let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.srtt);
             self.liveness.skew.on_heartbeat(from, heartbeat.time_micros, self.clock.wall_micros(), rtt);
         }
-        let events = self.liveness.monitor.on_heartbeat(heartbeat.validator, now);
+        let events = self.liveness.monitor.on_heartbeat_hearing(heartbeat.validator, &heartbeat.hears, now);
         self.emit_liveness(events);
     }
 

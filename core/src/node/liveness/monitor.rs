@@ -87,18 +87,20 @@ pub enum LivenessEvent {
 }
 
 /// What the monitor knows of one other validator.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Watched {
     last_heartbeat: Option<Instant>,
     /// Start of the grace period before the first heartbeat (joining the set, or being marked
     /// responsive).
     watched_since: Instant,
     timed_out: Option<ValidatorTimeout>,
+    /// The validators its latest heartbeat said it hears (members of the set only).
+    hears: BTreeSet<ValidatorId>,
 }
 
 impl Watched {
     fn new(now: Instant) -> Self {
-        Watched { last_heartbeat: None, watched_since: now, timed_out: None }
+        Watched { last_heartbeat: None, watched_since: now, timed_out: None, hears: BTreeSet::new() }
     }
 
     /// Since when the validator is silent: its last heartbeat, or the start of its grace period.
@@ -131,7 +133,10 @@ enum Partition {
 ///   ([`ValidatorSet::is_one_third_plus`]).
 /// - *Partitioned* while the power of reachable validators (this node included) is not a
 ///   supermajority ([`ValidatorSet::is_supermajority`]), i.e. below the quorum: no decision can be
-///   made on this side. DESIGN.md says "< 2/3 reachable"; exactly 2/3 cannot form a quorum either, so
+///   made on this side. A validator this node does not hear itself but one it hears does (the `hears`
+///   of its latest heartbeat, [`on_heartbeat_hearing`](Self::on_heartbeat_hearing)) is reachable too —
+///   messages reach it through that one — so a lost direct link alone is not a partition, and
+///   `side_a` is what this node and the validators it hears can reach. DESIGN.md says "< 2/3 reachable"; exactly 2/3 cannot form a quorum either, so
 ///   it counts as partitioned. Both edges are debounced by `partition_debounce`.
 /// - Silence is a liveness fact, never a fault.
 ///
@@ -209,6 +214,21 @@ impl LivenessMonitor {
             }
         }
         self.evaluate(now, events)
+    }
+
+    /// A heartbeat from `from` that says it hears `hears`: [`on_heartbeat`](Self::on_heartbeat), and
+    /// `hears` (members of the set only, replacing what it said before) is used for reachability
+    /// while `from` is reachable itself.
+    pub fn on_heartbeat_hearing(
+        &mut self,
+        from: ValidatorId,
+        hears: &[ValidatorId],
+        now: Instant,
+    ) -> Vec<LivenessEvent> {
+        if let Some(watched) = self.watched.get_mut(&from) {
+            watched.hears = hears.iter().filter(|id| self.set.contains(id)).copied().collect();
+        }
+        self.on_heartbeat(from, now)
     }
 
     /// This node's connection to `peer` was lost: it times out at once with
@@ -335,11 +355,14 @@ impl LivenessMonitor {
         matches!(self.partition, Partition::Partitioned { .. })
     }
 
-    /// The validators reached (this node included, if in the set), in id order.
+    /// The validators reached (this node included, if in the set), in id order: those it hears, and
+    /// those they hear. One hop is enough and keeps to fresh news: a validator's `hears` already
+    /// counts what it hears through gossip, and only a validator heard now vouches for others.
     fn reachable(&self) -> BTreeSet<ValidatorId> {
         let me = self.set.contains(&self.me).then_some(self.me);
-        let others = self.watched.iter().filter(|(_, watched)| watched.is_reachable()).map(|(id, _)| *id);
-        me.into_iter().chain(others).collect()
+        let heard = self.watched.iter().filter(|(_, watched)| watched.is_reachable());
+        let vouched = heard.clone().flat_map(|(_, watched)| watched.hears.iter().copied());
+        me.into_iter().chain(heard.map(|(id, _)| *id)).chain(vouched).collect()
     }
 
     /// Settles the stall and partition signals after a change, appending their events.
