@@ -182,7 +182,8 @@ impl Node {
     /// [`ReliableConfig::deadline`] passes. Returns at once; follow the delivery with
     /// [`wait_for_ack`](Self::wait_for_ack), [`delivery_status`](Self::delivery_status) or
     /// [`NodeEvent::Reliable`]. A destination not connected now gets the message when its link is
-    /// back. The message is not gossiped by this node.
+    /// back. This node does not gossip the message; the destination, having verified it, handles it
+    /// like any message (see [`ReliableMessaging`](super::ReliableMessaging)).
     ///
     /// # Returns
     /// The message's id, for `wait_for_ack` and `delivery_status`.

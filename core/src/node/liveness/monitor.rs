@@ -359,10 +359,16 @@ impl LivenessMonitor {
     /// those they hear. One hop is enough and keeps to fresh news: a validator's `hears` already
     /// counts what it hears through gossip, and only a validator heard now vouches for others.
     fn reachable(&self) -> BTreeSet<ValidatorId> {
-        let me = self.set.contains(&self.me).then_some(self.me);
         let heard = self.watched.iter().filter(|(_, watched)| watched.is_reachable());
-        let vouched = heard.clone().flat_map(|(_, watched)| watched.hears.iter().copied());
-        me.into_iter().chain(heard.map(|(id, _)| *id)).chain(vouched).collect()
+        let vouched = heard.flat_map(|(_, watched)| watched.hears.iter().copied());
+        self.heard().into_iter().chain(vouched).collect()
+    }
+
+    /// The validators this node hears itself (and itself, if in the set), in id order.
+    fn heard(&self) -> BTreeSet<ValidatorId> {
+        let me = self.set.contains(&self.me).then_some(self.me);
+        let heard = self.watched.iter().filter(|(_, watched)| watched.is_reachable()).map(|(id, _)| *id);
+        me.into_iter().chain(heard).collect()
     }
 
     /// Settles the stall and partition signals after a change, appending their events.
@@ -378,7 +384,10 @@ impl LivenessMonitor {
             });
         }
 
-        let side_a = self.reachable();
+        // Runs on every heartbeat: the validators vouched for by others' hears (up to n² ids) are
+        // looked at only when those heard directly are not a quorum already.
+        let heard = self.heard();
+        let side_a = if self.set.is_supermajority(self.set.power_of(&heard)) { heard } else { self.reachable() };
         let below_quorum = !self.set.is_supermajority(self.set.power_of(&side_a));
         let settled = |since: &mut Option<Instant>, changed: bool| {
             if !changed {
