@@ -197,7 +197,7 @@ async fn reliable_messages_reach_every_live_validator_despite_resets_and_a_crash
 }
 
 #[test]
-fn the_same_seed_gives_the_same_reliable_delivery_trace() {
+fn the_same_seed_gives_the_same_reliable_delivery_trace_and_another_seed_another() {
     let run = |seed| {
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
@@ -206,6 +206,7 @@ fn the_same_seed_gives_the_same_reliable_delivery_trace() {
     let first = run(43);
     assert!(first.retransmitted > 0 && first.disconnects > 0);
     assert_eq!(first, run(43), "same seed, same (time, sender, acked-by, message) trace and outcomes");
+    assert_ne!(first.acks, run(44).acks, "another seed: other jitter, resets and so other ack times");
 }
 
 #[tokio::test(start_paused = true)]
