@@ -25,3 +25,8 @@ pub use quorumnet_memory as memory;
 /// TCP + the Noise secure channel (`tcp-noise://`), from `quorumnet-tcp-noise`.
 #[cfg(feature = "tcp-noise")]
 pub use quorumnet_tcp_noise as tcp_noise;
+
+/// The reference BFT engine and `quorumnet devnet`: N validators in one process (needs both
+/// transports, the default features).
+#[cfg(all(feature = "memory", feature = "tcp-noise"))]
+pub mod devnet;

@@ -1,0 +1,48 @@
+//! The `quorumnet` binary itself: `devnet` runs, prints the table and writes a report.json with the
+//! documented fields; bad options fail with a message saying what to change.
+
+use std::process::Command;
+
+fn quorumnet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quorumnet"))
+}
+
+#[test]
+fn devnet_writes_a_report_with_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let output = quorumnet()
+        .args(["devnet", "--validators", "4", "--heights", "5", "--seed", "3", "--report"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("finality latency p50"), "table printed: {stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(report["validators"], 4);
+    assert_eq!(report["transport"], "memory");
+    assert_eq!(report["virtual_time"], true);
+    assert_eq!(report["agreement"], true);
+    assert!(report["heights_committed"].as_u64().unwrap() >= 5);
+    assert!(report["finality_latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["finality_latency"]["p99_ms"].as_f64().unwrap()
+            >= report["finality_latency"]["p50_ms"].as_f64().unwrap()
+    );
+    assert!(report["messages_per_height"].as_f64().unwrap() > 0.0);
+    for field in ["messages_sent", "bytes_sent", "duplicates", "retransmissions", "timeouts"] {
+        assert!(report["totals"][field].is_u64(), "totals.{field}");
+    }
+    let validators = report["per_validator"].as_array().unwrap();
+    assert_eq!(validators.len(), 4);
+    assert!(validators.iter().all(|v| v["messages_received"].as_u64().unwrap() > 0 && v["bytes_received"].is_u64()));
+}
+
+#[test]
+fn devnet_refuses_zero_validators_and_says_which_option_to_change() {
+    let output = quorumnet().args(["devnet", "--validators", "0", "--report", "/nonexistent/r.json"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--validators must be at least 1"), "{stderr}");
+}
