@@ -71,24 +71,26 @@ impl CatchUpConfig {
 /// ```
 #[derive(Debug, Default)]
 pub struct CommitCertificates {
-    /// Per height and block: the round of the first `Commit` seen for it, and who committed it.
-    heights: BTreeMap<Height, BTreeMap<BlockHash, (Round, BTreeSet<ValidatorId>)>>,
+    /// Per height, each validator's first `Commit`: its block and round. One entry per validator and
+    /// height bounds what a byzantine validator can make this hold.
+    heights: BTreeMap<Height, BTreeMap<ValidatorId, (BlockHash, Round)>>,
 }
 
 impl CommitCertificates {
-    /// Records that `validator` committed `block` at `height`, decided in `round`.
+    /// Records that `validator` committed `block` at `height`, decided in `round` (its first
+    /// `Commit` for a height counts).
     pub fn record(&mut self, height: Height, round: Round, block: BlockHash, validator: ValidatorId) {
-        let entry = self.heights.entry(height).or_default().entry(block).or_insert_with(|| (round, BTreeSet::new()));
-        entry.1.insert(validator);
+        self.heights.entry(height).or_default().entry(validator).or_insert((block, round));
     }
 
     /// The block validators with 2/3 of `set`'s power committed at `height`, and its round, if any.
     pub fn certified(&self, set: &ValidatorSet, height: Height) -> Option<(BlockHash, Round)> {
-        let blocks = self.heights.get(&height)?;
-        blocks
-            .iter()
-            .find(|(_, (_, voters))| Tally::count(set, voters.iter()).is_supermajority())
-            .map(|(block, (round, _))| (*block, *round))
+        let commits = self.heights.get(&height)?;
+        let blocks: BTreeSet<(BlockHash, Round)> = commits.values().copied().collect();
+        blocks.into_iter().find(|(block, _)| {
+            let voters = commits.iter().filter(|(_, (b, _))| b == block).map(|(id, _)| id);
+            Tally::count(set, voters).is_supermajority()
+        })
     }
 
     /// Forgets heights below `height` (finished).

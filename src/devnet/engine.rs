@@ -21,7 +21,8 @@
 //!   the engine to that round (a validator that restarted joins the others' round).
 //! - **Catch-up**: see [`super::catchup`].
 //!
-//! Messages for the next heights wait in a bounded buffer; messages for rounds far ahead are dropped.
+//! Messages for the next height wait in a bounded buffer; later heights and rounds far ahead are
+//! dropped.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -53,8 +54,8 @@ pub struct EngineConfig {
     /// Votes and proposals more than this many rounds ahead of the engine's are dropped, bounding
     /// what a peer can make it store for one height.
     pub rounds_ahead: u32,
-    /// Messages for later heights kept until the engine gets there; further ones are dropped (catch-up
-    /// brings the decisions they would have led to).
+    /// Messages for the next height kept until the engine gets there; further ones are dropped
+    /// (catch-up brings the decisions they would have led to).
     pub future_messages: usize,
 }
 
@@ -272,7 +273,9 @@ impl Engine {
         if height < self.height {
             self.serve_catch_up(height);
         } else if height > self.height {
-            if self.future.len() < self.config.future_messages {
+            // Only the next height: a validator further behind is brought up by catch-up, and
+            // buffering far-future messages would only crowd out the next height's.
+            if height.0 == self.height.0 + 1 && self.future.len() < self.config.future_messages {
                 self.future.push_back((message.clone(), origin));
             }
         } else if round.is_some_and(|r| r.0 <= self.round.0.saturating_add(self.config.rounds_ahead)) {

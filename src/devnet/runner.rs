@@ -16,7 +16,7 @@ use super::journal::{Journal, JournalState};
 use crate::identity::{ChainId, Keypair};
 use crate::memory::MemoryNetwork;
 use crate::message::{BlockHash, Height, Round};
-use crate::node::{Clock, Node, NodeError, NodeStats, SystemClock, VirtualClock};
+use crate::node::{Clock, IncomingMessages, Node, NodeError, NodeStats, SystemClock, VirtualClock};
 use crate::transport::PeerAddress;
 use crate::validator::{ListValidatorSetSource, ValidatorSet};
 
@@ -25,6 +25,10 @@ pub const CHAIN_NAME: &str = "quorumnet-devnet";
 
 /// How often [`Devnet::wait_for_height`] looks at the validators' chains.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How long [`Devnet::start`] waits for the validators to connect before starting the engines (a
+/// chain's genesis time): past it, engines start anyway and catch up once connected.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
 /// One validator: its node and engine while running, its journal always.
 struct Validator {
@@ -68,12 +72,16 @@ pub struct Devnet {
     keys: Vec<Arc<Keypair>>,
     set: Arc<ValidatorSet>,
     network: MemoryNetwork,
+    /// When the nodes were created: restarted nodes' wall clocks go on from it.
+    created: Instant,
+    /// When the engines started: commit times are measured from it.
     epoch: Instant,
     validators: Vec<Validator>,
 }
 
 impl Devnet {
-    /// Starts every validator.
+    /// Starts every validator's node, waits (a bounded time) until they are connected, then starts
+    /// their engines together, as validators start at a chain's genesis time.
     ///
     /// # Errors
     /// [`DevnetError::InvalidOptions`] for no validators, [`DevnetError::NodeStart`].
@@ -89,9 +97,16 @@ impl Devnet {
         let validators = (0..config.validators)
             .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
             .collect();
-        let mut devnet = Devnet { config, keys, set, network, epoch: Instant::now(), validators };
+        let now = Instant::now();
+        let mut devnet = Devnet { config, keys, set, network, created: now, epoch: now, validators };
+        let mut started = Vec::with_capacity(devnet.validators.len());
         for index in 0..devnet.validators.len() {
-            devnet.launch(index).await?;
+            started.push(devnet.start_node(index).await?);
+        }
+        devnet.await_connected(CONNECT_WAIT).await;
+        devnet.epoch = Instant::now();
+        for (index, (incoming, clock)) in started.into_iter().enumerate() {
+            devnet.start_engine(index, incoming, clock);
         }
         Ok(devnet)
     }
@@ -144,9 +159,31 @@ impl Devnet {
         self.validators.get(index).ok_or(DevnetError::NoSuchValidator { index, count })
     }
 
+    /// Waits until every node is connected to every other, or `within` passed.
+    async fn await_connected(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        let others = self.validators.len().saturating_sub(1);
+        'poll: while Instant::now() < deadline {
+            for node in self.validators.iter().filter_map(|v| v.node.as_ref()) {
+                if node.connected_peers().await.map_or(true, |peers| peers.len() < others) {
+                    tokio::time::sleep(POLL).await;
+                    continue 'poll;
+                }
+            }
+            return;
+        }
+    }
+
     /// Starts validator `index`'s node and engine (again, after a crash: the engine resumes from its
     /// journal, as from disk).
     async fn launch(&mut self, index: usize) -> Result<(), DevnetError> {
+        let (incoming, clock) = self.start_node(index).await?;
+        self.start_engine(index, incoming, clock);
+        Ok(())
+    }
+
+    /// Starts validator `index`'s node; returns its engine's inbox and clock.
+    async fn start_node(&mut self, index: usize) -> Result<(IncomingMessages, Arc<dyn Clock>), DevnetError> {
         let chain = ChainId::from_network_name(CHAIN_NAME);
         let key = self.keys[index].clone();
         let (builder, clock): (_, Arc<dyn Clock>) = match self.config.transport {
@@ -155,7 +192,7 @@ impl Devnet {
                 let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
                 // A restarted validator's wall clock goes on from where the others' are, so its
                 // sequence numbers keep increasing.
-                let wall = WALL_BASE_MICROS + self.epoch.elapsed().as_micros() as u64;
+                let wall = WALL_BASE_MICROS + self.created.elapsed().as_micros() as u64;
                 (cluster::on_memory(builder, &self.network, index, wall), VirtualClock::shared(wall))
             }
             TransportKind::TcpNoise => {
@@ -175,6 +212,14 @@ impl Devnet {
             builder.build().await.map_err(|source| DevnetError::NodeStart { index, source: Box::new(source) })?;
         let validator = &mut self.validators[index];
         validator.listen = node.listen_addresses().first().cloned();
+        validator.node = Some(node);
+        Ok((incoming, clock))
+    }
+
+    /// Starts validator `index`'s engine on its running node.
+    fn start_engine(&mut self, index: usize, incoming: IncomingMessages, clock: Arc<dyn Clock>) {
+        let validator = &mut self.validators[index];
+        let Some(node) = validator.node.clone() else { return };
         let engine = Engine::new(
             node.id(),
             self.set.clone(),
@@ -183,9 +228,7 @@ impl Devnet {
             clock,
             self.epoch,
         );
-        validator.driver = Some(tokio::spawn(driver::run(node.clone(), incoming, engine)));
-        validator.node = Some(node);
-        Ok(())
+        validator.driver = Some(tokio::spawn(driver::run(node, incoming, engine)));
     }
 
     /// Stops validator `index` abruptly: node and engine gone, journal kept.
