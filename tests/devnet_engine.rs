@@ -173,3 +173,26 @@ async fn a_validator_behind_is_served_commits_after_the_grace_period_only() {
     let expected = Commit { height: Height(1), round: Round(0), validator: f.id(me), block_hash: block };
     assert_eq!(broadcasts(&served), [&ConsensusMessage::Commit(expected)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn malformed_proposals_get_nil_prevotes_and_far_rounds_are_ignored() {
+    let proposer_id = proposer(&Fixture::new().set, Height(1), Round(0));
+    let (good, _) = fresh_proposal(0, proposer_id, 1);
+    let short = Proposal { block: vec![1, 2, 3], block_hash: Block::hash_of(&[1, 2, 3]), ..good.clone() };
+    let wrong_hash = Proposal { block_hash: BlockHash([0; 32]), ..good.clone() };
+    let other_parent = Block::new(Height(1), Round(0), proposer_id, BlockHash([1; 32]), 1, 16);
+    let orphan = Proposal { block: other_parent.encode(), block_hash: other_parent.hash(), ..good.clone() };
+    let future_polka = Proposal { pol_round: Some(Round(0)), ..good.clone() };
+    for bad in [short, wrong_hash, orphan, future_polka] {
+        let (f, me, mut engine, _) = Fixture::started();
+        let actions = engine.on_message(&ConsensusMessage::Proposal(bad), proposer_id);
+        assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 0, None))]);
+    }
+    // A vote a million rounds ahead is dropped: no round skip, nothing stored.
+    let (f, me, mut engine, others) = Fixture::started();
+    for &i in &others {
+        let far = Vote { round: Round(1_000_000), ..f.vote(i, 0, None) };
+        assert!(broadcasts(&engine.on_message(&ConsensusMessage::PreVote(far), f.id(i))).is_empty());
+    }
+    assert_eq!(engine.round(), Round(0), "validator {me} stays in its round");
+}

@@ -1,6 +1,7 @@
 //! What a devnet runs: how many validators, on which transport, over which simulated links.
 
 use crate::memory::LinkConfig;
+use crate::node::liveness::LivenessConfig;
 use crate::node::NodeConfig;
 
 use super::engine::EngineConfig;
@@ -58,7 +59,10 @@ pub struct DevnetConfig {
 
 impl DevnetConfig {
     /// `validators` on the simulator with 50 ms ± 10 ms links, nodes on [`NodeConfig::test`] (short
-    /// timers for virtual time), engines on [`EngineConfig::local`].
+    /// reconnect and repair timers for virtual time) but with [`LivenessConfig::local`]'s heartbeats:
+    /// the test preset's 100 ms heartbeats would make every validator verify ten signatures per peer
+    /// per second, drowning a 100-validator devnet's consensus traffic. Engines on
+    /// [`EngineConfig::local`].
     pub fn memory(validators: usize, seed: u64) -> Self {
         DevnetConfig {
             validators,
@@ -69,7 +73,7 @@ impl DevnetConfig {
                 ..LinkConfig::perfect()
             },
             seed,
-            node: NodeConfig::test(),
+            node: NodeConfig { liveness: LivenessConfig::local(), ..NodeConfig::test() },
             engine: EngineConfig::local(),
         }
     }

@@ -8,6 +8,8 @@
 //! [`LivenessMonitor`](crate::node::LivenessMonitor),
 //! [`ConsensusMessageReceiver`](crate::node::ConsensusMessageReceiver)).
 //!
+//! Compiled with both transport features (`memory`, `tcp-noise`), the default.
+//!
 //! # Guarantees
 //! - Safety with fewer than 1/3 of the power faulty: 2/3 quorums by voting power, Tendermint locking;
 //!   [`Devnet::check_agreement`] checks every height across validators rather than assuming it.
