@@ -31,6 +31,8 @@ fn devnet_writes_a_report_with_every_field() {
             >= report["finality_latency"]["p50_ms"].as_f64().unwrap()
     );
     assert!(report["messages_per_height"].as_f64().unwrap() > 0.0);
+    // A proposal and two votes per validator per height, give or take a timed-out round.
+    assert!(report["signed_per_height"].as_f64().unwrap() >= 9.0);
     for field in ["messages_sent", "bytes_sent", "duplicates", "retransmissions", "timeouts"] {
         assert!(report["totals"][field].is_u64(), "totals.{field}");
     }

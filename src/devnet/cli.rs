@@ -159,7 +159,7 @@ async fn run_devnet(args: &DevnetArgs, config: DevnetConfig) -> Result<Report, D
             Err(DevnetError::Stalled { .. }) => devnet.elapsed() >= limit,
             Err(other) => return Err(other),
         };
-        show_progress(&progress, &devnet);
+        show_progress(&progress, &devnet).await;
         if done {
             break;
         }
@@ -183,16 +183,22 @@ fn progress_bar(args: &DevnetArgs) -> ProgressBar {
     bar
 }
 
-/// Height (the lowest any validator is at), the highest round in progress, finality latency so far.
-fn show_progress(bar: &ProgressBar, devnet: &Devnet) {
-    let journals: Vec<_> = (0..devnet.len()).filter_map(|i| devnet.journal(i).ok()).collect();
+/// Height (the lowest any validator is at), the highest round in progress, finality latency and
+/// frames sent so far.
+async fn show_progress(bar: &ProgressBar, devnet: &Devnet) {
+    if bar.is_hidden() {
+        return;
+    }
+    let snapshot = devnet.snapshot().await;
+    let frames: u64 = snapshot.iter().filter_map(|(_, stats)| stats.as_ref()).map(|s| s.total().sent).sum();
+    let journals: Vec<_> = snapshot.into_iter().map(|(journal, _)| journal).collect();
     let height = journals.iter().map(|j| j.chain.len() as u64).min().unwrap_or(0);
     let round = journals.iter().map(|j| j.position.1 .0).max().unwrap_or(0);
     let latency = Latency::of(journals.iter().flat_map(|j| j.chain.iter().map(|c| c.latency)).collect());
     let timeouts: u64 = journals.iter().map(|j| j.timeouts).sum();
     bar.set_position(height);
     bar.set_message(format!(
-        "round {round}, finality p50 {:.0} ms p99 {:.0} ms, {timeouts} timeouts, {:.1} s",
+        "round {round}, finality p50 {:.0} ms p99 {:.0} ms, {frames} frames sent, {timeouts} timeouts, {:.1} s",
         latency.p50_ms,
         latency.p99_ms,
         devnet.elapsed().as_secs_f64()

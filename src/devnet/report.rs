@@ -86,7 +86,11 @@ pub struct Report {
     pub finality_latency: Latency,
     /// Rounds beyond the first, summed over every validator and height.
     pub extra_rounds: u64,
-    /// Frames sent by all validators per committed height.
+    /// Consensus messages signed (proposals, votes, catch-up commits) by all validators per committed
+    /// height: about 2N + 1 when every height decides in its first round.
+    pub signed_per_height: f64,
+    /// Frames sent by all validators per committed height: every copy of every message, direct or
+    /// forwarded, plus heartbeats and gossip control frames.
     pub messages_per_height: f64,
     /// Bytes sent by all validators per committed height.
     pub bytes_per_height: f64,
@@ -176,6 +180,7 @@ impl Report {
             agreement: devnet.check_agreement().is_ok(),
             finality_latency: Latency::of(latencies),
             extra_rounds: snapshot.iter().map(|(journal, _)| journal.extra_rounds).sum(),
+            signed_per_height: per_height(totals.messages_broadcast),
             messages_per_height: per_height(totals.messages_sent),
             bytes_per_height: per_height(totals.bytes_sent),
             totals,
@@ -206,8 +211,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {}; {:.0} messages and {:.0} bytes per height",
-            l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.messages_per_height, self.bytes_per_height
+            "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {}; per height: {:.0} messages signed, {:.0} frames and {:.0} bytes sent",
+            l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.signed_per_height, self.messages_per_height, self.bytes_per_height
         );
         let _ = writeln!(
             out,
