@@ -9,17 +9,9 @@ fn quorumnet() -> Command {
 
 #[test]
 fn devnet_writes_a_report_with_every_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("report.json");
-    let output = quorumnet()
-        .args(["devnet", "--validators", "4", "--heights", "5", "--seed", "3", "--report"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    let (stdout, json) = run_devnet(&["--validators", "4", "--heights", "5", "--seed", "3"]);
     assert!(stdout.contains("finality latency p50"), "table printed: {stdout}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["validators"], 4);
     assert_eq!(report["transport"], "memory");
     assert_eq!(report["virtual_time"], true);
@@ -39,6 +31,37 @@ fn devnet_writes_a_report_with_every_field() {
     let validators = report["per_validator"].as_array().unwrap();
     assert_eq!(validators.len(), 4);
     assert!(validators.iter().all(|v| v["messages_received"].as_u64().unwrap() > 0 && v["bytes_received"].is_u64()));
+}
+
+/// Runs `quorumnet devnet` with `args`; returns what it printed and its report.json.
+fn run_devnet(args: &[&str]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let output = quorumnet().arg("devnet").args(args).arg("--report").arg(&path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    (stdout, std::fs::read_to_string(&path).unwrap())
+}
+
+fn report_of(args: &[&str]) -> String {
+    run_devnet(args).1
+}
+
+#[test]
+fn devnet_on_the_simulator_reports_the_same_for_the_same_seed() {
+    let run = |seed: &str| report_of(&["-n", "4", "--heights", "5", "--reset-every", "1", "--seed", seed]);
+    let first = run("11");
+    assert_eq!(first, run("11"), "virtual time: the whole report is a function of the seed");
+    assert_ne!(first, run("12"));
+}
+
+#[test]
+fn devnet_runs_over_tcp_noise_loopback() {
+    let report: serde_json::Value =
+        serde_json::from_str(&report_of(&["--transport", "tcp-noise", "-n", "4", "--heights", "3"])).unwrap();
+    assert_eq!(report["transport"], "tcp-noise");
+    assert_eq!(report["virtual_time"], false);
+    assert!(report["heights_committed"].as_u64().unwrap() >= 3);
 }
 
 #[test]

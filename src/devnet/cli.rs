@@ -1,6 +1,6 @@
 //! `quorumnet devnet`: N validators in one process, live progress, and a report at the end.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -139,10 +139,10 @@ pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
     }
     .map_err(|e| DevnetError::InvalidOptions(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(run_devnet(args, config))?;
-    println!("{}", report.table());
     std::fs::write(&args.report, report.to_json())
         .map_err(|source| DevnetError::WriteReport { path: args.report.clone(), source })?;
-    println!("report written to {}", args.report.display());
+    // A closed stdout (`| head`) is the reader's choice, not an error: the report is already written.
+    let _ = writeln!(std::io::stdout().lock(), "{}report written to {}", report.table(), args.report.display());
     Ok(report)
 }
 
