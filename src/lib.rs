@@ -5,6 +5,9 @@
 //! broadcast, gossip, reliable delivery, liveness and byzantine detection.
 //!
 //! This facade re-exports [`quorumnet_core`]; transports are enabled by Cargo features of the same name.
+//! With both transports (the default features) it also holds [`devnet`]: a reference Tendermint-style
+//! engine wired to quorumnet through its public traits, and `quorumnet devnet`, which runs N
+//! validators in one process.
 //!
 //! ```
 //! use quorumnet::identity::{ChainId, Keypair};
@@ -25,3 +28,7 @@ pub use quorumnet_memory as memory;
 /// TCP + the Noise secure channel (`tcp-noise://`), from `quorumnet-tcp-noise`.
 #[cfg(feature = "tcp-noise")]
 pub use quorumnet_tcp_noise as tcp_noise;
+
+// The reference BFT engine and `quorumnet devnet` (documented in the module itself).
+#[cfg(all(feature = "memory", feature = "tcp-noise"))]
+pub mod devnet;

@@ -10,18 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use quorumnet::devnet::cluster;
+pub use quorumnet::devnet::cluster::{keys, memory_address as address, set_listing, set_of, WALL_BASE_MICROS};
 use quorumnet::identity::{ChainId, Keypair, ValidatorId};
-use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
+use quorumnet::memory::{LinkConfig, MemoryNetwork};
 use quorumnet::message::{BlockHash, ConsensusMessage, Height, MessageId, Proposal, Round, Vote};
-use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent, VirtualClock};
-use quorumnet::transport::PeerAddress;
-use quorumnet::validator::{ListValidatorSetSource, ValidatorInfo, ValidatorSet, ValidatorSetSource};
+use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent};
+use quorumnet::validator::{ListValidatorSetSource, ValidatorSet, ValidatorSetSource};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
-
-/// The virtual wall clock every node starts from (2026-11-26, in µs), so sequence numbers and
-/// therefore message ids are the same in every run.
-pub const WALL_BASE_MICROS: u64 = 1_795_651_200_000_000;
 
 pub fn chain() -> ChainId {
     ChainId::from_network_name("node-tests")
@@ -34,36 +31,6 @@ pub struct Delivery {
     pub node: usize,
     pub id: MessageId,
     pub origin: ValidatorId,
-}
-
-/// `n` validators' keys, sorted by validator id (so index order is id order).
-pub fn keys(n: usize) -> Vec<Arc<Keypair>> {
-    let mut keys: Vec<Arc<Keypair>> = (0..n)
-        .map(|i| {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
-            Arc::new(Keypair::from_seed(&seed))
-        })
-        .collect();
-    keys.sort_by_key(|key| key.validator_id());
-    keys
-}
-
-pub fn address(index: usize) -> PeerAddress {
-    format!("mem://v{index}").parse().unwrap()
-}
-
-/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)`.
-pub fn set_of(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> PeerAddress) -> ValidatorSet {
-    set_listing(keys, |i| vec![addresses(i)])
-}
-
-/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)` (maybe none).
-pub fn set_listing(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> Vec<PeerAddress>) -> ValidatorSet {
-    ValidatorSet::new(
-        keys.iter().map(|(i, key)| ValidatorInfo::new(key.public_key().clone(), 1).with_addresses(addresses(*i))),
-    )
-    .unwrap()
 }
 
 /// Validator `i`'s peers in a seeded random `degree`-regular topology of `n` validators: every
@@ -200,10 +167,7 @@ impl Sim {
     ) -> Node {
         let network = self.network.clone();
         self.spawn_with(index, source, config, move |builder| {
-            builder
-                .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
-                .listen(address(index))
-                .clock(VirtualClock::shared(wall_base_micros))
+            cluster::on_memory(builder, &network, index, wall_base_micros)
         })
         .await
     }
@@ -217,9 +181,8 @@ impl Sim {
         config: NodeConfig,
         transport: impl FnOnce(NodeBuilder) -> NodeBuilder,
     ) -> Node {
-        let builder =
-            Node::builder().keypair(self.keys[index].clone()).chain_id(chain()).validators(source).config(config);
-        let (node, incoming) = transport(builder.seed(self.seed)).build().await.expect("node starts");
+        let builder = cluster::builder(self.keys[index].clone(), chain(), source, config, self.seed);
+        let (node, incoming) = transport(builder).build().await.expect("node starts");
         self.events.insert(index, node.events());
         tokio::spawn(collect(index, incoming, self.deliveries_tx.clone(), self.start));
         self.nodes.insert(index, node.clone());

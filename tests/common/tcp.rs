@@ -6,18 +6,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use quorumnet::devnet::cluster;
+pub use quorumnet::devnet::cluster::loopback_address as any_port;
 use quorumnet::message::Height;
 use quorumnet::node::{Node, NodeConfig};
-use quorumnet::tcp_noise::TcpNoiseTransport;
 use quorumnet::transport::PeerAddress;
 use quorumnet::validator::ListValidatorSetSource;
 
 use super::{set_listing, Sim};
-
-/// Where every tcp-noise node listens: loopback, a port the system picks.
-pub fn any_port() -> PeerAddress {
-    "tcp-noise://127.0.0.1:0".parse().unwrap()
-}
 
 impl Sim {
     /// Validators `0..n` over tcp-noise. Validator `i` is started knowing the addresses of the
@@ -46,9 +42,6 @@ impl Sim {
         let keys: Vec<_> = self.keys.iter().enumerate().collect();
         let set = set_listing(&keys, addresses);
         let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
-        self.spawn_with(index, source, self.config.clone(), |builder| {
-            builder.transport_with(|ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone())))).listen(any_port())
-        })
-        .await
+        self.spawn_with(index, source, self.config.clone(), |builder| cluster::on_tcp_noise(builder, any_port())).await
     }
 }

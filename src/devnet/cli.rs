@@ -1,0 +1,206 @@
+//! `quorumnet devnet`: N validators in one process, live progress, and a report at the end.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::config::{DevnetConfig, TransportKind};
+use super::error::DevnetError;
+use super::report::{Latency, Report};
+use super::runner::Devnet;
+use crate::memory::LinkConfig;
+
+/// How often the progress line is refreshed (virtual time on the simulator).
+const PROGRESS_TICK: Duration = Duration::from_millis(250);
+
+/// The `quorumnet` command line.
+#[derive(Debug, Parser)]
+#[command(name = "quorumnet", version, about = "A network layer for BFT consensus engines")]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `quorumnet`'s subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run N validators with the reference BFT engine in this process and report what the network did.
+    Devnet(DevnetArgs),
+}
+
+/// The transport, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// The in-memory simulator, in virtual time (deterministic for a seed).
+    Memory,
+    /// TCP + Noise on loopback, in real time.
+    TcpNoise,
+}
+
+/// `quorumnet devnet`'s options.
+#[derive(Clone, Debug, Args)]
+pub struct DevnetArgs {
+    /// Validators (voting power 1 each).
+    #[arg(short = 'n', long, default_value_t = 4)]
+    pub validators: usize,
+    /// Transport.
+    #[arg(long, value_enum, default_value_t = TransportArg::Memory)]
+    pub transport: TransportArg,
+    /// Stop once every validator committed this many heights.
+    #[arg(long, default_value_t = 20)]
+    pub heights: u64,
+    /// Stop after this many seconds anyway (virtual seconds on memory).
+    #[arg(long, default_value_t = 120.0)]
+    pub time_limit: f64,
+    /// Seed of the simulator and the nodes' randomness.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated one-way link latency, ms (memory).
+    #[arg(long, default_value_t = 50)]
+    pub latency_ms: u64,
+    /// Simulated extra delay per frame, up to this many ms (memory).
+    #[arg(long, default_value_t = 10)]
+    pub jitter_ms: u64,
+    /// Fraction of frames "lost" and so delayed by a retransmission timeout, 0..=1 (memory).
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// The delay of a lost frame, ms (memory).
+    #[arg(long, default_value_t = 200)]
+    pub retransmission_ms: u64,
+    /// Mean seconds between resets of each connection; none if absent (memory).
+    #[arg(long)]
+    pub reset_every: Option<f64>,
+    /// Bytes of filler payload per block.
+    #[arg(long, default_value_t = 1024)]
+    pub block_bytes: usize,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "report.json")]
+    pub report: PathBuf,
+    /// Never show the progress line (it is hidden anyway when stdout is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl DevnetArgs {
+    /// The devnet these options describe.
+    ///
+    /// # Errors
+    /// [`DevnetError::InvalidOptions`] saying which option to change.
+    pub fn config(&self) -> Result<DevnetConfig, DevnetError> {
+        let invalid = |what: &str| Err(DevnetError::InvalidOptions(what.into()));
+        if self.validators == 0 {
+            return invalid("--validators must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.loss) {
+            return invalid("--loss is a fraction of frames: between 0 and 1");
+        }
+        if !(self.time_limit > 0.0 && self.time_limit.is_finite()) {
+            return invalid("--time-limit must be a positive number of seconds");
+        }
+        let reset = match self.reset_every {
+            Some(s) if !(s > 0.0 && s.is_finite()) => {
+                return invalid("--reset-every must be a positive number of seconds")
+            }
+            other => other.map(Duration::from_secs_f64),
+        };
+        let link = LinkConfig {
+            latency: Duration::from_millis(self.latency_ms),
+            jitter: Duration::from_millis(self.jitter_ms),
+            loss: self.loss,
+            retransmission_delay: Duration::from_millis(self.retransmission_ms),
+            mean_time_between_resets: reset,
+            ..LinkConfig::perfect()
+        };
+        let base = match self.transport {
+            TransportArg::Memory => DevnetConfig::memory(self.validators, self.seed),
+            TransportArg::TcpNoise => DevnetConfig::tcp_noise(self.validators, self.seed),
+        };
+        let mut config = DevnetConfig { link, ..base };
+        config.engine.block_bytes = self.block_bytes;
+        Ok(config)
+    }
+}
+
+/// Runs `quorumnet devnet`: on a paused current-thread runtime for the simulator (virtual time,
+/// deterministic for a seed), on a multi-threaded one for tcp-noise. Prints the table, writes the
+/// JSON report and returns the report.
+///
+/// # Errors
+/// Invalid options, a validator that does not start, an engine error, or an unwritable report path.
+pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
+    let config = args.config()?;
+    let runtime = match config.transport {
+        TransportKind::Memory => tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build(),
+        TransportKind::TcpNoise => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    }
+    .map_err(|e| DevnetError::InvalidOptions(format!("cannot start the async runtime: {e}")))?;
+    let report = runtime.block_on(run_devnet(args, config))?;
+    std::fs::write(&args.report, report.to_json())
+        .map_err(|source| DevnetError::WriteReport { path: args.report.clone(), source })?;
+    // A closed stdout (`| head`) is the reader's choice, not an error: the report is already written.
+    let _ = writeln!(std::io::stdout().lock(), "{}report written to {}", report.table(), args.report.display());
+    Ok(report)
+}
+
+async fn run_devnet(args: &DevnetArgs, config: DevnetConfig) -> Result<Report, DevnetError> {
+    let mut devnet = Devnet::start(config).await?;
+    let progress = progress_bar(args);
+    let everyone: Vec<usize> = (0..devnet.len()).collect();
+    let limit = Duration::from_secs_f64(args.time_limit);
+    loop {
+        let within = PROGRESS_TICK.min(limit.saturating_sub(devnet.elapsed()));
+        let target = crate::message::Height(args.heights);
+        let done = match devnet.wait_for_height(target, &everyone, within).await {
+            Ok(()) => true,
+            Err(DevnetError::Stalled { .. }) => devnet.elapsed() >= limit,
+            Err(other) => return Err(other),
+        };
+        show_progress(&progress, &devnet).await;
+        if done {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    let report = Report::collect(&devnet).await;
+    devnet.shutdown().await;
+    Ok(report)
+}
+
+fn progress_bar(args: &DevnetArgs) -> ProgressBar {
+    let target = if std::io::stdout().is_terminal() && !args.no_progress {
+        ProgressDrawTarget::stdout()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(args.heights), target);
+    let style = ProgressStyle::with_template("{bar:30} height {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// Height (the lowest any validator is at), the highest round in progress, finality latency and
+/// frames sent so far.
+async fn show_progress(bar: &ProgressBar, devnet: &Devnet) {
+    if bar.is_hidden() {
+        return;
+    }
+    let snapshot = devnet.snapshot().await;
+    let frames: u64 = snapshot.iter().filter_map(|(_, stats)| stats.as_ref()).map(|s| s.total().sent).sum();
+    let journals: Vec<_> = snapshot.into_iter().map(|(journal, _)| journal).collect();
+    let height = journals.iter().map(|j| j.chain.len() as u64).min().unwrap_or(0);
+    let round = journals.iter().map(|j| j.position.1 .0).max().unwrap_or(0);
+    let latency = Latency::of(journals.iter().flat_map(|j| j.chain.iter().map(|c| c.latency)).collect());
+    let timeouts: u64 = journals.iter().map(|j| j.timeouts).sum();
+    bar.set_position(height);
+    bar.set_message(format!(
+        "round {round}, finality p50 {:.0} ms p99 {:.0} ms, {frames} frames sent, {timeouts} timeouts, {:.1} s",
+        latency.p50_ms,
+        latency.p99_ms,
+        devnet.elapsed().as_secs_f64()
+    ));
+}

@@ -1,0 +1,96 @@
+//! Building a network of validators in one process: seeded keys, validator sets, and node builders
+//! on the simulator (`mem://`, virtual time) or on tcp-noise loopback. The devnet and the node tests
+//! build their validators with these, so there is one way to do it.
+
+use std::sync::Arc;
+
+use crate::identity::{ChainId, Keypair};
+use crate::memory::{MemoryNetwork, MemoryTransport};
+use crate::node::{NodeBuilder, NodeConfig, VirtualClock};
+use crate::tcp_noise::TcpNoiseTransport;
+use crate::transport::PeerAddress;
+use crate::validator::{ValidatorInfo, ValidatorSet, ValidatorSetSource};
+
+/// The virtual wall clock simulated validators start from (2026-11-26, in µs), so sequence numbers,
+/// and therefore message ids, are the same in every run of a seed.
+pub const WALL_BASE_MICROS: u64 = 1_795_651_200_000_000;
+
+/// `n` validators' keys from fixed seeds, sorted by validator id (so index order is id order).
+///
+/// ```
+/// let keys = quorumnet::devnet::cluster::keys(3);
+/// assert!(keys[0].validator_id() < keys[1].validator_id());
+/// assert_eq!(keys[2].validator_id(), quorumnet::devnet::cluster::keys(3)[2].validator_id());
+/// ```
+pub fn keys(n: usize) -> Vec<Arc<Keypair>> {
+    let mut keys: Vec<Arc<Keypair>> = (0..n)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+            Arc::new(Keypair::from_seed(&seed))
+        })
+        .collect();
+    keys.sort_by_key(|key| key.validator_id());
+    keys
+}
+
+/// Where simulated validator `index` listens: `mem://v{index}`.
+pub fn memory_address(index: usize) -> PeerAddress {
+    format!("mem://v{index}").parse().expect("a mem:// address parses")
+}
+
+/// Where a tcp-noise validator listens in one process: loopback, a port the system picks.
+pub fn loopback_address() -> PeerAddress {
+    "tcp-noise://127.0.0.1:0".parse().expect("a tcp-noise:// address parses")
+}
+
+/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)`.
+pub fn set_of(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> PeerAddress) -> ValidatorSet {
+    set_listing(keys, |i| vec![addresses(i)])
+}
+
+/// A set of `keys` (voting power 1 each), listing validator `i` at `addresses(i)` (maybe none, for a
+/// validator that is dialed rather than dialing).
+///
+/// ```
+/// use quorumnet::devnet::cluster::{keys, memory_address, set_listing};
+///
+/// let keys = keys(4);
+/// let indexed: Vec<_> = keys.iter().enumerate().collect();
+/// let set = set_listing(&indexed, |i| vec![memory_address(i)]);
+/// assert_eq!(set.total_power(), 4);
+/// ```
+pub fn set_listing(keys: &[(usize, &Arc<Keypair>)], addresses: impl Fn(usize) -> Vec<PeerAddress>) -> ValidatorSet {
+    ValidatorSet::new(
+        keys.iter().map(|(i, key)| ValidatorInfo::new(key.public_key().clone(), 1).with_addresses(addresses(*i))),
+    )
+    .expect("distinct keys of power 1 make a valid set")
+}
+
+/// A node builder for `key` on `chain`, with its validator-set source, config and randomness seed;
+/// add a transport with [`on_memory`] or [`on_tcp_noise`].
+pub fn builder(
+    key: Arc<Keypair>,
+    chain: ChainId,
+    source: Arc<dyn ValidatorSetSource>,
+    config: NodeConfig,
+    seed: u64,
+) -> NodeBuilder {
+    crate::node::Node::builder().keypair(key).chain_id(chain).validators(source).config(config).seed(seed)
+}
+
+/// Puts `builder`'s node on the simulated `network` at [`memory_address`]`(index)`, with a virtual
+/// wall clock reading `wall_base_micros` now (a restarted validator passes a later base, so its
+/// sequence numbers continue upwards).
+pub fn on_memory(builder: NodeBuilder, network: &MemoryNetwork, index: usize, wall_base_micros: u64) -> NodeBuilder {
+    let network = network.clone();
+    builder
+        .transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(network, ctx.clone()))))
+        .listen(memory_address(index))
+        .clock(VirtualClock::shared(wall_base_micros))
+}
+
+/// Puts `builder`'s node on tcp-noise, listening at `listen` (usually [`loopback_address`]).
+pub fn on_tcp_noise(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
+    builder.transport_with(|ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone())))).listen(listen)
+}

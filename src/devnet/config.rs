@@ -1,0 +1,85 @@
+//! What a devnet runs: how many validators, on which transport, over which simulated links.
+
+use crate::memory::LinkConfig;
+use crate::node::liveness::LivenessConfig;
+use crate::node::NodeConfig;
+
+use super::engine::EngineConfig;
+
+/// The transport the validators talk over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// The in-memory simulator: seeded link latency, jitter, loss and resets, in virtual time when the
+    /// runtime's clock is paused (a run is then deterministic for a seed).
+    Memory,
+    /// TCP + Noise on loopback, in real time.
+    TcpNoise,
+}
+
+impl TransportKind {
+    /// Its name on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Memory => "memory",
+            TransportKind::TcpNoise => "tcp-noise",
+        }
+    }
+}
+
+/// A devnet's options. Start from [`DevnetConfig::memory`] or [`DevnetConfig::tcp_noise`] and change
+/// fields with struct update syntax.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet::devnet::DevnetConfig;
+/// use quorumnet::memory::LinkConfig;
+///
+/// let config = DevnetConfig {
+///     link: LinkConfig { latency: Duration::from_millis(50), ..LinkConfig::perfect() },
+///     ..DevnetConfig::memory(7, 42)
+/// };
+/// assert_eq!(config.validators, 7);
+/// ```
+#[derive(Clone, Debug)]
+pub struct DevnetConfig {
+    /// How many validators (voting power 1 each).
+    pub validators: usize,
+    /// Their transport.
+    pub transport: TransportKind,
+    /// Every simulated link's behaviour (memory only).
+    pub link: LinkConfig,
+    /// Seeds the simulator and the nodes' randomness.
+    pub seed: u64,
+    /// Each validator's node.
+    pub node: NodeConfig,
+    /// Each validator's engine.
+    pub engine: EngineConfig,
+}
+
+impl DevnetConfig {
+    /// `validators` on the simulator with 50 ms ± 10 ms links, nodes on [`NodeConfig::test`] (short
+    /// reconnect and repair timers for virtual time) but with [`LivenessConfig::local`]'s heartbeats:
+    /// the test preset's 100 ms heartbeats would make every validator verify ten signatures per peer
+    /// per second, drowning a 100-validator devnet's consensus traffic. Engines on
+    /// [`EngineConfig::local`].
+    pub fn memory(validators: usize, seed: u64) -> Self {
+        DevnetConfig {
+            validators,
+            transport: TransportKind::Memory,
+            link: LinkConfig {
+                latency: std::time::Duration::from_millis(50),
+                jitter: std::time::Duration::from_millis(10),
+                ..LinkConfig::perfect()
+            },
+            seed,
+            node: NodeConfig { liveness: LivenessConfig::local(), ..NodeConfig::test() },
+            engine: EngineConfig::local(),
+        }
+    }
+
+    /// `validators` over tcp-noise on loopback, nodes on [`NodeConfig::local`].
+    pub fn tcp_noise(validators: usize, seed: u64) -> Self {
+        DevnetConfig { transport: TransportKind::TcpNoise, node: NodeConfig::local(), ..Self::memory(validators, seed) }
+    }
+}

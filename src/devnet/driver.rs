@@ -1,0 +1,68 @@
+//! Runs an [`Engine`] on a network: the only place the engine meets quorumnet, and only through its
+//! public traits — [`MessageBroadcaster`], [`HeartbeatProtocol`], [`LivenessMonitor`] and
+//! [`ConsensusMessageReceiver`] — so any engine can be wired the same way.
+
+use super::engine::{Action, Engine};
+use crate::node::{ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NodeError};
+
+/// Feeds `engine` the node's messages and its own deadlines, and carries out its actions, until the
+/// node stops (its incoming channel closes or a call reports [`NodeError::Stopped`]): that is how a
+/// validator's crash looks from here.
+///
+/// Deadlines are polled before messages (`biased`): a flood of messages cannot hold a round open
+/// past its timeout.
+///
+/// # Errors
+/// A [`NodeError`] other than `Stopped` from the node (a message this engine signed was refused),
+/// which means a bug in the engine rather than in the network.
+pub async fn run<N, R>(network: N, mut incoming: R, mut engine: Engine) -> Result<(), NodeError>
+where
+    N: MessageBroadcaster + HeartbeatProtocol + LivenessMonitor,
+    R: ConsensusMessageReceiver,
+{
+    let first = engine.start();
+    if !perform(&network, first).await? {
+        return Ok(());
+    }
+    loop {
+        let deadline = engine.deadline();
+        let actions = tokio::select! {
+            biased;
+            () = sleep_until(deadline), if deadline.is_some() => engine.on_deadline(),
+            message = incoming.receive() => match message {
+                Some(message) => engine.on_message(&message.message, message.origin),
+                None => return Ok(()),
+            },
+        };
+        if !perform(&network, actions).await? {
+            return Ok(());
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
+/// Carries out `actions`; `false` once the node has stopped.
+async fn perform<N>(network: &N, actions: Vec<Action>) -> Result<bool, NodeError>
+where
+    N: MessageBroadcaster + HeartbeatProtocol + LivenessMonitor,
+{
+    for action in actions {
+        let done = match action {
+            Action::Broadcast(message) => network.broadcast(&message).await.map(drop),
+            Action::ReportTimeout(validator, reason) => network.report_timeout(validator, reason).await,
+            Action::MarkResponsive(validator) => network.mark_responsive(validator).await,
+            Action::Position(height, round) => network.set_consensus_position(height, round).await,
+        };
+        match done {
+            Ok(()) => {}
+            Err(NodeError::Stopped) => return Ok(false),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(true)
+}

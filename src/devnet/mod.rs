@@ -1,0 +1,55 @@
+//! The devnet: a reference BFT engine on quorumnet, and N validators running it in one process.
+//!
+//! It exists to exercise the network the way a real consensus engine does (DESIGN.md §6), and to
+//! show an engine author the wiring: the engine ([`engine`]) is a pure Tendermint-style state machine;
+//! its [`driver`] connects it to a node only through quorumnet's public traits
+//! ([`MessageBroadcaster`](crate::node::MessageBroadcaster),
+//! [`HeartbeatProtocol`](crate::node::HeartbeatProtocol),
+//! [`LivenessMonitor`](crate::node::LivenessMonitor),
+//! [`ConsensusMessageReceiver`](crate::node::ConsensusMessageReceiver)).
+//!
+//! Compiled with both transport features (`memory`, `tcp-noise`), the default.
+//!
+//! # Guarantees
+//! - Safety with fewer than 1/3 of the power faulty: 2/3 quorums by voting power, Tendermint locking;
+//!   [`Devnet::check_agreement`] checks every height across validators rather than assuming it.
+//! - Liveness after a crash: rounds advance on timeouts that grow with the round; a restarted
+//!   validator joins the others' round (round skip) and catches up on missed heights ([`catchup`]).
+//! - Determinism on the simulator: on a paused current-thread runtime, a seed fixes the commit trace
+//!   (heights, rounds, blocks and their virtual times). Finality latency on `memory` is virtual time:
+//!   what the simulated links cost, not what this machine's CPU costs.
+//!
+//! # Non-guarantees
+//! - Blocks are filler bytes; there is no execution, mempool or persistence beyond the in-process
+//!   [`journal`] (the stand-in for a validator's disk across a simulated crash).
+//! - Equivocation and other byzantine behaviour are not detected here (the first vote per validator,
+//!   round and phase counts); that is the byzantine detector's job.
+//!
+//! # Pieces
+//! - [`block`], [`proposer`], [`votes`], [`locking`], [`timeouts`], [`catchup`], [`journal`]: one
+//!   concept each, used by [`engine`].
+//! - [`cluster`]: keys, validator sets and node builders for validators in one process.
+//! - [`runner`]: [`Devnet`], crash/restart and waits; [`report`]: the end-of-run report.
+//! - [`cli`]: `quorumnet devnet`.
+
+pub mod block;
+pub mod catchup;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod driver;
+pub mod engine;
+pub mod error;
+pub mod journal;
+pub mod locking;
+pub mod proposer;
+pub mod report;
+pub mod runner;
+pub mod timeouts;
+pub mod votes;
+
+pub use config::{DevnetConfig, TransportKind};
+pub use engine::{Engine, EngineConfig};
+pub use error::DevnetError;
+pub use report::Report;
+pub use runner::Devnet;

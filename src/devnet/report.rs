@@ -1,0 +1,281 @@
+//! The end-of-run report: a table for the terminal and `report.json`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::config::TransportKind;
+use super::journal::{CommitPath, JournalState};
+use super::runner::Devnet;
+use crate::node::NodeStats;
+
+/// Finality latency percentiles, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Worst.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of `samples`; zeros when there are none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quorumnet::devnet::report::Latency;
+    ///
+    /// let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+    /// let latency = Latency::of(samples);
+    /// assert_eq!((latency.p50_ms, latency.p99_ms, latency.max_ms), (50.0, 99.0, 100.0));
+    /// ```
+    pub fn of(mut samples: Vec<Duration>) -> Self {
+        if samples.is_empty() {
+            return Latency::default();
+        }
+        samples.sort();
+        let rank = |p: f64| {
+            let index = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[index].as_secs_f64() * 1e3
+        };
+        Latency { p50_ms: rank(0.50), p99_ms: rank(0.99), max_ms: rank(1.0) }
+    }
+}
+
+/// One validator's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ValidatorReport {
+    /// Its index (id order).
+    pub index: usize,
+    /// Its validator id, hex.
+    pub id: String,
+    /// Whether it was running at the end.
+    pub running: bool,
+    /// Heights it committed.
+    pub height: u64,
+    /// Of which adopted through catch-up.
+    pub caught_up: u64,
+    /// Its traffic and timeouts.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// What a devnet run did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// How many validators.
+    pub validators: usize,
+    /// Their transport.
+    pub transport: TransportKind,
+    /// The seed.
+    pub seed: u64,
+    /// Whether times are virtual (the simulator, run under a paused tokio clock) rather than
+    /// wall-clock (tcp-noise).
+    pub virtual_time: bool,
+    /// How long the run lasted, in seconds (virtual when `virtual_time`).
+    pub duration_s: f64,
+    /// The highest height every running validator committed.
+    pub heights_committed: u64,
+    /// Whether every height committed by several validators holds the same block at all of them.
+    pub agreement: bool,
+    /// From a validator entering a height to committing it, over every (validator, height) decided
+    /// by its own votes (blocks adopted through catch-up excluded).
+    pub finality_latency: Latency,
+    /// Rounds beyond the first, summed over every validator and height.
+    pub extra_rounds: u64,
+    /// Consensus messages signed (proposals, votes, catch-up commits) by all validators per committed
+    /// height: about 2N + 1 when every height decides in its first round.
+    pub signed_per_height: f64,
+    /// Frames sent by all validators per committed height: every copy of every message, direct or
+    /// forwarded, plus heartbeats and gossip control frames.
+    pub messages_per_height: f64,
+    /// Bytes sent by all validators per committed height.
+    pub bytes_per_height: f64,
+    /// Sums over validators.
+    pub totals: Counts,
+    /// Why retransmissions read 0.
+    pub retransmissions_note: &'static str,
+    /// Per validator.
+    pub per_validator: Vec<ValidatorReport>,
+}
+
+/// Traffic and timeouts: one validator's, or summed over all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Messages signed and broadcast.
+    pub messages_broadcast: u64,
+    /// Frames sent to peers (own messages and forwarded ones).
+    pub messages_sent: u64,
+    /// Frames received.
+    pub messages_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Copies of messages already held.
+    pub duplicates: u64,
+    /// Reliable-delivery retransmissions: the engine broadcasts only, so 0 (see
+    /// [`Report::retransmissions_note`]).
+    pub retransmissions: u64,
+    /// Engine step timeouts.
+    pub timeouts: u64,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            messages_broadcast: self.messages_broadcast + o.messages_broadcast,
+            messages_sent: self.messages_sent + o.messages_sent,
+            messages_received: self.messages_received + o.messages_received,
+            bytes_sent: self.bytes_sent + o.bytes_sent,
+            bytes_received: self.bytes_received + o.bytes_received,
+            duplicates: self.duplicates + o.duplicates,
+            retransmissions: self.retransmissions + o.retransmissions,
+            timeouts: self.timeouts + o.timeouts,
+        }
+    }
+}
+
+const RETRANSMISSIONS_NOTE: &str =
+    "the reference engine broadcasts (direct send + gossip + repair) and does not use reliable \
+     delivery, and this node runtime has no retransmission counter yet: 0";
+
+impl Report {
+    /// Collects the report of `devnet` now.
+    pub async fn collect(devnet: &Devnet) -> Self {
+        let snapshot = devnet.snapshot().await;
+        let per_validator: Vec<ValidatorReport> = snapshot
+            .iter()
+            .enumerate()
+            .map(|(index, (journal, stats))| validator_report(index, devnet, journal, stats.as_ref()))
+            .collect();
+        let latencies: Vec<Duration> = snapshot
+            .iter()
+            .flat_map(|(journal, _)| journal.chain.iter().filter(|c| c.path == CommitPath::Decided).map(|c| c.latency))
+            .collect();
+        let heights_committed = snapshot
+            .iter()
+            .zip(&per_validator)
+            .filter(|(_, v)| v.running)
+            .map(|((journal, _), _)| journal.chain.len() as u64)
+            .min()
+            .unwrap_or(0);
+        let totals = per_validator.iter().fold(Counts::default(), |sum, v| sum + v.counts);
+        let per_height =
+            |total: u64| if heights_committed == 0 { 0.0 } else { total as f64 / heights_committed as f64 };
+        let config = devnet.config();
+        Report {
+            validators: devnet.len(),
+            transport: config.transport,
+            seed: config.seed,
+            // The simulator is run on a paused clock (the CLI and the tests do): virtual time.
+            virtual_time: config.transport == TransportKind::Memory,
+            duration_s: devnet.elapsed().as_secs_f64(),
+            heights_committed,
+            agreement: devnet.check_agreement().is_ok(),
+            finality_latency: Latency::of(latencies),
+            extra_rounds: snapshot.iter().map(|(journal, _)| journal.extra_rounds).sum(),
+            signed_per_height: per_height(totals.messages_broadcast),
+            messages_per_height: per_height(totals.messages_sent),
+            bytes_per_height: per_height(totals.bytes_sent),
+            totals,
+            retransmissions_note: RETRANSMISSIONS_NOTE,
+            per_validator,
+        }
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serialises: plain numbers and strings")
+    }
+
+    /// The report as a table for the terminal.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let time = if self.virtual_time { "virtual" } else { "wall-clock" };
+        let l = &self.finality_latency;
+        let _ = writeln!(
+            out,
+            "{} validators on {}, seed {}: {} heights in {:.1} s ({time}); agreement: {}",
+            self.validators,
+            self.transport.name(),
+            self.seed,
+            self.heights_committed,
+            self.duration_s,
+            if self.agreement { "yes" } else { "NO" }
+        );
+        let _ = writeln!(
+            out,
+            "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {}; per height: {:.0} messages signed, {:.0} frames and {:.0} bytes sent",
+            l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.signed_per_height, self.messages_per_height, self.bytes_per_height
+        );
+        let _ = writeln!(
+            out,
+            "{:>3} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}",
+            "#",
+            "id",
+            "height",
+            "c-up",
+            "broadcast",
+            "sent",
+            "received",
+            "bytes-sent",
+            "bytes-recv",
+            "dups",
+            "retx",
+            "timeouts"
+        );
+        for v in &self.per_validator {
+            let _ = writeln!(
+                out,
+                "{:>3} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}{}",
+                v.index,
+                &v.id[..8],
+                v.height,
+                v.caught_up,
+                v.counts.messages_broadcast,
+                v.counts.messages_sent,
+                v.counts.messages_received,
+                v.counts.bytes_sent,
+                v.counts.bytes_received,
+                v.counts.duplicates,
+                v.counts.retransmissions,
+                v.counts.timeouts,
+                if v.running { "" } else { " (stopped)" }
+            );
+        }
+        let _ = writeln!(out, "retx: {}", self.retransmissions_note);
+        out
+    }
+}
+
+fn validator_report(
+    index: usize,
+    devnet: &Devnet,
+    journal: &JournalState,
+    stats: Option<&NodeStats>,
+) -> ValidatorReport {
+    let total = stats.map(NodeStats::total).unwrap_or_default();
+    ValidatorReport {
+        index,
+        id: devnet.keys()[index].validator_id().to_string(),
+        running: stats.is_some(),
+        height: journal.chain.len() as u64,
+        caught_up: journal.chain.iter().filter(|c| c.path == CommitPath::CaughtUp).count() as u64,
+        counts: Counts {
+            messages_broadcast: stats.map_or(0, |s| s.broadcast),
+            messages_sent: total.sent,
+            messages_received: total.received,
+            bytes_sent: total.sent_bytes,
+            bytes_received: total.received_bytes,
+            duplicates: stats.map_or(0, |s| s.duplicates),
+            retransmissions: 0,
+            timeouts: journal.timeouts,
+        },
+    }
+}

@@ -1,0 +1,386 @@
+//! A devnet: N validators in one process, each a node plus the reference engine, which a test or the
+//! CLI can crash, restart, partition (through [`Devnet::network`]) and watch commit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::cluster::{self, WALL_BASE_MICROS};
+use super::config::{DevnetConfig, TransportKind};
+use super::driver;
+use super::engine::Engine;
+use super::error::DevnetError;
+use super::journal::{Journal, JournalState};
+use crate::identity::{ChainId, Keypair};
+use crate::memory::MemoryNetwork;
+use crate::message::{BlockHash, Height, Round};
+use crate::node::{Clock, IncomingMessages, Node, NodeError, NodeStats, SystemClock, VirtualClock};
+use crate::transport::PeerAddress;
+use crate::validator::{ListValidatorSetSource, ValidatorSet};
+
+/// The chain every devnet validator is on.
+pub const CHAIN_NAME: &str = "quorumnet-devnet";
+
+/// How often [`Devnet::wait_for_height`] looks at the validators' chains.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How long [`Devnet::start`] waits for the validators to connect before starting the engines (a
+/// chain's genesis time): past it, engines start anyway and catch up once connected.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// One validator: its node and engine while running, its journal always.
+struct Validator {
+    node: Option<Node>,
+    driver: Option<JoinHandle<Result<(), NodeError>>>,
+    journal: Journal,
+    listen: Option<PeerAddress>,
+}
+
+/// One commit of one validator, for comparing runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TraceEntry {
+    /// When, since the devnet started.
+    pub at: Duration,
+    /// The validator.
+    pub validator: usize,
+    /// The height.
+    pub height: Height,
+    /// The round it was decided in.
+    pub round: Round,
+    /// The block.
+    pub block: BlockHash,
+}
+
+/// A running devnet.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet::devnet::{Devnet, DevnetConfig};
+/// use quorumnet::message::Height;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+/// let mut devnet = Devnet::start(DevnetConfig::memory(4, 7)).await.unwrap();
+/// devnet.wait_for_height(Height(3), &[0, 1, 2, 3], Duration::from_secs(30)).await.unwrap();
+/// assert!(devnet.check_agreement().unwrap() >= 3);
+/// devnet.shutdown().await;
+/// # });
+/// ```
+pub struct Devnet {
+    config: DevnetConfig,
+    keys: Vec<Arc<Keypair>>,
+    set: Arc<ValidatorSet>,
+    network: MemoryNetwork,
+    /// When the nodes were created: restarted nodes' wall clocks go on from it.
+    created: Instant,
+    /// When the engines started: commit times are measured from it.
+    epoch: Instant,
+    validators: Vec<Validator>,
+}
+
+impl Devnet {
+    /// Starts every validator's node, waits (a bounded time) until they are connected, then starts
+    /// their engines together, as validators start at a chain's genesis time.
+    ///
+    /// # Errors
+    /// [`DevnetError::InvalidOptions`] for no validators, [`DevnetError::NodeStart`].
+    pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
+        if config.validators == 0 {
+            return Err(DevnetError::InvalidOptions("a devnet needs at least one validator".into()));
+        }
+        let keys = cluster::keys(config.validators);
+        let indexed: Vec<_> = keys.iter().enumerate().collect();
+        let set = Arc::new(cluster::set_of(&indexed, cluster::memory_address));
+        let network = MemoryNetwork::new(config.seed);
+        network.set_default_link(config.link.clone());
+        let validators = (0..config.validators)
+            .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
+            .collect();
+        let now = Instant::now();
+        let mut devnet = Devnet { config, keys, set, network, created: now, epoch: now, validators };
+        let mut started = Vec::with_capacity(devnet.validators.len());
+        for index in 0..devnet.validators.len() {
+            started.push(devnet.start_node(index).await?);
+        }
+        devnet.await_connected(CONNECT_WAIT).await;
+        devnet.epoch = Instant::now();
+        for (index, (incoming, clock)) in started.into_iter().enumerate() {
+            devnet.start_engine(index, incoming, clock);
+        }
+        Ok(devnet)
+    }
+
+    /// The simulated network (memory transport), for cutting links and partitions.
+    pub fn network(&self) -> &MemoryNetwork {
+        &self.network
+    }
+
+    /// The validators' ids' keys, in index order (id order).
+    pub fn keys(&self) -> &[Arc<Keypair>] {
+        &self.keys
+    }
+
+    /// How many validators.
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    /// Never: a devnet has at least one validator.
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// The options it runs with.
+    pub fn config(&self) -> &DevnetConfig {
+        &self.config
+    }
+
+    /// Time since it started (virtual on a paused clock).
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Validator `index`'s node, while it runs.
+    pub fn node(&self, index: usize) -> Option<&Node> {
+        self.validators.get(index).and_then(|v| v.node.as_ref())
+    }
+
+    /// Validator `index`'s journal (chain, position, timeouts).
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchValidator`].
+    pub fn journal(&self, index: usize) -> Result<JournalState, DevnetError> {
+        Ok(self.validator(index)?.journal.snapshot())
+    }
+
+    fn validator(&self, index: usize) -> Result<&Validator, DevnetError> {
+        let count = self.validators.len();
+        self.validators.get(index).ok_or(DevnetError::NoSuchValidator { index, count })
+    }
+
+    /// Waits until every node is connected to every other, or `within` passed.
+    async fn await_connected(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        let others = self.validators.len().saturating_sub(1);
+        'poll: while Instant::now() < deadline {
+            for node in self.validators.iter().filter_map(|v| v.node.as_ref()) {
+                if node.connected_peers().await.map_or(true, |peers| peers.len() < others) {
+                    tokio::time::sleep(POLL).await;
+                    continue 'poll;
+                }
+            }
+            return;
+        }
+    }
+
+    /// Starts validator `index`'s node and engine (again, after a crash: the engine resumes from its
+    /// journal, as from disk).
+    async fn launch(&mut self, index: usize) -> Result<(), DevnetError> {
+        let (incoming, clock) = self.start_node(index).await?;
+        self.start_engine(index, incoming, clock);
+        Ok(())
+    }
+
+    /// Starts validator `index`'s node; returns its engine's inbox and clock.
+    async fn start_node(&mut self, index: usize) -> Result<(IncomingMessages, Arc<dyn Clock>), DevnetError> {
+        let chain = ChainId::from_network_name(CHAIN_NAME);
+        let key = self.keys[index].clone();
+        let (builder, clock): (_, Arc<dyn Clock>) = match self.config.transport {
+            TransportKind::Memory => {
+                let source = Arc::new(ListValidatorSetSource::new((*self.set).clone(), Height(0), 4));
+                let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
+                // A restarted validator's wall clock goes on from where the others' are, so its
+                // sequence numbers keep increasing.
+                let wall = WALL_BASE_MICROS + self.created.elapsed().as_micros() as u64;
+                (cluster::on_memory(builder, &self.network, index, wall), VirtualClock::shared(wall))
+            }
+            TransportKind::TcpNoise => {
+                // Ports are known once nodes listen: each validator is told the addresses of those
+                // already listening and dials them; later ones dial it. A restart listens where it did.
+                let indexed: Vec<_> = self.keys.iter().enumerate().collect();
+                let set = cluster::set_listing(&indexed, |i| {
+                    self.validators[i].listen.clone().filter(|_| i != index).into_iter().collect()
+                });
+                let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
+                let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
+                let listen = self.validators[index].listen.clone().unwrap_or_else(cluster::loopback_address);
+                (cluster::on_tcp_noise(builder, listen), Arc::new(SystemClock))
+            }
+        };
+        let (node, incoming) =
+            builder.build().await.map_err(|source| DevnetError::NodeStart { index, source: Box::new(source) })?;
+        let validator = &mut self.validators[index];
+        validator.listen = node.listen_addresses().first().cloned();
+        validator.node = Some(node);
+        Ok((incoming, clock))
+    }
+
+    /// Starts validator `index`'s engine on its running node.
+    fn start_engine(&mut self, index: usize, incoming: IncomingMessages, clock: Arc<dyn Clock>) {
+        let validator = &mut self.validators[index];
+        let Some(node) = validator.node.clone() else { return };
+        let engine = Engine::new(
+            node.id(),
+            self.set.clone(),
+            self.config.engine.clone(),
+            validator.journal.clone(),
+            clock,
+            self.epoch,
+        );
+        validator.driver = Some(tokio::spawn(driver::run(node, incoming, engine)));
+    }
+
+    /// Stops validator `index` abruptly: node and engine gone, journal kept.
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchValidator`].
+    pub async fn crash(&mut self, index: usize) -> Result<(), DevnetError> {
+        self.validator(index)?;
+        let validator = &mut self.validators[index];
+        if let Some(driver) = validator.driver.take() {
+            driver.abort();
+        }
+        if let Some(node) = validator.node.take() {
+            node.shutdown().await;
+        }
+        Ok(())
+    }
+
+    /// Starts a crashed validator again; it catches up from the others.
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchValidator`], [`DevnetError::NodeStart`].
+    pub async fn restart(&mut self, index: usize) -> Result<(), DevnetError> {
+        self.crash(index).await?;
+        self.launch(index).await
+    }
+
+    /// Waits until each validator of `among` committed `target`, or fails after `within`. Also fails
+    /// early if an engine stopped with an error.
+    ///
+    /// # Errors
+    /// [`DevnetError::Stalled`], [`DevnetError::Engine`], [`DevnetError::NoSuchValidator`].
+    pub async fn wait_for_height(
+        &mut self,
+        target: Height,
+        among: &[usize],
+        within: Duration,
+    ) -> Result<(), DevnetError> {
+        let deadline = Instant::now() + within;
+        loop {
+            self.check_engines()?;
+            let mut waiting = Vec::new();
+            let mut reached = Height(u64::MAX);
+            for &index in among {
+                let height = Height(self.validator(index)?.journal.lock().chain.len() as u64);
+                reached = reached.min(height);
+                if height < target {
+                    waiting.push(index);
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(DevnetError::Stalled { target, reached, within, waiting });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Fails with the first engine that stopped on an error.
+    fn check_engines(&mut self) -> Result<(), DevnetError> {
+        for (index, validator) in self.validators.iter_mut().enumerate() {
+            if validator.driver.as_ref().is_some_and(JoinHandle::is_finished) {
+                let driver = validator.driver.take().expect("checked above");
+                if let Some(Ok(Err(source))) = driver.now_or_never_result() {
+                    return Err(DevnetError::Engine { index, source });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks, across all validators, that every height any two committed holds the same block.
+    /// Returns the highest height every validator committed.
+    ///
+    /// # Errors
+    /// [`DevnetError::Diverged`] naming the first height and pair that differ.
+    pub fn check_agreement(&self) -> Result<u64, DevnetError> {
+        let chains: Vec<JournalState> = self.validators.iter().map(|v| v.journal.snapshot()).collect();
+        let longest = chains.iter().map(|c| c.chain.len()).max().unwrap_or(0);
+        for height in 0..longest {
+            let mut first: Option<(usize, BlockHash)> = None;
+            for (index, chain) in chains.iter().enumerate() {
+                let Some(committed) = chain.chain.get(height) else { continue };
+                match first {
+                    None => first = Some((index, committed.block)),
+                    Some((other, block)) if block != committed.block => {
+                        return Err(DevnetError::Diverged { height: committed.height, first: other, second: index });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(chains.iter().map(|c| c.chain.len() as u64).min().unwrap_or(0))
+    }
+
+    /// Every commit of every validator, in time order: what a run with a seed must reproduce.
+    pub fn commit_trace(&self) -> Vec<TraceEntry> {
+        let mut trace: Vec<TraceEntry> = self
+            .validators
+            .iter()
+            .enumerate()
+            .flat_map(|(validator, v)| {
+                v.journal.snapshot().chain.into_iter().map(move |c| TraceEntry {
+                    at: c.at,
+                    validator,
+                    height: c.height,
+                    round: c.round,
+                    block: c.block,
+                })
+            })
+            .collect();
+        trace.sort();
+        trace
+    }
+
+    /// Each validator's journal and, while it runs, its node's counters.
+    pub async fn snapshot(&self) -> Vec<(JournalState, Option<NodeStats>)> {
+        let mut out = Vec::with_capacity(self.validators.len());
+        for validator in &self.validators {
+            let stats = match &validator.node {
+                Some(node) => node.stats().await.ok(),
+                None => None,
+            };
+            out.push((validator.journal.snapshot(), stats));
+        }
+        out
+    }
+
+    /// Stops every validator.
+    pub async fn shutdown(mut self) {
+        for index in 0..self.validators.len() {
+            // Indices are in range by construction.
+            let _ = self.crash(index).await;
+        }
+    }
+}
+
+/// A finished task's result without waiting (the caller checked `is_finished`).
+trait FinishedResult<T> {
+    fn now_or_never_result(self) -> Option<Result<T, tokio::task::JoinError>>;
+}
+
+impl<T> FinishedResult<T> for JoinHandle<T> {
+    fn now_or_never_result(self) -> Option<Result<T, tokio::task::JoinError>> {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut handle = std::pin::pin!(self);
+        match std::future::Future::poll(handle.as_mut(), &mut cx) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        }
+    }
+}

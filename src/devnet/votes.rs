@@ -1,0 +1,106 @@
+//! The votes of one height, counted by voting power.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::identity::ValidatorId;
+use crate::message::{BlockHash, Round};
+use crate::node::vote_validator::Tally;
+use crate::validator::ValidatorSet;
+
+/// The two voting phases of a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// First phase: a pre-vote.
+    PreVote,
+    /// Second phase: a pre-commit.
+    PreCommit,
+}
+
+/// Pre-votes and pre-commits of one height, by round, each validator's first vote per round and phase.
+///
+/// A second, different vote from the same validator in the same round and phase is ignored here:
+/// the first one counts (reporting such equivocation is the byzantine detector's job, not the
+/// engine's). Rounds are bounded by the engine, which drops votes too far ahead of its round.
+///
+/// ```
+/// use quorumnet::devnet::votes::{Phase, VoteBook};
+/// use quorumnet::identity::Keypair;
+/// use quorumnet::message::{BlockHash, Round};
+/// use quorumnet::validator::{ValidatorInfo, ValidatorSet};
+///
+/// let ids: Vec<_> = (1..=4u8).map(|i| Keypair::from_seed(&[i; 32])).collect();
+/// let set = ValidatorSet::new(ids.iter().map(|k| ValidatorInfo::new(k.public_key().clone(), 1))).unwrap();
+/// let mut book = VoteBook::default();
+/// let block = Some(BlockHash([1; 32]));
+/// for key in &ids[..3] {
+///     book.record(Phase::PreVote, Round(0), key.validator_id(), block);
+/// }
+/// assert!(book.tally(&set, Phase::PreVote, Round(0), block).is_supermajority());
+/// assert!(!book.tally(&set, Phase::PreVote, Round(0), None).is_supermajority());
+/// ```
+#[derive(Debug, Default)]
+pub struct VoteBook {
+    rounds: BTreeMap<Round, RoundVotes>,
+}
+
+#[derive(Debug, Default)]
+struct RoundVotes {
+    prevotes: BTreeMap<ValidatorId, Option<BlockHash>>,
+    precommits: BTreeMap<ValidatorId, Option<BlockHash>>,
+}
+
+impl RoundVotes {
+    fn phase(&self, phase: Phase) -> &BTreeMap<ValidatorId, Option<BlockHash>> {
+        match phase {
+            Phase::PreVote => &self.prevotes,
+            Phase::PreCommit => &self.precommits,
+        }
+    }
+}
+
+impl VoteBook {
+    /// Records `voter`'s `phase` vote in `round`; `false` if it had already voted there.
+    pub fn record(&mut self, phase: Phase, round: Round, voter: ValidatorId, block: Option<BlockHash>) -> bool {
+        let votes = self.rounds.entry(round).or_default();
+        let map = match phase {
+            Phase::PreVote => &mut votes.prevotes,
+            Phase::PreCommit => &mut votes.precommits,
+        };
+        if map.contains_key(&voter) {
+            return false;
+        }
+        map.insert(voter, block);
+        true
+    }
+
+    /// The power behind `block` (nil for `None`) in `phase` of `round`.
+    pub fn tally(&self, set: &ValidatorSet, phase: Phase, round: Round, block: Option<BlockHash>) -> Tally {
+        let votes = self.rounds.get(&round);
+        let voters = votes.into_iter().flat_map(|v| v.phase(phase).iter()).filter(|(_, b)| **b == block);
+        Tally::count(set, voters.map(|(id, _)| id))
+    }
+
+    /// The power of every vote, whatever its value, in `phase` of `round`.
+    pub fn tally_any(&self, set: &ValidatorSet, phase: Phase, round: Round) -> Tally {
+        let votes = self.rounds.get(&round);
+        Tally::count(set, votes.into_iter().flat_map(|v| v.phase(phase).keys()))
+    }
+
+    /// The block (not nil) holding a supermajority in `phase` of `round`, if any.
+    pub fn supermajority_block(&self, set: &ValidatorSet, phase: Phase, round: Round) -> Option<BlockHash> {
+        let votes = self.rounds.get(&round)?.phase(phase);
+        let candidates: BTreeSet<BlockHash> = votes.values().flatten().copied().collect();
+        candidates.into_iter().find(|block| self.tally(set, phase, round, Some(*block)).is_supermajority())
+    }
+
+    /// Every validator that voted in `round`, in either phase.
+    pub fn voters(&self, round: Round) -> BTreeSet<ValidatorId> {
+        let votes = self.rounds.get(&round);
+        votes.into_iter().flat_map(|v| v.prevotes.keys().chain(v.precommits.keys())).copied().collect()
+    }
+
+    /// The rounds with any vote, in order.
+    pub fn rounds(&self) -> impl Iterator<Item = Round> + '_ {
+        self.rounds.keys().copied()
+    }
+}

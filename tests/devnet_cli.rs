@@ -1,0 +1,73 @@
+//! The `quorumnet` binary itself: `devnet` runs, prints the table and writes a report.json with the
+//! documented fields; bad options fail with a message saying what to change.
+
+use std::process::Command;
+
+fn quorumnet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quorumnet"))
+}
+
+#[test]
+fn devnet_writes_a_report_with_every_field() {
+    let (stdout, json) = run_devnet(&["--validators", "4", "--heights", "5", "--seed", "3"]);
+    assert!(stdout.contains("finality latency p50"), "table printed: {stdout}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["validators"], 4);
+    assert_eq!(report["transport"], "memory");
+    assert_eq!(report["virtual_time"], true);
+    assert_eq!(report["agreement"], true);
+    assert!(report["heights_committed"].as_u64().unwrap() >= 5);
+    assert!(report["finality_latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["finality_latency"]["p99_ms"].as_f64().unwrap()
+            >= report["finality_latency"]["p50_ms"].as_f64().unwrap()
+    );
+    assert!(report["messages_per_height"].as_f64().unwrap() > 0.0);
+    // A proposal and two votes per validator per height, give or take a timed-out round.
+    assert!(report["signed_per_height"].as_f64().unwrap() >= 9.0);
+    for field in ["messages_sent", "bytes_sent", "duplicates", "retransmissions", "timeouts"] {
+        assert!(report["totals"][field].is_u64(), "totals.{field}");
+    }
+    let validators = report["per_validator"].as_array().unwrap();
+    assert_eq!(validators.len(), 4);
+    assert!(validators.iter().all(|v| v["messages_received"].as_u64().unwrap() > 0 && v["bytes_received"].is_u64()));
+}
+
+/// Runs `quorumnet devnet` with `args`; returns what it printed and its report.json.
+fn run_devnet(args: &[&str]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let output = quorumnet().arg("devnet").args(args).arg("--report").arg(&path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    (stdout, std::fs::read_to_string(&path).unwrap())
+}
+
+fn report_of(args: &[&str]) -> String {
+    run_devnet(args).1
+}
+
+#[test]
+fn devnet_on_the_simulator_reports_the_same_for_the_same_seed() {
+    let run = |seed: &str| report_of(&["-n", "4", "--heights", "5", "--reset-every", "1", "--seed", seed]);
+    let first = run("11");
+    assert_eq!(first, run("11"), "virtual time: the whole report is a function of the seed");
+    assert_ne!(first, run("12"));
+}
+
+#[test]
+fn devnet_runs_over_tcp_noise_loopback() {
+    let report: serde_json::Value =
+        serde_json::from_str(&report_of(&["--transport", "tcp-noise", "-n", "4", "--heights", "3"])).unwrap();
+    assert_eq!(report["transport"], "tcp-noise");
+    assert_eq!(report["virtual_time"], false);
+    assert!(report["heights_committed"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn devnet_refuses_zero_validators_and_says_which_option_to_change() {
+    let output = quorumnet().args(["devnet", "--validators", "0", "--report", "/nonexistent/r.json"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--validators must be at least 1"), "{stderr}");
+}

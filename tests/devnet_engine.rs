@@ -1,0 +1,198 @@
+//! The reference engine's rules, driven by hand (no network): timeouts reported to the liveness
+//! monitor, nil votes on timeouts, locking, and catch-up from a commit certificate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorumnet::devnet::block::Block;
+use quorumnet::devnet::cluster;
+use quorumnet::devnet::engine::{Action, Engine, EngineConfig};
+use quorumnet::devnet::journal::{CommitPath, Journal};
+use quorumnet::devnet::proposer::proposer;
+use quorumnet::identity::{Keypair, ValidatorId};
+use quorumnet::message::{BlockHash, Commit, ConsensusMessage, Height, Proposal, Round, Vote};
+use quorumnet::node::liveness::ValidatorTimeout;
+use quorumnet::node::{Clock, VirtualClock};
+use quorumnet::validator::ValidatorSet;
+
+struct Fixture {
+    keys: Vec<Arc<Keypair>>,
+    set: Arc<ValidatorSet>,
+    clock: Arc<dyn Clock>,
+    journal: Journal,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let keys = cluster::keys(4);
+        let indexed: Vec<_> = keys.iter().enumerate().collect();
+        let set = Arc::new(cluster::set_of(&indexed, cluster::memory_address));
+        Fixture { keys, set, clock: VirtualClock::shared(cluster::WALL_BASE_MICROS), journal: Journal::default() }
+    }
+
+    /// A fixture and its started [`Fixture::engine_not_proposing`], with the other validators' indices.
+    fn started() -> (Fixture, usize, Engine, Vec<usize>) {
+        let f = Fixture::new();
+        let (me, mut engine) = f.engine_not_proposing();
+        engine.start();
+        let others = (0..4).filter(|i| *i != me).collect();
+        (f, me, engine, others)
+    }
+
+    fn id(&self, index: usize) -> ValidatorId {
+        self.keys[index].validator_id()
+    }
+
+    /// An engine for the validator that does not propose height 1, round 0.
+    fn engine_not_proposing(&self) -> (usize, Engine) {
+        let proposer = proposer(&self.set, Height(1), Round(0));
+        let me = (0..4).find(|i| self.id(*i) != proposer).unwrap();
+        let engine = Engine::new(
+            self.id(me),
+            self.set.clone(),
+            EngineConfig::local(),
+            self.journal.clone(),
+            self.clock.clone(),
+            self.clock.now(),
+        );
+        (me, engine)
+    }
+
+    /// Validators `from` each tell `engine` they committed `block` at height 1 in `round`.
+    fn deliver_commits(&self, engine: &mut Engine, from: &[usize], round: u32, block: BlockHash) {
+        for &i in from {
+            let commit = Commit { height: Height(1), round: Round(round), validator: self.id(i), block_hash: block };
+            engine.on_message(&ConsensusMessage::Commit(commit), self.id(i));
+        }
+    }
+
+    fn vote(&self, index: usize, round: u32, block: Option<BlockHash>) -> Vote {
+        Vote { height: Height(1), round: Round(round), validator: self.id(index), block_hash: block }
+    }
+}
+
+/// `proposer`'s proposal of a fresh block at height 1, `round`.
+fn fresh_proposal(round: u32, proposer: ValidatorId, time_micros: u64) -> (Proposal, BlockHash) {
+    let block = Block::new(Height(1), Round(round), proposer, Block::genesis_parent(), time_micros, 16);
+    let hash = block.hash();
+    let proposal = Proposal {
+        height: Height(1),
+        round: Round(round),
+        proposer,
+        block_hash: hash,
+        pol_round: None,
+        block: block.encode(),
+    };
+    (proposal, hash)
+}
+
+fn broadcasts(actions: &[Action]) -> Vec<&ConsensusMessage> {
+    actions.iter().filter_map(|a| if let Action::Broadcast(m) = a { Some(m) } else { None }).collect()
+}
+
+async fn run_deadline(engine: &mut Engine) -> Vec<Action> {
+    tokio::time::sleep_until(engine.deadline().expect("a step timeout runs")).await;
+    engine.on_deadline()
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_proposal_and_silent_validators_are_reported_and_cleared_when_they_vote() {
+    let f = Fixture::new();
+    let (me, mut engine) = f.engine_not_proposing();
+    assert!(engine.start().contains(&Action::Position(Height(1), Round(0))));
+    let proposer = proposer(&f.set, Height(1), Round(0));
+    let actions = run_deadline(&mut engine).await;
+    assert!(actions.contains(&Action::ReportTimeout(
+        proposer,
+        ValidatorTimeout::RoundTimeout { height: Height(1), round: Round(0) }
+    )));
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 0, None))], "nil pre-vote");
+    let actions = run_deadline(&mut engine).await;
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreCommit(f.vote(me, 0, None))], "nil pre-commit");
+    let actions = run_deadline(&mut engine).await;
+    let silent: Vec<ValidatorId> = (0..4).filter(|i| *i != me).map(|i| f.id(i)).filter(|id| *id != proposer).collect();
+    for id in &silent {
+        let no_votes = ValidatorTimeout::NoVotes { height: Height(1), round: Round(0) };
+        assert!(actions.contains(&Action::ReportTimeout(*id, no_votes)), "{id:?} reported");
+    }
+    assert!(actions.contains(&Action::Position(Height(1), Round(1))), "next round");
+    let other = (0..4).find(|i| f.id(*i) == silent[0]).unwrap();
+    let actions = engine.on_message(&ConsensusMessage::PreVote(f.vote(other, 1, None)), silent[0]);
+    assert!(actions.contains(&Action::MarkResponsive(silent[0])));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_polka_locks_and_the_lock_refuses_another_block_in_a_later_round() {
+    let (f, me, mut engine, others) = Fixture::started();
+    let proposer_id = proposer(&f.set, Height(1), Round(0));
+    let (proposal, block) = fresh_proposal(0, proposer_id, 1);
+    let actions = engine.on_message(&ConsensusMessage::Proposal(proposal), proposer_id);
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 0, Some(block)))]);
+    let mut precommitted = Vec::new();
+    for &i in &others[..2] {
+        let actions = engine.on_message(&ConsensusMessage::PreVote(f.vote(i, 0, Some(block))), f.id(i));
+        precommitted.extend(broadcasts(&actions).into_iter().cloned());
+    }
+    assert_eq!(precommitted, [ConsensusMessage::PreCommit(f.vote(me, 0, Some(block)))], "locked");
+    assert_eq!(f.journal.lock().lock.map(|(h, l)| (h, l.block)), Some((Height(1), block)));
+    // Round 0 fails (no pre-commits); in round 1 another block is proposed: the lock says nil.
+    run_deadline(&mut engine).await;
+    let proposer1 = proposer(&f.set, Height(1), Round(1));
+    if proposer1 == f.id(me) {
+        return; // it re-proposes its valid block itself; nothing to refuse
+    }
+    let (other, _) = fresh_proposal(1, proposer1, 2);
+    let actions = engine.on_message(&ConsensusMessage::Proposal(other), proposer1);
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 1, None))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_certificate_from_two_thirds_is_adopted_and_fewer_are_not() {
+    let (f, _, mut engine, others) = Fixture::started();
+    let block = BlockHash([9; 32]);
+    f.deliver_commits(&mut engine, &others[..2], 2, block);
+    assert!(f.journal.lock().chain.is_empty(), "2 of 4 is no certificate");
+    f.deliver_commits(&mut engine, &others[2..], 2, block);
+    let chain = f.journal.lock().chain.clone();
+    assert_eq!(chain.len(), 1);
+    assert_eq!((chain[0].block, chain[0].round, chain[0].path), (block, Round(2), CommitPath::CaughtUp));
+    assert_eq!(engine.height(), Height(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_behind_is_served_commits_after_the_grace_period_only() {
+    let (f, me, mut engine, others) = Fixture::started();
+    let block = BlockHash([3; 32]);
+    f.deliver_commits(&mut engine, &others, 0, block);
+    let late = (0..4).find(|i| *i != me).unwrap();
+    let stale_vote = ConsensusMessage::PreVote(f.vote(late, 0, None));
+    assert!(broadcasts(&engine.on_message(&stale_vote, f.id(late))).is_empty(), "a late vote right after deciding");
+    tokio::time::sleep(EngineConfig::local().catch_up.grace + Duration::from_millis(1)).await;
+    let stale_vote = ConsensusMessage::PreVote(f.vote(late, 1, None));
+    let served = engine.on_message(&stale_vote, f.id(late));
+    let expected = Commit { height: Height(1), round: Round(0), validator: f.id(me), block_hash: block };
+    assert_eq!(broadcasts(&served), [&ConsensusMessage::Commit(expected)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn malformed_proposals_get_nil_prevotes_and_far_rounds_are_ignored() {
+    let proposer_id = proposer(&Fixture::new().set, Height(1), Round(0));
+    let (good, _) = fresh_proposal(0, proposer_id, 1);
+    let short = Proposal { block: vec![1, 2, 3], block_hash: Block::hash_of(&[1, 2, 3]), ..good.clone() };
+    let wrong_hash = Proposal { block_hash: BlockHash([0; 32]), ..good.clone() };
+    let other_parent = Block::new(Height(1), Round(0), proposer_id, BlockHash([1; 32]), 1, 16);
+    let orphan = Proposal { block: other_parent.encode(), block_hash: other_parent.hash(), ..good.clone() };
+    let future_polka = Proposal { pol_round: Some(Round(0)), ..good.clone() };
+    for bad in [short, wrong_hash, orphan, future_polka] {
+        let (f, me, mut engine, _) = Fixture::started();
+        let actions = engine.on_message(&ConsensusMessage::Proposal(bad), proposer_id);
+        assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 0, None))]);
+    }
+    // A vote a million rounds ahead is dropped: no round skip, nothing stored.
+    let (f, me, mut engine, others) = Fixture::started();
+    for &i in &others {
+        let far = Vote { round: Round(1_000_000), ..f.vote(i, 0, None) };
+        assert!(broadcasts(&engine.on_message(&ConsensusMessage::PreVote(far), f.id(i))).is_empty());
+    }
+    assert_eq!(engine.round(), Round(0), "validator {me} stays in its round");
+}
