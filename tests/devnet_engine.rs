@@ -90,6 +90,10 @@ fn broadcasts(actions: &[Action]) -> Vec<&ConsensusMessage> {
     actions.iter().filter_map(|a| if let Action::Broadcast(m) = a { Some(m) } else { None }).collect()
 }
 
+fn reliable_sends(actions: &[Action]) -> Vec<(ValidatorId, &ConsensusMessage)> {
+    actions.iter().filter_map(|a| if let Action::SendReliable(to, m) = a { Some((*to, m)) } else { None }).collect()
+}
+
 async fn run_deadline(engine: &mut Engine) -> Vec<Action> {
     tokio::time::sleep_until(engine.deadline().expect("a step timeout runs")).await;
     engine.on_deadline()
@@ -166,12 +170,17 @@ async fn a_validator_behind_is_served_commits_after_the_grace_period_only() {
     f.deliver_commits(&mut engine, &others, 0, block);
     let late = (0..4).find(|i| *i != me).unwrap();
     let stale_vote = ConsensusMessage::PreVote(f.vote(late, 0, None));
-    assert!(broadcasts(&engine.on_message(&stale_vote, f.id(late))).is_empty(), "a late vote right after deciding");
+    let early = engine.on_message(&stale_vote, f.id(late));
+    assert!(reliable_sends(&early).is_empty(), "a late vote right after deciding is not served");
     tokio::time::sleep(EngineConfig::local().catch_up.grace + Duration::from_millis(1)).await;
     let stale_vote = ConsensusMessage::PreVote(f.vote(late, 1, None));
     let served = engine.on_message(&stale_vote, f.id(late));
     let expected = Commit { height: Height(1), round: Round(0), validator: f.id(me), block_hash: block };
-    assert_eq!(broadcasts(&served), [&ConsensusMessage::Commit(expected)]);
+    assert_eq!(reliable_sends(&served), [(f.id(late), &ConsensusMessage::Commit(expected))]);
+    assert!(broadcasts(&served).is_empty(), "catch-up goes to the validator behind only");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let again = engine.on_message(&stale_vote, f.id(late));
+    assert!(reliable_sends(&again).is_empty(), "served once per grace period");
 }
 
 #[tokio::test(start_paused = true)]

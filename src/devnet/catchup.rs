@@ -5,9 +5,10 @@
 //!
 //! 1. A validator ahead sees a vote, proposal or `Commit` from a validator at a height it committed a
 //!    while ago ([`CatchUpConfig::grace`]: late votes right after a decision are normal, not a sign of
-//!    a validator left behind). It re-broadcasts its own `Commit` for that height and the next
-//!    [`CatchUpConfig::batch`] - 1 it has, at most once per height per grace period
-//!    ([`ServeSchedule`]).
+//!    a validator left behind). It sends that validator its own `Commit` for that height and the next
+//!    [`CatchUpConfig::batch`] - 1 it has, by reliable delivery (acknowledged by the validator behind
+//!    itself, retransmitted across resets, and costing nobody else anything), at most once per
+//!    validator and height per grace period ([`ServeSchedule`]).
 //! 2. The validator behind collects them ([`CommitCertificates`]); once validators with 2/3 of the
 //!    voting power signed a `Commit` for one block at its height (a commit certificate: at least one
 //!    honest validator committed it, and honest validators commit only decided blocks), it adopts
@@ -99,21 +100,28 @@ impl CommitCertificates {
     }
 }
 
-/// When this validator last served each height, so a burst of signals from validators behind costs
-/// one `Commit` per height per grace period.
+/// When this validator last served each validator each height, so a burst of signals from a
+/// validator behind costs one `Commit` per height per grace period.
 #[derive(Debug, Default)]
 pub struct ServeSchedule {
-    served: BTreeMap<Height, Instant>,
+    served: BTreeMap<(ValidatorId, Height), Instant>,
 }
 
 impl ServeSchedule {
-    /// The heights of `wanted` to serve now (not served within `grace`), marked served at `now`.
-    pub fn take(&mut self, wanted: impl Iterator<Item = Height>, now: Instant, grace: Duration) -> Vec<Height> {
+    /// The heights of `wanted` to serve `validator` now (not served to it within `grace`), marked
+    /// served at `now`.
+    pub fn take(
+        &mut self,
+        validator: ValidatorId,
+        wanted: impl Iterator<Item = Height>,
+        now: Instant,
+        grace: Duration,
+    ) -> Vec<Height> {
         // Entries older than the grace period decide nothing: dropping them keeps the map bounded by
         // what can be served in one grace period.
         self.served.retain(|_, at| now.duration_since(*at) < grace);
-        let due: Vec<Height> = wanted.filter(|height| !self.served.contains_key(height)).collect();
-        self.served.extend(due.iter().map(|height| (*height, now)));
+        let due: Vec<Height> = wanted.filter(|height| !self.served.contains_key(&(validator, *height))).collect();
+        self.served.extend(due.iter().map(|height| ((validator, *height), now)));
         due
     }
 }

@@ -1,9 +1,11 @@
 //! Runs an [`Engine`] on a network: the only place the engine meets quorumnet, and only through its
-//! public traits — [`MessageBroadcaster`], [`HeartbeatProtocol`], [`LivenessMonitor`] and
-//! [`ConsensusMessageReceiver`] — so any engine can be wired the same way.
+//! public traits — [`MessageBroadcaster`], [`ReliableMessaging`], [`HeartbeatProtocol`],
+//! [`LivenessMonitor`] and [`ConsensusMessageReceiver`] — so any engine can be wired the same way.
 
 use super::engine::{Action, Engine};
-use crate::node::{ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NodeError};
+use crate::node::{
+    ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NodeError, ReliableMessaging,
+};
 
 /// Feeds `engine` the node's messages and its own deadlines, and carries out its actions, until the
 /// node stops (its incoming channel closes or a call reports [`NodeError::Stopped`]): that is how a
@@ -17,7 +19,7 @@ use crate::node::{ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, 
 /// which means a bug in the engine rather than in the network.
 pub async fn run<N, R>(network: N, mut incoming: R, mut engine: Engine) -> Result<(), NodeError>
 where
-    N: MessageBroadcaster + HeartbeatProtocol + LivenessMonitor,
+    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor,
     R: ConsensusMessageReceiver,
 {
     let first = engine.start();
@@ -49,11 +51,20 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// Carries out `actions`; `false` once the node has stopped.
 async fn perform<N>(network: &N, actions: Vec<Action>) -> Result<bool, NodeError>
 where
-    N: MessageBroadcaster + HeartbeatProtocol + LivenessMonitor,
+    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor,
 {
     for action in actions {
         let done = match action {
             Action::Broadcast(message) => network.broadcast(&message).await.map(drop),
+            Action::SendReliable(to, message) => match network.send_reliable(to, &message).await {
+                // Catch-up is best effort: the validator behind asks again with its next vote, so a
+                // full unacked window or a validator that just left costs nothing but a retry.
+                Err(error @ (NodeError::TooManyUnacked(_) | NodeError::NotAPeer { .. })) => {
+                    tracing::debug!(peer = %to.short(), %error, "catch-up send skipped");
+                    Ok(())
+                }
+                sent => sent.map(drop),
+            },
             Action::ReportTimeout(validator, reason) => network.report_timeout(validator, reason).await,
             Action::MarkResponsive(validator) => network.mark_responsive(validator).await,
             Action::Position(height, round) => network.set_consensus_position(height, round).await,

@@ -85,6 +85,9 @@ impl EngineConfig {
 pub enum Action {
     /// Broadcast this message (already applied to the engine's own state).
     Broadcast(ConsensusMessage),
+    /// Send this message to one validator, acknowledged by it end to end: catch-up `Commit`s for a
+    /// validator left behind, which nobody else needs.
+    SendReliable(ValidatorId, ConsensusMessage),
     /// Tell the liveness monitor the engine timed out waiting for this validator.
     ReportTimeout(ValidatorId, ValidatorTimeout),
     /// Tell the liveness monitor this validator, reported before, voted again.
@@ -271,7 +274,7 @@ impl Engine {
             return;
         }
         if height < self.height {
-            self.serve_catch_up(height);
+            self.serve_catch_up(origin, height);
         } else if height > self.height {
             // Only the next height: a validator further behind is brought up by catch-up, and
             // buffering far-future messages would only crowd out the next height's.
@@ -529,9 +532,9 @@ impl Engine {
         }
     }
 
-    /// `Commit`s for `behind`.. (up to a batch) if a validator is at `behind`, which this validator
-    /// committed more than the grace period ago.
-    fn serve_catch_up(&mut self, behind: Height) {
+    /// `Commit`s for `behind`.. (up to a batch) to `validator`, which is at `behind`, a height this
+    /// validator committed more than the grace period ago.
+    fn serve_catch_up(&mut self, validator: ValidatorId, behind: Height) {
         let now = self.clock.now();
         let catch_up = self.config.catch_up;
         let wanted: Vec<Committed> = {
@@ -542,14 +545,15 @@ impl Engine {
             }
             (behind.0..behind.0.saturating_add(catch_up.batch)).map_while(|h| journal.at(Height(h)).copied()).collect()
         };
-        let heights = self.serving.take(wanted.iter().map(|c| c.height), now, catch_up.grace);
+        let heights = self.serving.take(validator, wanted.iter().map(|c| c.height), now, catch_up.grace);
         for committed in wanted.into_iter().filter(|c| heights.contains(&c.height)) {
-            self.out.push(Action::Broadcast(ConsensusMessage::Commit(Commit {
+            let commit = Commit {
                 height: committed.height,
                 round: committed.round,
                 validator: self.me,
                 block_hash: committed.block,
-            })));
+            };
+            self.out.push(Action::SendReliable(validator, ConsensusMessage::Commit(commit)));
         }
     }
 }
