@@ -12,22 +12,32 @@
 //!   8-regular topology (each validator knows, so dials and is dialed by, only its 8 neighbours) and
 //!   over the full mesh. Real time; CPU µs per delivered message is `getrusage(RUSAGE_SELF)` user +
 //!   sys over the window from the first broadcast to the last delivery, divided by the deliveries.
+//!
+//! The broadcast rows measure broadcast only: their nodes send no heartbeats or pings
+//! ([`quiet`]), and the workload starts once the links are up and the start-up digests settled, so
+//! bytes, duplicates and CPU are the workload's.
+//!
+//! - **heartbeat**: the cost of liveness on its own — no workload, the full mesh on the simulator at
+//!   the recommended configuration (one signed heartbeat per validator per second, pings every two
+//!   seconds): bytes per second each validator receives, heartbeat envelopes alone and all link
+//!   traffic (which adds the pings and the digests announcing heartbeat ids).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/sim.rs"]
+mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{random_regular_topology, Sim};
-use quorumnet::memory::{LinkConfig, Node as NetNode};
-use quorumnet::message::{ConsensusMessage, Height, MessageId};
+use quorumnet::memory::LinkConfig;
+use quorumnet::message::{ConsensusMessage, MessageId, MessageKind};
 use quorumnet::node::gossip::GossipConfig;
 use quorumnet::node::NodeConfig;
-use quorumnet::validator::ListValidatorSetSource;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use support::{await_topology, quiet, settle, start_on_topology};
 
 /// What is broadcast: how many messages, how often, and which message from which origin.
 struct Workload {
@@ -65,26 +75,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The simulator's links: 50 ms ± 10 ms, no loss.
+fn sim_link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() }
+}
+
 async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
-    let link =
-        LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() };
-    let mut sim = Sim::new(n, 2024, link, config);
+    let mut sim = Sim::new(n, 2024, sim_link(), config);
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
-    if let Some(neighbours) = &neighbours {
-        for (a, linked) in neighbours.iter().enumerate() {
-            for b in a + 1..n {
-                if !linked.contains(&b) {
-                    sim.network.cut(NetNode::Id(sim.ids[a]), NetNode::Id(sim.ids[b]));
-                }
-            }
-        }
-    }
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
-    for i in 0..n {
-        sim.spawn(i, source.clone(), sim.config.clone()).await;
-    }
-    await_topology(&mut sim, neighbours.as_deref()).await;
+    start_on_topology(&mut sim, neighbours.as_deref()).await;
     run(name, sim, &SIM, false, wall).await
 }
 
@@ -92,21 +92,10 @@ async fn tcp_scenario(name: &str, n: usize, degree: Option<usize>) -> Row {
     let wall = std::time::Instant::now();
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     let linked = |i: usize, j: usize| neighbours.as_ref().is_none_or(|neighbours| neighbours[i].contains(&j));
-    let mut sim = Sim::start_tcp(n, 2024, NodeConfig::local(), linked).await;
+    let mut sim = Sim::start_tcp(n, 2024, local(), linked).await;
     await_topology(&mut sim, neighbours.as_deref()).await;
+    settle(&mut sim).await;
     run(name, sim, &REFERENCE, true, wall).await
-}
-
-/// Waits until each validator is connected to exactly its neighbours (everyone else without a topology).
-async fn await_topology(sim: &mut Sim, neighbours: Option<&[BTreeSet<usize>]>) {
-    match neighbours {
-        Some(neighbours) => {
-            for (i, linked) in neighbours.iter().enumerate() {
-                sim.await_connected(i, linked, Duration::from_secs(30)).await;
-            }
-        }
-        None => sim.await_full_mesh(Duration::from_secs(30)).await,
-    }
 }
 
 /// Broadcasts `workload` from random origins, waits until every validator holds every message, and
@@ -175,6 +164,56 @@ fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
+/// What liveness costs a validator, with no workload.
+struct HeartbeatRow {
+    name: String,
+    interval: Duration,
+    /// Heartbeat envelopes received per validator per second, duplicates included.
+    envelopes: f64,
+    /// Their bytes per validator per second.
+    heartbeat_bytes: f64,
+    /// All bytes received per validator per second: heartbeats, pings, digests and wants.
+    all_bytes: f64,
+    wall: Duration,
+}
+
+/// Measured, in virtual time, after the mesh is up and [`SETTLE`]d.
+const HEARTBEAT_WINDOW: Duration = Duration::from_secs(10);
+
+/// `n` validators in a full mesh at the recommended configuration, idle: liveness traffic only.
+async fn heartbeat_scenario(name: &str, n: usize) -> HeartbeatRow {
+    let wall = std::time::Instant::now();
+    let config = NodeConfig::recommended();
+    let interval = config.liveness.heartbeat_interval;
+    let mut sim = Sim::start(n, 2024, sim_link(), config).await;
+    sim.await_full_mesh(Duration::from_secs(30)).await;
+    settle(&mut sim).await;
+    let before = liveness_traffic(&sim).await;
+    tokio::time::sleep(HEARTBEAT_WINDOW).await;
+    let after = liveness_traffic(&sim).await;
+    sim.shutdown().await;
+    let per = n as f64 * HEARTBEAT_WINDOW.as_secs_f64();
+    HeartbeatRow {
+        name: name.to_owned(),
+        interval,
+        envelopes: (after.0 - before.0) as f64 / per,
+        heartbeat_bytes: (after.1 - before.1) as f64 / per,
+        all_bytes: (after.2 - before.2) as f64 / per,
+        wall: wall.elapsed(),
+    }
+}
+
+/// Heartbeat envelopes and their bytes, and all link bytes, received, summed over all validators.
+async fn liveness_traffic(sim: &Sim) -> (u64, u64, u64) {
+    let (mut envelopes, mut bytes) = (0, 0);
+    for node in sim.nodes.values() {
+        let heartbeats = node.stats().await.unwrap().kinds().remove(&Some(MessageKind::Heartbeat)).unwrap_or_default();
+        envelopes += heartbeats.received;
+        bytes += heartbeats.received_bytes;
+    }
+    (envelopes, bytes, totals(sim).await.1)
+}
+
 /// Duplicates and bytes received, summed over all validators.
 async fn totals(sim: &Sim) -> (u64, u64) {
     let (mut duplicates, mut bytes) = (0, 0);
@@ -191,8 +230,13 @@ async fn totals(sim: &Sim) -> (u64, u64) {
     (duplicates, bytes)
 }
 
+/// The local preset, quiet.
+fn local() -> NodeConfig {
+    quiet(NodeConfig::local())
+}
+
 fn fanout(fanout: usize) -> NodeConfig {
-    let local = NodeConfig::local();
+    let local = local();
     NodeConfig { gossip: GossipConfig { fanout, ..local.gossip.clone() }, ..local }
 }
 
@@ -203,9 +247,9 @@ fn main() {
     let mut rows = Vec::new();
     let sim = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
     let sim_scenarios: [(&str, usize, Option<usize>, NodeConfig); 5] = [
-        ("sim/full-mesh,n=16", 16, None, NodeConfig::local()),
-        ("sim/full-mesh,n=100", 100, None, NodeConfig::local()),
-        ("sim/degree-8,n=32", 32, Some(8), NodeConfig::local()),
+        ("sim/full-mesh,n=16", 16, None, local()),
+        ("sim/full-mesh,n=100", 100, None, local()),
+        ("sim/degree-8,n=32", 32, Some(8), local()),
         // The fanout trade-off: fewer pushed copies, more pulled with Have/Want.
         ("sim/degree-8,n=32,fanout=2", 32, Some(8), fanout(2)),
         ("sim/full-mesh,n=16,fanout=1", 16, None, fanout(1)),
@@ -213,6 +257,12 @@ fn main() {
     for (name, n, degree, config) in sim_scenarios {
         if wanted(name) {
             rows.push(sim.block_on(sim_scenario(name, n, degree, config)));
+        }
+    }
+    let mut heartbeat_rows = Vec::new();
+    for (name, n) in [("heartbeat/full-mesh,n=16", 16), ("heartbeat/full-mesh,n=100", 100)] {
+        if wanted(name) {
+            heartbeat_rows.push(sim.block_on(heartbeat_scenario(name, n)));
         }
     }
     drop(sim);
@@ -255,6 +305,30 @@ fn main() {
     );
     println!(
         "sim: 100 votes at 100/s over 50±10 ms links, virtual time; tcp-noise: 200 × 300-byte payloads at \
-         100/s, loopback, real time; targets on degree 8: p99 below the reference, ≤ 1.5 dups, ≤ 150 µs CPU"
+         100/s, loopback, real time; targets on degree 8: p99 below the reference, ≤ 1.5 dups, ≤ 150 µs CPU; \
+         no heartbeats or pings in these rows"
+    );
+    if heartbeat_rows.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<30} {:>11} {:>16} {:>18} {:>18} {:>7}",
+        "node::heartbeat (idle)", "interval s", "heartbeats/val/s", "heartbeat B/val/s", "all link B/val/s", "wall s"
+    );
+    for row in heartbeat_rows {
+        println!(
+            "{:<30} {:>11.1} {:>16.1} {:>18.0} {:>18.0} {:>7.1}",
+            row.name,
+            row.interval.as_secs_f64(),
+            row.envelopes,
+            row.heartbeat_bytes,
+            row.all_bytes,
+            row.wall.as_secs_f64(),
+        );
+    }
+    println!(
+        "heartbeat: recommended configuration, full mesh on the simulator (50±10 ms links), {} s of virtual \
+         time with no workload; received bytes, duplicates included",
+        HEARTBEAT_WINDOW.as_secs()
     );
 }

@@ -10,7 +10,7 @@ use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
 use quorumnet_core::message::{Envelope, Frame, MessageId};
 use quorumnet_core::node::gossip::{
-    Arrival, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache,
+    Arrival, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, Parent, PeerKnowledge, SeenCache,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -450,4 +450,35 @@ fn tree_forwarding_is_deterministic_and_respects_ttl() {
         &mut rng(1),
     );
     assert_eq!(plan, ForwardPlan::default());
+}
+
+/// Receivers keep one parent per origin: ties keep it whichever copy came first, fewer hops replace
+/// it, an answered want grafts, and the origin itself is never pruned.
+#[test]
+fn a_receiver_keeps_one_parent_per_origin_and_prunes_the_rest() {
+    let config = GossipConfig::test(); // initial_ttl 3
+    let mut policy = GossipPolicy::new(config);
+    let origin = validator(ORIGIN);
+    let (a, b, c) = (validator(1), validator(2), validator(3));
+    // First copy, 2 hops (ttl 1): a is the parent.
+    assert_eq!(policy.on_copy(origin, a, 1, false), None);
+    assert_eq!(policy.trees().parent(&origin), Some(Parent { peer: a, hops: 2 }));
+    // b, equally far, is pruned — whether its copy comes second or first (the next message).
+    assert_eq!(policy.on_copy(origin, b, 1, false), Some(b));
+    assert_eq!(policy.on_copy(origin, b, 1, false), Some(b));
+    assert_eq!(policy.on_copy(origin, a, 1, false), None);
+    // c, one hop (ttl 2), replaces a, which is pruned.
+    assert_eq!(policy.on_copy(origin, c, 2, false), Some(a));
+    assert_eq!(policy.trees().parent(&origin), Some(Parent { peer: c, hops: 1 }));
+    // b answers our want (ttl 0): it grafted us, so it is the parent now.
+    assert_eq!(policy.on_copy(origin, b, 0, true), None);
+    assert_eq!(policy.trees().parent(&origin).map(|parent| parent.peer), Some(b));
+    // The origin's direct copies make it the parent and are never pruned; nobody beats 0 hops.
+    assert_eq!(policy.on_copy(origin, origin, 3, false), None);
+    assert_eq!(policy.on_copy(origin, c, 2, false), Some(c));
+    assert_eq!(policy.on_copy(origin, origin, 3, false), None);
+    // A disconnected parent is forgotten: the next copy sets one.
+    policy.forget_peer(&origin);
+    assert_eq!(policy.trees().parent(&origin), None);
+    assert_eq!(policy.on_copy(origin, c, 2, false), None);
 }

@@ -20,7 +20,7 @@ use super::events::{Misbehaviour, NodeEvent};
 use super::incoming::IncomingMessage;
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
-use crate::node::gossip::Seen;
+use crate::node::gossip::{Arrival, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
 
@@ -81,11 +81,9 @@ impl Actor {
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.duplicates += 1;
                 }
-                // A redundant tree edge: the origin's own direct send is by design, anyone else's push
-                // of a message we had is not.
-                if from != envelope.origin && !self.policy.answers_want(&id, &from) {
-                    self.send_control(&from, &Frame::Prune { origin: envelope.origin });
-                }
+                // A redundant tree edge unless `from` is our parent for the origin (or the origin).
+                let requested = self.policy.answers_want(&id, &from);
+                self.keep_parent(&envelope, from, requested);
             }
             self.knowledge.mark(from, id);
             return Some(id);
@@ -110,8 +108,9 @@ impl Actor {
         self.knowledge.mark(from, id);
         let faster = self.policy.faster_announcer(&id, from, now);
         let arrival = self.policy.on_envelope(&id);
-        if let Some(parent) = faster {
-            self.swap_parent(envelope.origin, id, from, parent, now);
+        let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
+        if !swapped {
+            self.keep_parent(&envelope, from, arrival == Arrival::Requested { asked: from });
         }
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
@@ -197,8 +196,24 @@ impl Actor {
         }
     }
 
+    /// Settles our parent for the envelope's origin after a copy from `from` (see
+    /// [`GossipPolicy::on_copy`](crate::node::gossip::GossipPolicy::on_copy)) and prunes the edge it
+    /// makes redundant. Our own messages coming back are always redundant.
+    fn keep_parent(&mut self, envelope: &Envelope, from: ValidatorId, requested: bool) {
+        let origin = envelope.origin;
+        let prune = if origin == self.me {
+            (!requested).then_some(from)
+        } else {
+            self.policy.on_copy(origin, from, envelope.ttl, requested)
+        };
+        if let Some(peer) = prune {
+            self.send_control(&peer, &Frame::Prune { origin });
+        }
+    }
+
     /// Plumtree's optimisation: `faster` announced message `id` of `origin` well before `from` pushed it,
-    /// so `faster` becomes our parent for `origin` (asked for `id`, it grafts us) and `from` is pruned.
+    /// so `faster` becomes our parent for `origin` (asked for `id`, it grafts us; its answer makes it
+    /// our parent) and `from` is pruned. Returns whether it swapped.
     fn swap_parent(
         &mut self,
         origin: ValidatorId,
@@ -206,12 +221,13 @@ impl Actor {
         from: ValidatorId,
         faster: ValidatorId,
         now: tokio::time::Instant,
-    ) {
+    ) -> bool {
         if from == origin || !self.policy.graft_parent(id, faster, now) {
-            return;
+            return false;
         }
         self.send_wants(&faster, &[id]);
         self.send_control(&from, &Frame::Prune { origin });
+        true
     }
 
     fn send_wants(&mut self, to: &ValidatorId, ids: &[MessageId]) {

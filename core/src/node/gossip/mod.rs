@@ -93,7 +93,7 @@ pub use knowledge::PeerKnowledge;
 pub use policy::{Arrival, ForwardPlan, GossipPolicy};
 pub use seen::{Seen, SeenCache};
 pub use store::MessageStore;
-pub use trees::{BroadcastTrees, Mode};
+pub use trees::{BroadcastTrees, Mode, Parent};
 
 use std::time::Duration;
 

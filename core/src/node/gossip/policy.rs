@@ -216,6 +216,36 @@ impl GossipPolicy {
         self.trees.prune(origin, from);
     }
 
+    /// A copy of a message of `origin` with `ttl` hops left came from `from` (first or duplicate,
+    /// verified or already held): keeps or changes our [`Parent`](super::Parent) for `origin`, and
+    /// returns the peer to send a `Prune` of `origin`, if any.
+    ///
+    /// - A copy straight from the origin makes it our parent (0 hops; the origin sends to every peer
+    ///   it is connected to anyway, so it is never pruned).
+    /// - A copy that answers our `Want` (`requested`) makes `from` our parent: the want grafted us
+    ///   onto it, because the parent we had did not bring the message in time.
+    /// - With no parent yet, or from the parent, `from` is (still) the parent.
+    /// - From another peer: if it took fewer hops than the parent's latest copy, `from` becomes the
+    ///   parent and the old parent is pruned; otherwise `from` is pruned. Arrival order does not
+    ///   matter: with equally short paths the parent stays, so per-message jitter cannot make us prune
+    ///   each of two parents in turn and keep neither.
+    pub fn on_copy(&mut self, origin: ValidatorId, from: ValidatorId, ttl: u8, requested: bool) -> Option<ValidatorId> {
+        let hops = if from == origin { 0 } else { self.config.initial_ttl.saturating_sub(ttl).max(1) };
+        match self.trees.parent(&origin) {
+            Some(parent) if parent.peer != from && !requested && from != origin => {
+                if hops >= parent.hops {
+                    return Some(from);
+                }
+                self.trees.set_parent(origin, from, hops);
+                Some(parent.peer)
+            }
+            _ => {
+                self.trees.set_parent(origin, from, hops);
+                None
+            }
+        }
+    }
+
     /// `from` asked us (`Want`) for a message of `origin` we are sending it: it was not reached by a
     /// push in time, so we push that origin's messages to it from now on.
     pub fn on_pulled(&mut self, from: ValidatorId, origin: ValidatorId) {
