@@ -3,7 +3,8 @@
 //!
 //! For each scenario, validators broadcast messages from random (seeded) origins at a fixed rate; the
 //! table gives, per message, the time from broadcast to 2/3 of the validators and to all of them
-//! (p50 / p99), the delivery ratio, and per validator and message the duplicates and bytes received.
+//! (p50 / p99), the delivery ratio, and per validator and message the duplicates, bytes and frames
+//! received.
 //!
 //! - **sim**: 100 votes, one every 10 ms, over links of 50 ms ± 10 ms. Virtual time, so the figures
 //!   measure the protocol (hops, repair), not this machine; the wall time of each run is printed too.
@@ -12,6 +13,9 @@
 //!   8-regular topology (each validator knows, so dials and is dialed by, only its 8 neighbours) and
 //!   over the full mesh. Real time; CPU µs per delivered message is `getrusage(RUSAGE_SELF)` user +
 //!   sys over the window from the first broadcast to the last delivery, divided by the deliveries.
+//!
+//! Profile the windows only: `mkfifo /tmp/ctl; QUORUMNET_PERF_CTL=/tmp/ctl perf record -D -1
+//! --control=fifo:/tmp/ctl target/release/deps/node-* tcp-noise/degree-8`.
 //!
 //! The broadcast rows measure broadcast only: their nodes send no heartbeats or pings
 //! ([`quiet`]), and the workload starts once the links are up and the start-up digests settled, so
@@ -63,6 +67,8 @@ struct Row {
     delivery_ratio: f64,
     duplicates: f64,
     bytes: f64,
+    /// Frames received per validator per message: envelopes, `Have`s, `Want`s, `Prune`s.
+    frames: f64,
     /// CPU µs (user + sys, whole process) per delivered message, in real time only.
     cpu_per_delivery: Option<f64>,
     wall: Duration,
@@ -104,6 +110,7 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
     let n = sim.nodes.len();
     let before = totals(&sim).await;
     let cpu_before = cpu_time();
+    perf_control("enable");
     let mut rng = StdRng::seed_from_u64(7);
     let mut sent: BTreeMap<MessageId, (usize, Duration)> = BTreeMap::new();
     let mut ticks = tokio::time::interval(workload.interval);
@@ -119,6 +126,7 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
     let everyone: Vec<usize> = (0..n).collect();
     sim.await_delivered(&everyone, &ids, Duration::from_secs(60)).await;
     let cpu = cpu_time().saturating_sub(cpu_before);
+    perf_control("disable");
     let after = totals(&sim).await;
 
     let mut arrivals: BTreeMap<MessageId, Vec<Duration>> = BTreeMap::new();
@@ -147,8 +155,18 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
         delivery_ratio: deliveries as f64 / (workload.messages * (n - 1)) as f64,
         duplicates: (after.0 - before.0) as f64 / per,
         bytes: (after.1 - before.1) as f64 / per,
+        frames: (after.2 - before.2) as f64 / per,
         cpu_per_delivery: measure_cpu.then(|| cpu.as_secs_f64() * 1e6 / deliveries.max(1) as f64),
         wall: wall.elapsed(),
+    }
+}
+
+/// With `QUORUMNET_PERF_CTL` naming a fifo, writes `command` to it: `perf record -D -1
+/// --control=fifo:FIFO` then samples only the measurement windows (`enable` before the first
+/// broadcast, `disable` after the last delivery).
+fn perf_control(command: &str) {
+    if let Some(fifo) = std::env::var_os("QUORUMNET_PERF_CTL") {
+        std::fs::write(fifo, format!("{command}\n")).expect("perf control fifo");
     }
 }
 
@@ -214,20 +232,20 @@ async fn liveness_traffic(sim: &Sim) -> (u64, u64, u64) {
     (envelopes, bytes, totals(sim).await.1)
 }
 
-/// Duplicates and bytes received, summed over all validators.
-async fn totals(sim: &Sim) -> (u64, u64) {
-    let (mut duplicates, mut bytes) = (0, 0);
+/// Duplicates, bytes and frames received, summed over all validators.
+async fn totals(sim: &Sim) -> (u64, u64, u64) {
+    let (mut duplicates, mut bytes, mut frames) = (0, 0, 0);
     for node in sim.nodes.values() {
         let stats = node.stats().await.unwrap();
         duplicates += stats.duplicates;
-        bytes += stats
-            .peers
-            .values()
-            .filter_map(|peer| peer.link.as_ref())
-            .map(|link| link.received.iter().map(|(_, traffic)| traffic.bytes).sum::<u64>())
-            .sum::<u64>();
+        for link in stats.peers.values().filter_map(|peer| peer.link.as_ref()) {
+            for (_, traffic) in link.received.iter() {
+                bytes += traffic.bytes;
+                frames += traffic.frames;
+            }
+        }
     }
-    (duplicates, bytes)
+    (duplicates, bytes, frames)
 }
 
 /// The local preset, quiet.
@@ -273,20 +291,21 @@ fn main() {
         }
     }
     println!(
-        "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>10} {:>7}",
+        "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>14} {:>10} {:>7}",
         "node::broadcast",
         "2/3 p50/p99 ms",
         "all p50/p99 ms",
         "delivered",
         "dups/val/msg",
         "bytes/val/msg",
+        "frames/val/msg",
         "CPU µs/dlv",
         "wall s"
     );
     for row in rows {
         let cpu = row.cpu_per_delivery.map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.0}"));
         println!(
-            "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>10} {:>7.1}",
+            "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>14.1} {:>10} {:>7.1}",
             row.name,
             row.to_two_thirds.0.as_secs_f64() * 1e3,
             row.to_two_thirds.1.as_secs_f64() * 1e3,
@@ -295,13 +314,14 @@ fn main() {
             row.delivery_ratio * 100.0,
             row.duplicates,
             row.bytes,
+            row.frames,
             cpu,
             row.wall.as_secs_f64(),
         );
     }
     println!(
-        "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>10} {:>7}",
-        "ref: libp2p 0.57 gossipsub d=8", 1.9, 3.4, 4.6, 7.3, "", 4.5, "", 425, ""
+        "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>14} {:>10} {:>7}",
+        "ref: libp2p 0.57 gossipsub d=8", 1.9, 3.4, 4.6, 7.3, "", 4.5, "", "", 425, ""
     );
     println!(
         "sim: 100 votes at 100/s over 50±10 ms links, virtual time; tcp-noise: 200 × 300-byte payloads at \

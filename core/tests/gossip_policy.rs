@@ -482,3 +482,30 @@ fn a_receiver_keeps_one_parent_per_origin_and_prunes_the_rest() {
     assert_eq!(policy.trees().parent(&origin), None);
     assert_eq!(policy.on_copy(origin, c, 2, false), None);
 }
+
+/// Announcements wait `announce_delay` (half of it towards lower ids), go out one batch per peer, and
+/// skip what the peer showed it holds meanwhile.
+#[test]
+fn announcements_wait_gather_per_peer_and_skip_what_the_peer_holds() {
+    let config = GossipConfig { announce_delay: Duration::from_millis(10), ..GossipConfig::test() };
+    let mut policy = GossipPolicy::new(config.clone());
+    let mut knowledge = PeerKnowledge::from_config(&config);
+    let (low, me, high) = (validator(1), validator(5), validator(9));
+    let start = Instant::now();
+    assert_eq!(policy.next_announce_due(), None);
+    policy.defer_announce(&me, &[low, high], id(1), start);
+    policy.defer_announce(&me, &[low, high], id(2), start + Duration::from_millis(2));
+    // Towards the lower id after half the delay, with both ids in one batch.
+    assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(5)));
+    assert!(policy.due_announcements(start + Duration::from_millis(4), &knowledge).is_empty());
+    assert_eq!(policy.due_announcements(start + Duration::from_millis(5), &knowledge), vec![(low, vec![id(1), id(2)])]);
+    // The higher one announced id 2 to us meanwhile: only id 1 is left for it.
+    assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(10)));
+    knowledge.mark(high, id(2));
+    assert_eq!(policy.due_announcements(start + Duration::from_millis(10), &knowledge), vec![(high, vec![id(1)])]);
+    assert_eq!(policy.next_announce_due(), None);
+    // A peer that disconnects loses what was queued for it.
+    policy.defer_announce(&me, &[high], id(3), start);
+    policy.forget_peer(&high);
+    assert!(policy.due_announcements(start + Duration::from_secs(1), &knowledge).is_empty());
+}

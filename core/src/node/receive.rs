@@ -170,11 +170,20 @@ impl Actor {
             }
             self.knowledge.mark_peers(&plan.push, id);
         }
-        for peer in &plan.announce {
-            if self.send_control(peer, &Frame::Have { ids: vec![id] }) {
-                self.count_haves(peer, 1);
-                self.announced.mark(*peer, id);
+        if self.config.gossip.announce_delay.is_zero() {
+            for peer in &plan.announce {
+                self.send_haves(peer, &[id]);
             }
+        } else {
+            self.policy.defer_announce(&self.me, &plan.announce, id, self.clock.now());
+        }
+    }
+
+    /// Sends the announcements that waited [`GossipConfig::announce_delay`](crate::node::gossip::GossipConfig::announce_delay),
+    /// minus those their peer meanwhile showed it holds.
+    pub(crate) fn send_due_announcements(&mut self) {
+        for (peer, ids) in self.policy.due_announcements(self.clock.now(), &self.knowledge) {
+            self.send_haves(&peer, &ids);
         }
     }
 
@@ -288,7 +297,12 @@ impl Actor {
             })
             .filter(|id| !self.announced.knows(peer, id))
             .collect();
-        for frame in Frame::haves(&ids) {
+        self.send_haves(peer, &ids);
+    }
+
+    /// Announces `ids` to `peer`, in as few `Have` frames as fit them, and records what was sent.
+    fn send_haves(&mut self, peer: &ValidatorId, ids: &[MessageId]) {
+        for frame in Frame::haves(ids) {
             if let (true, Frame::Have { ids }) = (self.send_control(peer, &frame), &frame) {
                 self.count_haves(peer, ids.len());
                 self.announced.mark_ids(*peer, ids);
