@@ -10,7 +10,7 @@ use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
 use quorumnet_core::message::{Envelope, Frame, MessageId};
 use quorumnet_core::node::gossip::{
-    Arrival, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, Parent, PeerKnowledge, SeenCache,
+    Arrival, CopyKind, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -452,35 +452,34 @@ fn tree_forwarding_is_deterministic_and_respects_ttl() {
     assert_eq!(plan, ForwardPlan::default());
 }
 
-/// Receivers keep one parent per origin: ties keep it whichever copy came first, fewer hops replace
-/// it, an answered want grafts, and the origin itself is never pruned.
+/// Receivers keep one parent per origin: its duplicates are not pruned whichever copy came first,
+/// other peers' duplicates are, an answered want grafts, and the origin itself is never pruned.
 #[test]
 fn a_receiver_keeps_one_parent_per_origin_and_prunes_the_rest() {
-    let config = GossipConfig::test(); // initial_ttl 3
-    let mut policy = GossipPolicy::new(config);
+    let mut policy = GossipPolicy::new(GossipConfig::test());
     let origin = validator(ORIGIN);
     let (a, b, c) = (validator(1), validator(2), validator(3));
-    // First copy, 2 hops (ttl 1): a is the parent.
-    assert_eq!(policy.on_copy(origin, a, 1, false), None);
-    assert_eq!(policy.trees().parent(&origin), Some(Parent { peer: a, hops: 2 }));
-    // b, equally far, is pruned — whether its copy comes second or first (the next message).
-    assert_eq!(policy.on_copy(origin, b, 1, false), Some(b));
-    assert_eq!(policy.on_copy(origin, b, 1, false), Some(b));
-    assert_eq!(policy.on_copy(origin, a, 1, false), None);
-    // c, one hop (ttl 2), replaces a, which is pruned.
-    assert_eq!(policy.on_copy(origin, c, 2, false), Some(a));
-    assert_eq!(policy.trees().parent(&origin), Some(Parent { peer: c, hops: 1 }));
-    // b answers our want (ttl 0): it grafted us, so it is the parent now.
-    assert_eq!(policy.on_copy(origin, b, 0, true), None);
-    assert_eq!(policy.trees().parent(&origin).map(|parent| parent.peer), Some(b));
-    // The origin's direct copies make it the parent and are never pruned; nobody beats 0 hops.
-    assert_eq!(policy.on_copy(origin, origin, 3, false), None);
-    assert_eq!(policy.on_copy(origin, c, 2, false), Some(c));
-    assert_eq!(policy.on_copy(origin, origin, 3, false), None);
+    // First copy from a: a is the parent; b's duplicate is pruned.
+    assert_eq!(policy.on_copy(origin, a, CopyKind::First), None);
+    assert_eq!(policy.trees().parent(&origin), Some(a));
+    assert_eq!(policy.on_copy(origin, b, CopyKind::Duplicate), Some(b));
+    // Next message: b's copy (its prune still in flight) comes first and a's second: a stays.
+    assert_eq!(policy.on_copy(origin, b, CopyKind::First), None);
+    assert_eq!(policy.on_copy(origin, a, CopyKind::Duplicate), None);
+    assert_eq!(policy.trees().parent(&origin), Some(a));
+    // c answers our want: it grafted us, so it is the parent now, and a's duplicate is pruned.
+    assert_eq!(policy.on_copy(origin, c, CopyKind::Answer), None);
+    assert_eq!(policy.trees().parent(&origin), Some(c));
+    assert_eq!(policy.on_copy(origin, a, CopyKind::Duplicate), Some(a));
+    // The origin's direct copies make it the parent and are never pruned.
+    assert_eq!(policy.on_copy(origin, origin, CopyKind::Duplicate), None);
+    assert_eq!(policy.on_copy(origin, c, CopyKind::Duplicate), Some(c));
+    assert_eq!(policy.on_copy(origin, origin, CopyKind::Duplicate), None);
     // A disconnected parent is forgotten: the next copy sets one.
     policy.forget_peer(&origin);
     assert_eq!(policy.trees().parent(&origin), None);
-    assert_eq!(policy.on_copy(origin, c, 2, false), None);
+    assert_eq!(policy.on_copy(origin, b, CopyKind::Duplicate), None);
+    assert_eq!(policy.trees().parent(&origin), Some(b));
 }
 
 /// Announcements wait `announce_delay` (half of it towards lower ids), go out one batch per peer, and

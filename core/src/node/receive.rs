@@ -20,7 +20,7 @@ use super::events::{Misbehaviour, NodeEvent};
 use super::incoming::IncomingMessage;
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
-use crate::node::gossip::{Arrival, Seen};
+use crate::node::gossip::{Arrival, CopyKind, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
 
@@ -82,8 +82,8 @@ impl Actor {
                     counters.duplicates += 1;
                 }
                 // A redundant tree edge unless `from` is our parent for the origin (or the origin).
-                let requested = self.policy.answers_want(&id, &from);
-                self.keep_parent(&envelope, from, requested);
+                let copy = if self.policy.answers_want(&id, &from) { CopyKind::Answer } else { CopyKind::Duplicate };
+                self.keep_parent(&envelope, from, copy);
             }
             self.knowledge.mark(from, id);
             return Some(id);
@@ -110,7 +110,8 @@ impl Actor {
         let arrival = self.policy.on_envelope(&id);
         let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
         if !swapped {
-            self.keep_parent(&envelope, from, arrival == Arrival::Requested { asked: from });
+            let copy = if arrival == (Arrival::Requested { asked: from }) { CopyKind::Answer } else { CopyKind::First };
+            self.keep_parent(&envelope, from, copy);
         }
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
@@ -208,12 +209,12 @@ impl Actor {
     /// Settles our parent for the envelope's origin after a copy from `from` (see
     /// [`GossipPolicy::on_copy`](crate::node::gossip::GossipPolicy::on_copy)) and prunes the edge it
     /// makes redundant. Our own messages coming back are always redundant.
-    fn keep_parent(&mut self, envelope: &Envelope, from: ValidatorId, requested: bool) {
+    fn keep_parent(&mut self, envelope: &Envelope, from: ValidatorId, copy: CopyKind) {
         let origin = envelope.origin;
         let prune = if origin == self.me {
-            (!requested).then_some(from)
+            (copy == CopyKind::Duplicate).then_some(from)
         } else {
-            self.policy.on_copy(origin, from, envelope.ttl, requested)
+            self.policy.on_copy(origin, from, copy)
         };
         if let Some(peer) = prune {
             self.send_control(&peer, &Frame::Prune { origin });

@@ -22,6 +22,17 @@ pub struct ForwardPlan {
     pub ttl: u8,
 }
 
+/// Which copy of a message a peer sent us: see [`GossipPolicy::on_copy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyKind {
+    /// The first (verified) copy, pushed unasked.
+    First,
+    /// A copy of a message we already held, pushed unasked.
+    Duplicate,
+    /// The answer to our `Want` for it, first or not.
+    Answer,
+}
+
 /// How a verified envelope came: asked for by a `Want` of ours, or pushed unasked.
 ///
 /// The marker the byzantine layer needs: an old envelope (outside its origin's sequence window) that
@@ -228,31 +239,29 @@ impl GossipPolicy {
         self.trees.prune(origin, from);
     }
 
-    /// A copy of a message of `origin` with `ttl` hops left came from `from` (first or duplicate,
-    /// verified or already held): keeps or changes our [`Parent`](super::Parent) for `origin`, and
-    /// returns the peer to send a `Prune` of `origin`, if any.
+    /// A copy of a message of `origin` came from `from`: keeps or changes our parent for `origin`
+    /// (the one peer whose pushes of its messages we keep, see [`BroadcastTrees`]), and returns the
+    /// peer to send a `Prune` of `origin`, if any.
     ///
-    /// - A copy straight from the origin makes it our parent (0 hops; the origin sends to every peer
-    ///   it is connected to anyway, so it is never pruned).
-    /// - A copy that answers our `Want` (`requested`) makes `from` our parent: the want grafted us
-    ///   onto it, because the parent we had did not bring the message in time.
-    /// - With no parent yet, or from the parent, `from` is (still) the parent.
-    /// - From another peer: if it took fewer hops than the parent's latest copy, `from` becomes the
-    ///   parent and the old parent is pruned; otherwise `from` is pruned. Arrival order does not
-    ///   matter: with equally short paths the parent stays, so per-message jitter cannot make us prune
-    ///   each of two parents in turn and keep neither.
-    pub fn on_copy(&mut self, origin: ValidatorId, from: ValidatorId, ttl: u8, requested: bool) -> Option<ValidatorId> {
-        let hops = if from == origin { 0 } else { self.config.initial_ttl.saturating_sub(ttl).max(1) };
+    /// - A copy straight from the origin makes it our parent (the origin sends to every peer it is
+    ///   connected to anyway, so it is never pruned).
+    /// - A [`CopyKind::Answer`] to our `Want` makes `from` our parent: the want grafted us onto it,
+    ///   because the parent we had did not bring the message in time.
+    /// - With no parent yet, `from` becomes the parent; from the parent, nothing changes.
+    /// - From another peer: a [`CopyKind::Duplicate`] is pruned; a [`CopyKind::First`] is kept (the
+    ///   parent may have stopped pushing to us, and a peer whose copies keep coming first is never
+    ///   pruned). So the parent stays whatever the arrival order: per-message jitter between two
+    ///   equally good parents cannot make us prune each in turn and keep neither.
+    ///
+    /// Preferring a parent whose copies took fewer hops was tried and dropped: on loopback, where
+    /// arrival order is noise, it pruned working parents and left subtrees to pull their next message.
+    pub fn on_copy(&mut self, origin: ValidatorId, from: ValidatorId, copy: CopyKind) -> Option<ValidatorId> {
         match self.trees.parent(&origin) {
-            Some(parent) if parent.peer != from && !requested && from != origin => {
-                if hops >= parent.hops {
-                    return Some(from);
-                }
-                self.trees.set_parent(origin, from, hops);
-                Some(parent.peer)
+            Some(parent) if parent != from && copy != CopyKind::Answer && from != origin => {
+                (copy == CopyKind::Duplicate).then_some(from)
             }
             _ => {
-                self.trees.set_parent(origin, from, hops);
+                self.trees.set_parent(origin, from);
                 None
             }
         }

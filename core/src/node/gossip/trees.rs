@@ -16,17 +16,8 @@ pub enum Mode {
     Lazy,
 }
 
-/// Our parent in an origin's tree: the one peer whose pushes of that origin's messages we keep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Parent {
-    /// The peer.
-    pub peer: ValidatorId,
-    /// Hops its latest copy had taken from the origin (`initial_ttl − ttl`; 0 when the origin itself).
-    pub hops: u8,
-}
-
 /// For each origin, the peers we push its messages to and those we only announce them to, and the
-/// peer we expect its messages from (our [`Parent`]).
+/// peer we expect its messages from (our parent).
 ///
 /// Plumtree (Leitão, Pereira, Rodrigues, 2007), per origin, over the links a node already has:
 /// - **Start.** The first time we forward an origin's message, the peers it is pushed to become
@@ -43,11 +34,11 @@ pub struct Parent {
 ///   from us is a duplicate and it prunes us again: trees adapt, they never lose a receiver.
 ///
 /// - **Parent.** The receiving side of the same tree: per origin, the one peer whose pushes we keep
-///   ([`parent`](Self::parent), [`set_parent`](Self::set_parent)). A pushed copy from any other peer
-///   is pruned, whichever copy came first, unless it took fewer hops than the parent's latest: then
-///   that peer becomes the parent and the old one is pruned. Ties keep the parent, so per-message
-///   jitter between equally short paths cannot make a receiver prune one parent on one message and
-///   the other on the next, left with none.
+///   ([`parent`](Self::parent), [`set_parent`](Self::set_parent)): the sender of the first copy we
+///   got, or of the answer to our last `Want`. A duplicate pushed by any other peer is pruned; one
+///   from the parent is not, even when another copy came first. Pruning whichever copy came second
+///   instead let per-message jitter prune one parent on one message and the other on the next,
+///   leaving the receiver with none ([`GossipPolicy::on_copy`](super::GossipPolicy::on_copy)).
 ///
 /// Bounded: at most `max_origins` origins (the oldest-created forgotten first; a forgotten origin
 /// starts again) and `max_peers` peers per origin (marks for further peers are ignored, and an
@@ -71,7 +62,7 @@ pub struct Parent {
 #[derive(Debug)]
 pub struct BroadcastTrees {
     origins: FifoMap<ValidatorId, BTreeMap<ValidatorId, Mode>>,
-    parents: FifoMap<ValidatorId, Parent>,
+    parents: FifoMap<ValidatorId, ValidatorId>,
     max_origins: usize,
     max_peers: usize,
 }
@@ -122,27 +113,26 @@ impl BroadcastTrees {
     }
 
     /// Our parent for `origin`, if we have one.
-    pub fn parent(&self, origin: &ValidatorId) -> Option<Parent> {
+    pub fn parent(&self, origin: &ValidatorId) -> Option<ValidatorId> {
         self.parents.get(origin).copied()
     }
 
-    /// Makes `peer`, whose latest copy of a message of `origin` took `hops` hops, our parent for
-    /// `origin` (at most `max_origins` parents, the oldest-set forgotten first).
-    pub fn set_parent(&mut self, origin: ValidatorId, peer: ValidatorId, hops: u8) {
-        let parent = Parent { peer, hops };
+    /// Makes `peer` our parent for `origin` (at most `max_origins` parents, the oldest-set forgotten
+    /// first).
+    pub fn set_parent(&mut self, origin: ValidatorId, peer: ValidatorId) {
         if let Some(current) = self.parents.get_mut(&origin) {
-            *current = parent;
+            *current = peer;
             return;
         }
         while self.parents.len() >= self.max_origins {
             self.parents.pop_oldest();
         }
-        self.parents.insert(origin, parent);
+        self.parents.insert(origin, peer);
     }
 
     /// Forgets `peer` in every tree: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
-        self.parents.retain(|_, parent| parent.peer != *peer);
+        self.parents.retain(|_, parent| parent != peer);
         // Each origin's map changes on its own, so the (unspecified) visiting order is unobservable.
         self.origins.retain(|_, peers| {
             peers.remove(peer);
@@ -216,12 +206,12 @@ mod tests {
     fn parents_are_bounded_and_forgotten_with_their_peer() {
         let mut trees = BroadcastTrees::new(2, 2);
         for origin in 10..13 {
-            trees.set_parent(v(origin), v(1), 2);
+            trees.set_parent(v(origin), v(1));
         }
-        assert_eq!((trees.parent(&v(10)), trees.parent(&v(12))), (None, Some(Parent { peer: v(1), hops: 2 })));
-        trees.set_parent(v(12), v(2), 1);
+        assert_eq!((trees.parent(&v(10)), trees.parent(&v(12))), (None, Some(v(1))));
+        trees.set_parent(v(12), v(2));
         trees.forget_peer(&v(1));
-        assert_eq!((trees.parent(&v(11)), trees.parent(&v(12))), (None, Some(Parent { peer: v(2), hops: 1 })));
+        assert_eq!((trees.parent(&v(11)), trees.parent(&v(12))), (None, Some(v(2))));
     }
 
     #[test]
