@@ -3,7 +3,8 @@
 //!
 //! For each scenario, validators broadcast messages from random (seeded) origins at a fixed rate; the
 //! table gives, per message, the time from broadcast to 2/3 of the validators and to all of them
-//! (p50 / p99), the delivery ratio, and per validator and message the duplicates and bytes received.
+//! (p50 / p99), the delivery ratio, and per validator and message the duplicates, bytes and frames
+//! received.
 //!
 //! - **sim**: 100 votes, one every 10 ms, over links of 50 ms ± 10 ms. Virtual time, so the figures
 //!   measure the protocol (hops, repair), not this machine; the wall time of each run is printed too.
@@ -12,22 +13,35 @@
 //!   8-regular topology (each validator knows, so dials and is dialed by, only its 8 neighbours) and
 //!   over the full mesh. Real time; CPU µs per delivered message is `getrusage(RUSAGE_SELF)` user +
 //!   sys over the window from the first broadcast to the last delivery, divided by the deliveries.
+//!
+//! Profile the windows only: `mkfifo /tmp/ctl; QUORUMNET_PERF_CTL=/tmp/ctl perf record -D -1
+//! --control=fifo:/tmp/ctl target/release/deps/node-* tcp-noise/degree-8`.
+//!
+//! The broadcast rows measure broadcast only: their nodes send no heartbeats or pings
+//! ([`quiet`]), and the workload starts once the links are up and the start-up digests settled, so
+//! bytes, duplicates and CPU are the workload's.
+//!
+//! - **heartbeat**: the cost of liveness on its own — no workload, the full mesh on the simulator at
+//!   the recommended configuration (one signed heartbeat per validator per second, pings every two
+//!   seconds): bytes per second each validator receives, heartbeat envelopes alone and all link
+//!   traffic (which adds the pings and the digests announcing heartbeat ids).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/sim.rs"]
+mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{random_regular_topology, Sim};
-use quorumnet::memory::{LinkConfig, Node as NetNode};
-use quorumnet::message::{ConsensusMessage, Height, MessageId};
+use quorumnet::memory::LinkConfig;
+use quorumnet::message::{ConsensusMessage, MessageId, MessageKind};
 use quorumnet::node::gossip::GossipConfig;
 use quorumnet::node::NodeConfig;
-use quorumnet::validator::ListValidatorSetSource;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use support::{await_topology, quiet, settle, start_on_topology};
 
 /// What is broadcast: how many messages, how often, and which message from which origin.
 struct Workload {
@@ -53,6 +67,8 @@ struct Row {
     delivery_ratio: f64,
     duplicates: f64,
     bytes: f64,
+    /// Frames received per validator per message: envelopes, `Have`s, `Want`s, `Prune`s.
+    frames: f64,
     /// CPU µs (user + sys, whole process) per delivered message, in real time only.
     cpu_per_delivery: Option<f64>,
     wall: Duration,
@@ -65,26 +81,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The simulator's links: 50 ms ± 10 ms, no loss.
+fn sim_link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() }
+}
+
 async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
-    let link =
-        LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() };
-    let mut sim = Sim::new(n, 2024, link, config);
+    let mut sim = Sim::new(n, 2024, sim_link(), config);
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
-    if let Some(neighbours) = &neighbours {
-        for (a, linked) in neighbours.iter().enumerate() {
-            for b in a + 1..n {
-                if !linked.contains(&b) {
-                    sim.network.cut(NetNode::Id(sim.ids[a]), NetNode::Id(sim.ids[b]));
-                }
-            }
-        }
-    }
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
-    for i in 0..n {
-        sim.spawn(i, source.clone(), sim.config.clone()).await;
-    }
-    await_topology(&mut sim, neighbours.as_deref()).await;
+    start_on_topology(&mut sim, neighbours.as_deref()).await;
     run(name, sim, &SIM, false, wall).await
 }
 
@@ -92,21 +98,10 @@ async fn tcp_scenario(name: &str, n: usize, degree: Option<usize>) -> Row {
     let wall = std::time::Instant::now();
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     let linked = |i: usize, j: usize| neighbours.as_ref().is_none_or(|neighbours| neighbours[i].contains(&j));
-    let mut sim = Sim::start_tcp(n, 2024, NodeConfig::local(), linked).await;
+    let mut sim = Sim::start_tcp(n, 2024, local(), linked).await;
     await_topology(&mut sim, neighbours.as_deref()).await;
+    settle(&mut sim).await;
     run(name, sim, &REFERENCE, true, wall).await
-}
-
-/// Waits until each validator is connected to exactly its neighbours (everyone else without a topology).
-async fn await_topology(sim: &mut Sim, neighbours: Option<&[BTreeSet<usize>]>) {
-    match neighbours {
-        Some(neighbours) => {
-            for (i, linked) in neighbours.iter().enumerate() {
-                sim.await_connected(i, linked, Duration::from_secs(30)).await;
-            }
-        }
-        None => sim.await_full_mesh(Duration::from_secs(30)).await,
-    }
 }
 
 /// Broadcasts `workload` from random origins, waits until every validator holds every message, and
@@ -115,6 +110,7 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
     let n = sim.nodes.len();
     let before = totals(&sim).await;
     let cpu_before = cpu_time();
+    perf_control("enable");
     let mut rng = StdRng::seed_from_u64(7);
     let mut sent: BTreeMap<MessageId, (usize, Duration)> = BTreeMap::new();
     let mut ticks = tokio::time::interval(workload.interval);
@@ -130,6 +126,7 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
     let everyone: Vec<usize> = (0..n).collect();
     sim.await_delivered(&everyone, &ids, Duration::from_secs(60)).await;
     let cpu = cpu_time().saturating_sub(cpu_before);
+    perf_control("disable");
     let after = totals(&sim).await;
 
     let mut arrivals: BTreeMap<MessageId, Vec<Duration>> = BTreeMap::new();
@@ -158,8 +155,18 @@ async fn run(name: &str, mut sim: Sim, workload: &Workload, measure_cpu: bool, w
         delivery_ratio: deliveries as f64 / (workload.messages * (n - 1)) as f64,
         duplicates: (after.0 - before.0) as f64 / per,
         bytes: (after.1 - before.1) as f64 / per,
+        frames: (after.2 - before.2) as f64 / per,
         cpu_per_delivery: measure_cpu.then(|| cpu.as_secs_f64() * 1e6 / deliveries.max(1) as f64),
         wall: wall.elapsed(),
+    }
+}
+
+/// With `QUORUMNET_PERF_CTL` naming a fifo, writes `command` to it: `perf record -D -1
+/// --control=fifo:FIFO` then samples only the measurement windows (`enable` before the first
+/// broadcast, `disable` after the last delivery).
+fn perf_control(command: &str) {
+    if let Some(fifo) = std::env::var_os("QUORUMNET_PERF_CTL") {
+        std::fs::write(fifo, format!("{command}\n")).expect("perf control fifo");
     }
 }
 
@@ -175,24 +182,79 @@ fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-/// Duplicates and bytes received, summed over all validators.
-async fn totals(sim: &Sim) -> (u64, u64) {
-    let (mut duplicates, mut bytes) = (0, 0);
+/// What liveness costs a validator, with no workload.
+struct HeartbeatRow {
+    name: String,
+    interval: Duration,
+    /// Heartbeat envelopes received per validator per second, duplicates included.
+    envelopes: f64,
+    /// Their bytes per validator per second.
+    heartbeat_bytes: f64,
+    /// All bytes received per validator per second: heartbeats, pings, digests and wants.
+    all_bytes: f64,
+    wall: Duration,
+}
+
+/// Measured, in virtual time, after the mesh is up and [`SETTLE`]d.
+const HEARTBEAT_WINDOW: Duration = Duration::from_secs(10);
+
+/// `n` validators in a full mesh at the recommended configuration, idle: liveness traffic only.
+async fn heartbeat_scenario(name: &str, n: usize) -> HeartbeatRow {
+    let wall = std::time::Instant::now();
+    let config = NodeConfig::recommended();
+    let interval = config.liveness.heartbeat_interval;
+    let mut sim = Sim::start(n, 2024, sim_link(), config).await;
+    sim.await_full_mesh(Duration::from_secs(30)).await;
+    settle(&mut sim).await;
+    let before = liveness_traffic(&sim).await;
+    tokio::time::sleep(HEARTBEAT_WINDOW).await;
+    let after = liveness_traffic(&sim).await;
+    sim.shutdown().await;
+    let per = n as f64 * HEARTBEAT_WINDOW.as_secs_f64();
+    HeartbeatRow {
+        name: name.to_owned(),
+        interval,
+        envelopes: (after.0 - before.0) as f64 / per,
+        heartbeat_bytes: (after.1 - before.1) as f64 / per,
+        all_bytes: (after.2 - before.2) as f64 / per,
+        wall: wall.elapsed(),
+    }
+}
+
+/// Heartbeat envelopes and their bytes, and all link bytes, received, summed over all validators.
+async fn liveness_traffic(sim: &Sim) -> (u64, u64, u64) {
+    let (mut envelopes, mut bytes) = (0, 0);
+    for node in sim.nodes.values() {
+        let heartbeats = node.stats().await.unwrap().kinds().remove(&Some(MessageKind::Heartbeat)).unwrap_or_default();
+        envelopes += heartbeats.received;
+        bytes += heartbeats.received_bytes;
+    }
+    (envelopes, bytes, totals(sim).await.1)
+}
+
+/// Duplicates, bytes and frames received, summed over all validators.
+async fn totals(sim: &Sim) -> (u64, u64, u64) {
+    let (mut duplicates, mut bytes, mut frames) = (0, 0, 0);
     for node in sim.nodes.values() {
         let stats = node.stats().await.unwrap();
         duplicates += stats.duplicates;
-        bytes += stats
-            .peers
-            .values()
-            .filter_map(|peer| peer.link.as_ref())
-            .map(|link| link.received.iter().map(|(_, traffic)| traffic.bytes).sum::<u64>())
-            .sum::<u64>();
+        for link in stats.peers.values().filter_map(|peer| peer.link.as_ref()) {
+            for (_, traffic) in link.received.iter() {
+                bytes += traffic.bytes;
+                frames += traffic.frames;
+            }
+        }
     }
-    (duplicates, bytes)
+    (duplicates, bytes, frames)
+}
+
+/// The local preset, quiet.
+fn local() -> NodeConfig {
+    quiet(NodeConfig::local())
 }
 
 fn fanout(fanout: usize) -> NodeConfig {
-    let local = NodeConfig::local();
+    let local = local();
     NodeConfig { gossip: GossipConfig { fanout, ..local.gossip.clone() }, ..local }
 }
 
@@ -203,9 +265,9 @@ fn main() {
     let mut rows = Vec::new();
     let sim = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
     let sim_scenarios: [(&str, usize, Option<usize>, NodeConfig); 5] = [
-        ("sim/full-mesh,n=16", 16, None, NodeConfig::local()),
-        ("sim/full-mesh,n=100", 100, None, NodeConfig::local()),
-        ("sim/degree-8,n=32", 32, Some(8), NodeConfig::local()),
+        ("sim/full-mesh,n=16", 16, None, local()),
+        ("sim/full-mesh,n=100", 100, None, local()),
+        ("sim/degree-8,n=32", 32, Some(8), local()),
         // The fanout trade-off: fewer pushed copies, more pulled with Have/Want.
         ("sim/degree-8,n=32,fanout=2", 32, Some(8), fanout(2)),
         ("sim/full-mesh,n=16,fanout=1", 16, None, fanout(1)),
@@ -213,6 +275,12 @@ fn main() {
     for (name, n, degree, config) in sim_scenarios {
         if wanted(name) {
             rows.push(sim.block_on(sim_scenario(name, n, degree, config)));
+        }
+    }
+    let mut heartbeat_rows = Vec::new();
+    for (name, n) in [("heartbeat/full-mesh,n=16", 16), ("heartbeat/full-mesh,n=100", 100)] {
+        if wanted(name) {
+            heartbeat_rows.push(sim.block_on(heartbeat_scenario(name, n)));
         }
     }
     drop(sim);
@@ -223,20 +291,21 @@ fn main() {
         }
     }
     println!(
-        "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>10} {:>7}",
+        "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>14} {:>10} {:>7}",
         "node::broadcast",
         "2/3 p50/p99 ms",
         "all p50/p99 ms",
         "delivered",
         "dups/val/msg",
         "bytes/val/msg",
+        "frames/val/msg",
         "CPU µs/dlv",
         "wall s"
     );
     for row in rows {
         let cpu = row.cpu_per_delivery.map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.0}"));
         println!(
-            "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>10} {:>7.1}",
+            "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>14.1} {:>10} {:>7.1}",
             row.name,
             row.to_two_thirds.0.as_secs_f64() * 1e3,
             row.to_two_thirds.1.as_secs_f64() * 1e3,
@@ -245,17 +314,42 @@ fn main() {
             row.delivery_ratio * 100.0,
             row.duplicates,
             row.bytes,
+            row.frames,
             cpu,
             row.wall.as_secs_f64(),
         );
     }
     println!(
-        "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>10} {:>7}",
-        "ref: libp2p 0.57 gossipsub d=8", 1.9, 3.4, 4.6, 7.3, "", 4.5, "", 425, ""
+        "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>14} {:>10} {:>7}",
+        "ref: libp2p 0.57 gossipsub d=8", 1.9, 3.4, 4.6, 7.3, "", 4.5, "", "", 425, ""
     );
     println!(
         "sim: 100 votes at 100/s over 50±10 ms links, virtual time; tcp-noise: 200 × 300-byte payloads at \
-         100/s, loopback, real time; targets on degree 8: p99 below the reference, ≤ 1.5 dups, ≤ 150 µs CPU"
+         100/s, loopback, real time; targets on degree 8: p99 below the reference, ≤ 1.5 dups, ≤ 150 µs CPU; \
+         no heartbeats or pings in these rows"
+    );
+    if heartbeat_rows.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<30} {:>11} {:>16} {:>18} {:>18} {:>7}",
+        "node::heartbeat (idle)", "interval s", "heartbeats/val/s", "heartbeat B/val/s", "all link B/val/s", "wall s"
+    );
+    for row in heartbeat_rows {
+        println!(
+            "{:<30} {:>11.1} {:>16.1} {:>18.0} {:>18.0} {:>7.1}",
+            row.name,
+            row.interval.as_secs_f64(),
+            row.envelopes,
+            row.heartbeat_bytes,
+            row.all_bytes,
+            row.wall.as_secs_f64(),
+        );
+    }
+    println!(
+        "heartbeat: recommended configuration, full mesh on the simulator (50±10 ms links), {} s of virtual \
+         time with no workload; received bytes, duplicates included",
+        HEARTBEAT_WINDOW.as_secs()
     );
     reliable_rows(&wanted);
 }

@@ -10,7 +10,7 @@ use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
 use quorumnet_core::message::{Envelope, Frame, MessageId};
 use quorumnet_core::node::gossip::{
-    Arrival, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache,
+    Arrival, CopyKind, ForwardPlan, GossipConfig, GossipPolicy, MessageStore, PeerKnowledge, SeenCache,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -450,4 +450,61 @@ fn tree_forwarding_is_deterministic_and_respects_ttl() {
         &mut rng(1),
     );
     assert_eq!(plan, ForwardPlan::default());
+}
+
+/// Receivers keep one parent per origin: its duplicates are not pruned whichever copy came first,
+/// other peers' duplicates are, an answered want grafts, and the origin itself is never pruned.
+#[test]
+fn a_receiver_keeps_one_parent_per_origin_and_prunes_the_rest() {
+    let mut policy = GossipPolicy::new(GossipConfig::test());
+    let origin = validator(ORIGIN);
+    let (a, b, c) = (validator(1), validator(2), validator(3));
+    // First copy from a: a is the parent; b's duplicate is pruned.
+    assert_eq!(policy.on_copy(origin, a, CopyKind::First), None);
+    assert_eq!(policy.trees().parent(&origin), Some(a));
+    assert_eq!(policy.on_copy(origin, b, CopyKind::Duplicate), Some(b));
+    // Next message: b's copy (its prune still in flight) comes first and a's second: a stays.
+    assert_eq!(policy.on_copy(origin, b, CopyKind::First), None);
+    assert_eq!(policy.on_copy(origin, a, CopyKind::Duplicate), None);
+    assert_eq!(policy.trees().parent(&origin), Some(a));
+    // c answers our want: it grafted us, so it is the parent now, and a's duplicate is pruned.
+    assert_eq!(policy.on_copy(origin, c, CopyKind::Answer), None);
+    assert_eq!(policy.trees().parent(&origin), Some(c));
+    assert_eq!(policy.on_copy(origin, a, CopyKind::Duplicate), Some(a));
+    // The origin's direct copies make it the parent and are never pruned.
+    assert_eq!(policy.on_copy(origin, origin, CopyKind::Duplicate), None);
+    assert_eq!(policy.on_copy(origin, c, CopyKind::Duplicate), Some(c));
+    assert_eq!(policy.on_copy(origin, origin, CopyKind::Duplicate), None);
+    // A disconnected parent is forgotten: the next copy sets one.
+    policy.forget_peer(&origin);
+    assert_eq!(policy.trees().parent(&origin), None);
+    assert_eq!(policy.on_copy(origin, b, CopyKind::Duplicate), None);
+    assert_eq!(policy.trees().parent(&origin), Some(b));
+}
+
+/// Announcements wait `announce_delay` (half of it towards lower ids), go out one batch per peer, and
+/// skip what the peer showed it holds meanwhile.
+#[test]
+fn announcements_wait_gather_per_peer_and_skip_what_the_peer_holds() {
+    let config = GossipConfig { announce_delay: Duration::from_millis(10), ..GossipConfig::test() };
+    let mut policy = GossipPolicy::new(config.clone());
+    let mut knowledge = PeerKnowledge::from_config(&config);
+    let (low, me, high) = (validator(1), validator(5), validator(9));
+    let start = Instant::now();
+    assert_eq!(policy.next_announce_due(), None);
+    policy.defer_announce(&me, &[low, high], id(1), start);
+    policy.defer_announce(&me, &[low, high], id(2), start + Duration::from_millis(2));
+    // Towards the lower id after half the delay, with both ids in one batch.
+    assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(5)));
+    assert!(policy.due_announcements(start + Duration::from_millis(4), &knowledge).is_empty());
+    assert_eq!(policy.due_announcements(start + Duration::from_millis(5), &knowledge), vec![(low, vec![id(1), id(2)])]);
+    // The higher one announced id 2 to us meanwhile: only id 1 is left for it.
+    assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(10)));
+    knowledge.mark(high, id(2));
+    assert_eq!(policy.due_announcements(start + Duration::from_millis(10), &knowledge), vec![(high, vec![id(1)])]);
+    assert_eq!(policy.next_announce_due(), None);
+    // A peer that disconnects loses what was queued for it.
+    policy.defer_announce(&me, &[high], id(3), start);
+    policy.forget_peer(&high);
+    assert!(policy.due_announcements(start + Duration::from_secs(1), &knowledge).is_empty());
 }

@@ -154,6 +154,7 @@ impl Actor {
         let shutdown_ack = loop {
             let next_dial = self.next_dial_at();
             let want_due = self.policy.next_want_due();
+            let announce_due = self.policy.next_announce_due();
             let liveness_due = self.next_liveness_wakeup();
             let reliable_due = self.next_reliable_wakeup();
             // Local work first: while the engine's channel is full, leave link events where they are.
@@ -177,6 +178,7 @@ impl Actor {
                 () = sleep_until_opt(next_dial), if next_dial.is_some() => self.dial_due(),
                 _ = digest_timer.tick() => self.send_digests(),
                 () = sleep_until_opt(want_due), if want_due.is_some() => self.send_due_wants(),
+                () = sleep_until_opt(announce_due), if announce_due.is_some() => self.send_due_announcements(),
                 () = tokio::time::sleep_until(liveness_due) => self.liveness_due(),
                 () = sleep_until_opt(reliable_due), if reliable_due.is_some() => self.reliable_due(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),

@@ -20,7 +20,7 @@ use super::events::{Misbehaviour, NodeEvent};
 use super::incoming::IncomingMessage;
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
-use crate::node::gossip::Seen;
+use crate::node::gossip::{Arrival, CopyKind, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
 
@@ -80,11 +80,9 @@ impl Actor {
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.duplicates += 1;
                 }
-                // A redundant tree edge: the origin's own direct send is by design, anyone else's push
-                // of a message we had is not.
-                if from != envelope.origin && !self.policy.answers_want(&id, &from) {
-                    self.send_control(&from, &Frame::Prune { origin: envelope.origin });
-                }
+                // A redundant tree edge unless `from` is our parent for the origin (or the origin).
+                let copy = if self.policy.answers_want(&id, &from) { CopyKind::Answer } else { CopyKind::Duplicate };
+                self.keep_parent(&envelope, from, copy);
             }
             self.knowledge.mark(from, id);
             return Some(id);
@@ -109,8 +107,10 @@ impl Actor {
         self.knowledge.mark(from, id);
         let faster = self.policy.faster_announcer(&id, from, now);
         let arrival = self.policy.on_envelope(&id);
-        if let Some(parent) = faster {
-            self.swap_parent(envelope.origin, id, from, parent, now);
+        let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
+        if !swapped {
+            let copy = if arrival == (Arrival::Requested { asked: from }) { CopyKind::Answer } else { CopyKind::First };
+            self.keep_parent(&envelope, from, copy);
         }
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
@@ -170,11 +170,20 @@ impl Actor {
             }
             self.knowledge.mark_peers(&plan.push, id);
         }
-        for peer in &plan.announce {
-            if self.send_control(peer, &Frame::Have { ids: vec![id] }) {
-                self.count_haves(peer, 1);
-                self.announced.mark(*peer, id);
+        if self.config.gossip.announce_delay.is_zero() {
+            for peer in &plan.announce {
+                self.send_haves(peer, &[id]);
             }
+        } else {
+            self.policy.defer_announce(&self.me, &plan.announce, id, self.clock.now());
+        }
+    }
+
+    /// Sends the announcements that waited [`GossipConfig::announce_delay`](crate::node::gossip::GossipConfig::announce_delay),
+    /// minus those their peer meanwhile showed it holds.
+    pub(crate) fn send_due_announcements(&mut self) {
+        for (peer, ids) in self.policy.due_announcements(self.clock.now(), &self.knowledge) {
+            self.send_haves(&peer, &ids);
         }
     }
 
@@ -196,8 +205,24 @@ impl Actor {
         }
     }
 
+    /// Settles our parent for the envelope's origin after a copy from `from` (see
+    /// [`GossipPolicy::on_copy`](crate::node::gossip::GossipPolicy::on_copy)) and prunes the edge it
+    /// makes redundant. Our own messages coming back are always redundant.
+    fn keep_parent(&mut self, envelope: &Envelope, from: ValidatorId, copy: CopyKind) {
+        let origin = envelope.origin;
+        let prune = if origin == self.me {
+            (copy == CopyKind::Duplicate).then_some(from)
+        } else {
+            self.policy.on_copy(origin, from, copy)
+        };
+        if let Some(peer) = prune {
+            self.send_control(&peer, &Frame::Prune { origin });
+        }
+    }
+
     /// Plumtree's optimisation: `faster` announced message `id` of `origin` well before `from` pushed it,
-    /// so `faster` becomes our parent for `origin` (asked for `id`, it grafts us) and `from` is pruned.
+    /// so `faster` becomes our parent for `origin` (asked for `id`, it grafts us; its answer makes it
+    /// our parent) and `from` is pruned. Returns whether it swapped.
     fn swap_parent(
         &mut self,
         origin: ValidatorId,
@@ -205,12 +230,13 @@ impl Actor {
         from: ValidatorId,
         faster: ValidatorId,
         now: tokio::time::Instant,
-    ) {
+    ) -> bool {
         if from == origin || !self.policy.graft_parent(id, faster, now) {
-            return;
+            return false;
         }
         self.send_wants(&faster, &[id]);
         self.send_control(&from, &Frame::Prune { origin });
+        true
     }
 
     fn send_wants(&mut self, to: &ValidatorId, ids: &[MessageId]) {
@@ -271,7 +297,12 @@ impl Actor {
             })
             .filter(|id| !self.announced.knows(peer, id))
             .collect();
-        for frame in Frame::haves(&ids) {
+        self.send_haves(peer, &ids);
+    }
+
+    /// Announces `ids` to `peer`, in as few `Have` frames as fit them, and records what was sent.
+    fn send_haves(&mut self, peer: &ValidatorId, ids: &[MessageId]) {
+        for frame in Frame::haves(ids) {
             if let (true, Frame::Have { ids }) = (self.send_control(peer, &frame), &frame) {
                 self.count_haves(peer, ids.len());
                 self.announced.mark_ids(*peer, ids);

@@ -90,7 +90,7 @@ mod trees;
 pub use address_book::{AddressBook, RecordUpdate};
 pub use config::GossipConfig;
 pub use knowledge::PeerKnowledge;
-pub use policy::{Arrival, ForwardPlan, GossipPolicy};
+pub use policy::{Arrival, CopyKind, ForwardPlan, GossipPolicy};
 pub use seen::{Seen, SeenCache};
 pub use store::MessageStore;
 pub use trees::{BroadcastTrees, Mode};

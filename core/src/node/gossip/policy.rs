@@ -22,6 +22,17 @@ pub struct ForwardPlan {
     pub ttl: u8,
 }
 
+/// Which copy of a message a peer sent us: see [`GossipPolicy::on_copy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyKind {
+    /// The first (verified) copy, pushed unasked.
+    First,
+    /// A copy of a message we already held, pushed unasked.
+    Duplicate,
+    /// The answer to our `Want` for it, first or not.
+    Answer,
+}
+
 /// How a verified envelope came: asked for by a `Want` of ours, or pushed unasked.
 ///
 /// The marker the byzantine layer needs: an old envelope (outside its origin's sequence window) that
@@ -63,6 +74,8 @@ struct DeferredWant {
 /// | envelope verified, new in the seen-cache | [`on_envelope`](Self::on_envelope) (the [`Arrival`] goes to the byzantine layer), [`plan_tree_forward`](Self::plan_tree_forward) | `Envelope` to `push`, `Have` to `announce` |
 /// | envelope pushed by a peer other than its origin, already seen | — | `Prune` of its origin, to that peer |
 /// | `Prune` received | [`on_prune`](Self::on_prune) | — |
+/// | (with a nonzero [`GossipConfig::announce_delay`]) `announce` planned | [`defer_announce`](Self::defer_announce) | — |
+/// | [`next_announce_due`](Self::next_announce_due) reached | [`due_announcements`](Self::due_announcements) | `Have` of each returned peer's ids, to it |
 /// | `Have` received | [`on_have`](Self::on_have) | `Want` of the returned ids, to that peer |
 /// | [`next_want_due`](Self::next_want_due) reached | [`due_wants`](Self::due_wants) | `Want` of each returned peer's ids, to it |
 /// | `Want` received | [`answer_want`](Self::answer_want), [`on_pulled`](Self::on_pulled) per origin answered | each returned envelope as an `Envelope` frame |
@@ -118,6 +131,15 @@ pub struct GossipPolicy {
     /// In order of arrival, hence of `due` (the delay is constant).
     deferred: FifoMap<MessageId, DeferredWant>,
     trees: BroadcastTrees,
+    /// Ids to announce, per peer: to peers below us (due sooner), and above.
+    announcements: [Announcements; 2],
+}
+
+/// Ids waiting to be announced, per peer, all due at `due` ([`GossipConfig::announce_delay`]).
+#[derive(Debug, Default)]
+struct Announcements {
+    ids: BTreeMap<ValidatorId, Vec<MessageId>>,
+    due: Option<Instant>,
 }
 
 impl GossipPolicy {
@@ -128,6 +150,7 @@ impl GossipPolicy {
             config,
             wants: FifoMap::new(),
             deferred: FifoMap::new(),
+            announcements: Default::default(),
         }
     }
 
@@ -214,6 +237,34 @@ impl GossipPolicy {
     /// tree edge for `origin` is redundant, so we only announce that origin's messages to it.
     pub fn on_prune(&mut self, from: ValidatorId, origin: ValidatorId) {
         self.trees.prune(origin, from);
+    }
+
+    /// A copy of a message of `origin` came from `from`: keeps or changes our parent for `origin`
+    /// (the one peer whose pushes of its messages we keep, see [`BroadcastTrees`]), and returns the
+    /// peer to send a `Prune` of `origin`, if any.
+    ///
+    /// - A copy straight from the origin makes it our parent (the origin sends to every peer it is
+    ///   connected to anyway, so it is never pruned).
+    /// - A [`CopyKind::Answer`] to our `Want` makes `from` our parent: the want grafted us onto it,
+    ///   because the parent we had did not bring the message in time.
+    /// - With no parent yet, `from` becomes the parent; from the parent, nothing changes.
+    /// - From another peer: a [`CopyKind::Duplicate`] is pruned; a [`CopyKind::First`] is kept (the
+    ///   parent may have stopped pushing to us, and a peer whose copies keep coming first is never
+    ///   pruned). So the parent stays whatever the arrival order: per-message jitter between two
+    ///   equally good parents cannot make us prune each in turn and keep neither.
+    ///
+    /// Preferring a parent whose copies took fewer hops was tried and dropped: on loopback, where
+    /// arrival order is noise, it pruned working parents and left subtrees to pull their next message.
+    pub fn on_copy(&mut self, origin: ValidatorId, from: ValidatorId, copy: CopyKind) -> Option<ValidatorId> {
+        match self.trees.parent(&origin) {
+            Some(parent) if parent != from && copy != CopyKind::Answer && from != origin => {
+                (copy == CopyKind::Duplicate).then_some(from)
+            }
+            _ => {
+                self.trees.set_parent(origin, from);
+                None
+            }
+        }
     }
 
     /// `from` asked us (`Want`) for a message of `origin` we are sending it: it was not reached by a
@@ -401,11 +452,52 @@ impl GossipPolicy {
         Frame::haves(&ids)
     }
 
+    /// Queues `id` to be announced (`Have`) to `peers` (a [`ForwardPlan::announce`]), by `me`, once
+    /// [`GossipConfig::announce_delay`] has passed — half of it for peers with a lower id than `me`.
+    /// Two validators that forward a message at about the same time (siblings in its tree) would
+    /// otherwise announce it to each other at the same moment; this way the lower one hears the higher
+    /// one's announcement first and skips its own. Everything queued for one moment goes out together:
+    /// call [`due_announcements`](Self::due_announcements) at [`next_announce_due`](Self::next_announce_due).
+    pub fn defer_announce(&mut self, me: &ValidatorId, peers: &[ValidatorId], id: MessageId, now: Instant) {
+        for peer in peers {
+            let slot = &mut self.announcements[usize::from(peer > me)];
+            let delay = if peer > me { self.config.announce_delay } else { self.config.announce_delay / 2 };
+            slot.due.get_or_insert(now + delay);
+            slot.ids.entry(*peer).or_default().push(id);
+        }
+    }
+
+    /// When queued announcements are next due, if any are queued.
+    pub fn next_announce_due(&self) -> Option<Instant> {
+        self.announcements.iter().filter_map(|slot| slot.due).min()
+    }
+
+    /// Takes the announcements due at `now`: per peer, in peer order, the ids in the order queued,
+    /// without those `knowledge` now says the peer holds (it sent us the message or announced it
+    /// meanwhile). Peers left with none are left out. Send each with [`Frame::haves`].
+    pub fn due_announcements(&mut self, now: Instant, knowledge: &PeerKnowledge) -> Vec<(ValidatorId, Vec<MessageId>)> {
+        let mut due = Vec::new();
+        for slot in self.announcements.iter_mut().filter(|slot| slot.due.is_some_and(|at| at <= now)) {
+            slot.due = None;
+            for (peer, ids) in std::mem::take(&mut slot.ids) {
+                let ids: Vec<MessageId> = ids.into_iter().filter(|id| !knowledge.knows(&peer, id)).collect();
+                if !ids.is_empty() {
+                    due.push((peer, ids));
+                }
+            }
+        }
+        due.sort_by_key(|(peer, _)| *peer);
+        due
+    }
+
     /// Drops the wants sent or deferred to `peer`, so their ids can be asked of others at once, and forgets it in
     /// the broadcast trees: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
         self.wants.retain(|_, pending| pending.peer != *peer);
         self.deferred.retain(|_, deferred| deferred.peer != *peer);
+        self.announcements.iter_mut().for_each(|slot| {
+            slot.ids.remove(peer);
+        });
         self.trees.forget_peer(peer);
     }
 

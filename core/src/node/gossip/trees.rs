@@ -16,7 +16,8 @@ pub enum Mode {
     Lazy,
 }
 
-/// For each origin, the peers we push its messages to and those we only announce them to.
+/// For each origin, the peers we push its messages to and those we only announce them to, and the
+/// peer we expect its messages from (our parent).
 ///
 /// Plumtree (Leitão, Pereira, Rodrigues, 2007), per origin, over the links a node already has:
 /// - **Start.** The first time we forward an origin's message, the peers it is pushed to become
@@ -31,6 +32,13 @@ pub enum Mode {
 ///   reached by a push in time: it becomes eager for that origin ([`graft`](Self::graft)), repairing
 ///   the tree where a link died or an eager parent pruned it. If it was reached after all, its copy
 ///   from us is a duplicate and it prunes us again: trees adapt, they never lose a receiver.
+///
+/// - **Parent.** The receiving side of the same tree: per origin, the one peer whose pushes we keep
+///   ([`parent`](Self::parent), [`set_parent`](Self::set_parent)): the sender of the first copy we
+///   got, or of the answer to our last `Want`. A duplicate pushed by any other peer is pruned; one
+///   from the parent is not, even when another copy came first. Pruning whichever copy came second
+///   instead let per-message jitter prune one parent on one message and the other on the next,
+///   leaving the receiver with none ([`GossipPolicy::on_copy`](super::GossipPolicy::on_copy)).
 ///
 /// Bounded: at most `max_origins` origins (the oldest-created forgotten first; a forgotten origin
 /// starts again) and `max_peers` peers per origin (marks for further peers are ignored, and an
@@ -54,6 +62,7 @@ pub enum Mode {
 #[derive(Debug)]
 pub struct BroadcastTrees {
     origins: FifoMap<ValidatorId, BTreeMap<ValidatorId, Mode>>,
+    parents: FifoMap<ValidatorId, ValidatorId>,
     max_origins: usize,
     max_peers: usize,
 }
@@ -61,7 +70,7 @@ pub struct BroadcastTrees {
 impl BroadcastTrees {
     /// No trees yet; at most `max_origins` (at least 1) origins of at most `max_peers` peers each.
     pub fn new(max_origins: usize, max_peers: usize) -> Self {
-        BroadcastTrees { origins: FifoMap::new(), max_origins: max_origins.max(1), max_peers }
+        BroadcastTrees { origins: FifoMap::new(), parents: FifoMap::new(), max_origins: max_origins.max(1), max_peers }
     }
 
     /// No trees yet, with the bounds of `config`.
@@ -103,8 +112,27 @@ impl BroadcastTrees {
         self.set(origin, peer, Mode::Eager);
     }
 
+    /// Our parent for `origin`, if we have one.
+    pub fn parent(&self, origin: &ValidatorId) -> Option<ValidatorId> {
+        self.parents.get(origin).copied()
+    }
+
+    /// Makes `peer` our parent for `origin` (at most `max_origins` parents, the oldest-set forgotten
+    /// first).
+    pub fn set_parent(&mut self, origin: ValidatorId, peer: ValidatorId) {
+        if let Some(current) = self.parents.get_mut(&origin) {
+            *current = peer;
+            return;
+        }
+        while self.parents.len() >= self.max_origins {
+            self.parents.pop_oldest();
+        }
+        self.parents.insert(origin, peer);
+    }
+
     /// Forgets `peer` in every tree: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
+        self.parents.retain(|_, parent| parent != peer);
         // Each origin's map changes on its own, so the (unspecified) visiting order is unobservable.
         self.origins.retain(|_, peers| {
             peers.remove(peer);
@@ -172,6 +200,18 @@ mod tests {
         // A peer already in a full tree can still change mode.
         trees.prune(v(14), v(1));
         assert_eq!(trees.mode(&v(14), &v(1)), Some(Mode::Lazy));
+    }
+
+    #[test]
+    fn parents_are_bounded_and_forgotten_with_their_peer() {
+        let mut trees = BroadcastTrees::new(2, 2);
+        for origin in 10..13 {
+            trees.set_parent(v(origin), v(1));
+        }
+        assert_eq!((trees.parent(&v(10)), trees.parent(&v(12))), (None, Some(v(1))));
+        trees.set_parent(v(12), v(2));
+        trees.forget_peer(&v(1));
+        assert_eq!((trees.parent(&v(11)), trees.parent(&v(12))), (None, Some(v(2))));
     }
 
     #[test]
