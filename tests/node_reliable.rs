@@ -275,3 +275,22 @@ async fn pending_messages_fail_when_their_destination_leaves_the_set() {
     assert!(matches!(node.send_reliable(sim.ids[2], &vote).await, Err(NodeError::NotAPeer { .. })));
     sim.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reliable_message_reaches_its_destination_only() {
+    let mut sim = Sim::start(4, 61, link(), NodeConfig::test()).await;
+    sim.await_full_mesh(Duration::from_secs(5)).await;
+    let vote = sim.vote(0, 1);
+    let id = sim.nodes[&0].send_reliable(sim.ids[1], &vote).await.unwrap();
+    assert_eq!(sim.nodes[&0].wait_for_ack(sim.ids[1], id).await.unwrap(), DeliveryStatus::Delivered);
+    // Several digest intervals and want rounds: time for gossip to have spread it, had it been gossiped.
+    let marker = sim.broadcast(0, 2).await;
+    sim.await_delivered(&[1, 2, 3], &[marker], Duration::from_secs(5)).await;
+    tokio::time::sleep(sim.config.digest_interval * 4).await;
+    sim.drain();
+    assert!(sim.holds(1, &id), "the destination got it");
+    for other in [2, 3] {
+        assert!(!sim.holds(other, &id), "validator {other} got a message sent to validator 1 alone");
+    }
+    sim.shutdown().await;
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::validator;
 use quorumnet_core::identity::Signature;
-use quorumnet_core::message::{Envelope, MessageId};
+use quorumnet_core::message::{ConsensusMessage, Envelope, Heartbeat, Height, MessageId, Round};
 use quorumnet_core::node::gossip::{GossipConfig, MessageStore, PeerKnowledge, Seen, SeenCache};
 use tokio::time::Instant;
 
@@ -182,6 +182,47 @@ fn recent_ids_are_newest_first_and_limited() {
     assert_eq!(store.recent_ids(3), newest_three);
     assert_eq!(store.recent_ids(100).len(), 5);
     assert!(store.recent_ids(0).is_empty());
+}
+
+/// An unsigned heartbeat of `origin` with sequence number `seq`.
+fn heartbeat(origin: u8, seq: u64) -> Envelope {
+    let message = ConsensusMessage::Heartbeat(Heartbeat {
+        validator: validator(origin),
+        height: Height(seq),
+        round: Round(0),
+        time_micros: seq,
+        hears: Vec::new(),
+    });
+    Envelope { origin: validator(origin), payload: message.encode().into(), ..envelope(seq, 0) }
+}
+
+#[test]
+fn store_keeps_the_latest_heartbeat_per_origin_and_leaves_heartbeats_out_of_digests() {
+    let mut store = MessageStore::new(100, usize::MAX);
+    let vote = envelope(1, 10);
+    assert!(store.insert(vote.clone()));
+    let (a1, a2, b1) = (heartbeat(1, 1), heartbeat(1, 2), heartbeat(2, 1));
+    assert!(store.insert(a1.clone()));
+    assert!(store.insert(b1.clone()));
+    assert!(store.insert(a2.clone()));
+    assert!(store.get(&a1.id()).is_none(), "a newer heartbeat supersedes its origin's previous one");
+    assert!(store.get(&a2.id()).is_some() && store.get(&b1.id()).is_some(), "one per origin");
+    assert!(!store.insert(a1.clone()), "an older heartbeat arriving late is not kept");
+    assert_eq!(store.len(), 3);
+    assert_eq!(store.bytes(), footprint(10) + MessageStore::footprint(&a2) + MessageStore::footprint(&b1));
+    assert_eq!(store.recent_ids(10), vec![vote.id()], "digests list what is worth repairing");
+}
+
+#[test]
+fn heartbeats_cannot_evict_votes_from_the_store() {
+    let mut store = MessageStore::new(4, usize::MAX);
+    let votes: Vec<Envelope> = (1..=3).map(|seq| envelope(seq, 10)).collect();
+    votes.iter().for_each(|vote| assert!(store.insert(vote.clone())));
+    for seq in 1..=50 {
+        store.insert(heartbeat(1, seq));
+    }
+    assert_eq!(store.len(), 4);
+    assert!(votes.iter().all(|vote| store.contains(&vote.id())), "fifty heartbeats of one origin take one slot");
 }
 
 // --- PeerKnowledge ---

@@ -24,6 +24,17 @@ use crate::node::gossip::{Arrival, CopyKind, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
 
+/// How an envelope came: gossip (a broadcast, forwarded and repaired by everyone) or point to point
+/// (a `Reliable` frame from its sender to this validator alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Gossip,
+    /// Delivered and acknowledged here, and not stored, announced or forwarded: it was meant for this
+    /// validator only. Being marked seen, a gossiped copy of the same message arriving later counts as
+    /// a duplicate (an engine that broadcasts a message and also sends it reliably loses nothing).
+    PointToPoint,
+}
+
 impl Actor {
     pub(crate) fn on_link_event(&mut self, event: LinkEvent) {
         match event {
@@ -39,11 +50,11 @@ impl Actor {
         }
         match inbound.into_frame() {
             Frame::Envelope(envelope) => {
-                self.on_envelope(envelope, from, received_at, wire_len);
+                self.on_envelope(envelope, from, received_at, wire_len, Route::Gossip);
             }
             Frame::Reliable(envelope) => {
                 // Acknowledged once accepted or already held; a rejected envelope gets no receipt.
-                if let Some(id) = self.on_envelope(envelope, from, received_at, wire_len) {
+                if let Some(id) = self.on_envelope(envelope, from, received_at, wire_len, Route::PointToPoint) {
                     self.send_control(&from, &Frame::Ack { id });
                 }
             }
@@ -67,6 +78,7 @@ impl Actor {
         from: ValidatorId,
         received_at: tokio::time::Instant,
         wire_len: usize,
+        route: Route,
     ) -> Option<MessageId> {
         let id = envelope.id();
         let now = self.clock.now();
@@ -80,9 +92,12 @@ impl Actor {
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.duplicates += 1;
                 }
-                // A redundant tree edge unless `from` is our parent for the origin (or the origin).
-                let copy = if self.policy.answers_want(&id, &from) { CopyKind::Answer } else { CopyKind::Duplicate };
-                self.keep_parent(&envelope, from, copy);
+                if route == Route::Gossip {
+                    // A redundant tree edge unless `from` is our parent for the origin (or the origin).
+                    let copy =
+                        if self.policy.answers_want(&id, &from) { CopyKind::Answer } else { CopyKind::Duplicate };
+                    self.keep_parent(&envelope, from, copy);
+                }
             }
             self.knowledge.mark(from, id);
             return Some(id);
@@ -103,25 +118,38 @@ impl Actor {
             }
         };
         self.seen.record(id, now);
-        self.store.insert(envelope.clone());
         self.knowledge.mark(from, id);
-        let faster = self.policy.faster_announcer(&id, from, now);
-        let arrival = self.policy.on_envelope(&id);
-        let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
-        if !swapped {
-            let copy = if arrival == (Arrival::Requested { asked: from }) { CopyKind::Answer } else { CopyKind::First };
-            self.keep_parent(&envelope, from, copy);
-        }
+        let arrival = match route {
+            Route::Gossip => self.keep_for_repair(&envelope, from, now),
+            Route::PointToPoint => Arrival::Unrequested,
+        };
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
         }
-        self.forward(&envelope, from, kind);
+        if route == Route::Gossip {
+            self.forward(&envelope, from, kind);
+        }
         if let ConsensusMessage::Heartbeat(heartbeat) = &message {
             self.on_heartbeat(heartbeat, from);
             return Some(id);
         }
         self.deliver(IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope });
         Some(id)
+    }
+
+    /// A new gossiped envelope: kept for repair and its origin's tree adjusted to how it came.
+    /// Returns whether it came because we asked.
+    fn keep_for_repair(&mut self, envelope: &Envelope, from: ValidatorId, now: tokio::time::Instant) -> Arrival {
+        let id = envelope.id();
+        self.store.insert(envelope.clone());
+        let faster = self.policy.faster_announcer(&id, from, now);
+        let arrival = self.policy.on_envelope(&id);
+        let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
+        if !swapped {
+            let copy = if arrival == (Arrival::Requested { asked: from }) { CopyKind::Answer } else { CopyKind::First };
+            self.keep_parent(envelope, from, copy);
+        }
+        arrival
     }
 
     /// Verifies `envelope` against the validator set in force at its message's height.

@@ -182,8 +182,9 @@ impl Node {
     /// [`ReliableConfig::deadline`] passes. Returns at once; follow the delivery with
     /// [`wait_for_ack`](Self::wait_for_ack), [`delivery_status`](Self::delivery_status) or
     /// [`NodeEvent::Reliable`]. A destination not connected now gets the message when its link is
-    /// back. This node does not gossip the message; the destination, having verified it, handles it
-    /// like any message (see [`ReliableMessaging`](super::ReliableMessaging)).
+    /// back. Nobody gossips the message: the destination verifies it, delivers it to its engine and
+    /// acknowledges it, but neither stores it for repair nor forwards it (see
+    /// [`ReliableMessaging`](super::ReliableMessaging)).
     ///
     /// # Returns
     /// The message's id, for `wait_for_ack` and `delivery_status`.

@@ -241,9 +241,9 @@ pub trait LivenessMonitor: Send + Sync {
 /// - The ack is end to end: only an ack arriving over the destination's own authenticated link
 ///   counts; a node in the middle cannot acknowledge for it. The sender puts the message on the
 ///   direct link only (relay circuits, which are end to end too, will carry it when they land), never
-///   on gossip. The destination treats it as any verified message: delivered to its engine once, and
-///   kept and gossiped on like a broadcast one — reliable delivery is about the receipt, not secrecy
-///   (an engine that needs a message kept to one validator must not rely on this).
+///   on gossip. The destination verifies it and delivers it to its engine once, but does not store,
+///   announce or forward it: a message sent to one validator costs the others nothing. (It is not
+///   secret either: the destination's engine may pass it on.)
 /// - Retransmission is automatic, with per-message exponential backoff and jitter, and immediate
 ///   when the destination reconnects; [`retransmit_unacked`](Self::retransmit_unacked) only forces it.
 /// - Bounded: at [`ReliableConfig::max_unacked_per_peer`](crate::node::reliable::ReliableConfig::max_unacked_per_peer)

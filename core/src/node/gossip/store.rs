@@ -1,8 +1,12 @@
 //! Recent verified envelopes, kept to answer `Want`s and to build `Have` digests.
 
+use std::collections::BTreeMap;
+
 use super::fifo::FifoMap;
 use super::GossipConfig;
-use crate::message::{Envelope, MessageId};
+use crate::identity::ValidatorId;
+use crate::message::{Envelope, MessageId, MessageKind};
+use crate::node::priority::payload_kind;
 
 /// Recent verified envelopes, bounded in entries and in bytes, oldest evicted first.
 ///
@@ -15,6 +19,11 @@ use crate::message::{Envelope, MessageId};
 /// An envelope's size is [`MessageStore::footprint`]: its payload and signature plus a fixed allowance
 /// for the rest. An envelope larger than the byte bound on its own is not stored. Insert only verified
 /// envelopes: the store answers for what it sends.
+///
+/// Heartbeats are kept one per origin, the latest, and left out of digests: each supersedes the one
+/// before, so an older one is worth nothing to a peer that missed it. Otherwise, at 100 validators
+/// beating once a second, heartbeats alone would evict a 4 096-entry store's votes within a minute and
+/// fill every digest with ids each peer already got from their origin.
 ///
 /// ```
 /// use quorumnet_core::identity::{ChainId, Keypair};
@@ -35,6 +44,9 @@ use crate::message::{Envelope, MessageId};
 #[derive(Debug)]
 pub struct MessageStore {
     entries: FifoMap<MessageId, Envelope>,
+    /// The id of the one heartbeat kept per origin (origins are verified validators: bounded by the
+    /// set).
+    heartbeats: BTreeMap<ValidatorId, MessageId>,
     bytes: usize,
     max_entries: usize,
     max_bytes: usize,
@@ -46,7 +58,13 @@ impl MessageStore {
 
     /// An empty store of at most `max_entries` envelopes (at least 1) and `max_bytes` of footprint.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
-        MessageStore { entries: FifoMap::new(), bytes: 0, max_entries: max_entries.max(1), max_bytes }
+        MessageStore {
+            entries: FifoMap::new(),
+            heartbeats: BTreeMap::new(),
+            bytes: 0,
+            max_entries: max_entries.max(1),
+            max_bytes,
+        }
     }
 
     /// An empty store with the bounds of `config`.
@@ -59,23 +77,51 @@ impl MessageStore {
         envelope.payload.len() + envelope.sig.as_bytes().len() + Self::ENTRY_OVERHEAD
     }
 
-    /// Keeps a verified envelope, evicting the oldest ones until both bounds hold.
+    /// Keeps a verified envelope, evicting the oldest ones until both bounds hold. A heartbeat replaces
+    /// its origin's previous one.
     ///
-    /// Returns `false`, changing nothing, if the store already holds the message or the envelope alone
-    /// exceeds the byte bound.
+    /// Returns `false`, changing nothing, if the store already holds the message, the envelope alone
+    /// exceeds the byte bound, or it is a heartbeat older (by sequence number) than the one held.
     pub fn insert(&mut self, envelope: Envelope) -> bool {
         let id = envelope.id();
         let size = Self::footprint(&envelope);
         if size > self.max_bytes || self.entries.contains(&id) {
             return false;
         }
+        if payload_kind(&envelope.payload) == Some(MessageKind::Heartbeat) {
+            if let Some(held) = self.heartbeats.get(&envelope.origin).and_then(|held| self.entries.get(held)) {
+                if held.seq > envelope.seq {
+                    return false;
+                }
+            }
+            if let Some(superseded) = self.heartbeats.insert(envelope.origin, id) {
+                self.remove(&superseded);
+            }
+        }
         self.entries.insert(id, envelope);
         self.bytes += size;
         while self.entries.len() > self.max_entries || self.bytes > self.max_bytes {
-            let (_, evicted) = self.entries.pop_oldest().expect("over a bound means non-empty");
+            let (evicted_id, evicted) = self.entries.pop_oldest().expect("over a bound means non-empty");
+            self.forget_heartbeat(&evicted_id, &evicted);
             self.bytes -= Self::footprint(&evicted);
         }
         true
+    }
+
+    fn remove(&mut self, id: &MessageId) {
+        if let Some(removed) = self.entries.remove(id) {
+            self.bytes -= Self::footprint(&removed);
+        }
+    }
+
+    fn forget_heartbeat(&mut self, id: &MessageId, envelope: &Envelope) {
+        if self.is_heartbeat(id, envelope) {
+            self.heartbeats.remove(&envelope.origin);
+        }
+    }
+
+    fn is_heartbeat(&self, id: &MessageId, envelope: &Envelope) -> bool {
+        self.heartbeats.get(&envelope.origin) == Some(id)
     }
 
     /// The envelope of message `id`, if still held.
@@ -88,10 +134,11 @@ impl MessageStore {
         self.entries.contains(id)
     }
 
-    /// Up to `limit` ids of the held messages, newest first: the digest a peer pulls missed messages
-    /// from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
+    /// Up to `limit` ids of the held messages other than heartbeats, newest first: the digest a peer
+    /// pulls missed messages from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
     pub fn recent_ids(&self, limit: usize) -> Vec<MessageId> {
-        self.entries.newest_first().take(limit).map(|(id, _)| *id).collect()
+        let repairable = self.entries.newest_first().filter(|(id, envelope)| !self.is_heartbeat(id, envelope));
+        repairable.take(limit).map(|(id, _)| *id).collect()
     }
 
     /// Envelopes held.
