@@ -20,10 +20,11 @@ use crate::node::priority::payload_kind;
 /// for the rest. An envelope larger than the byte bound on its own is not stored. Insert only verified
 /// envelopes: the store answers for what it sends.
 ///
-/// Heartbeats are kept one per origin, the latest, and left out of digests: each supersedes the one
-/// before, so an older one is worth nothing to a peer that missed it. Otherwise, at 100 validators
-/// beating once a second, heartbeats alone would evict a 4 096-entry store's votes within a minute and
-/// fill every digest with ids each peer already got from their origin.
+/// Heartbeats are kept one per origin, the latest: each supersedes the one before, so an older one is
+/// worth nothing to a peer that missed it. Otherwise, at 100 validators beating once a second,
+/// heartbeats alone would evict a 4 096-entry store's votes within a minute. (They stay in digests:
+/// pulling a missed heartbeat grafts its puller onto the origin's broadcast tree, which keeps the
+/// trees short for the votes that follow.)
 ///
 /// ```
 /// use quorumnet_core::identity::{ChainId, Keypair};
@@ -115,13 +116,9 @@ impl MessageStore {
     }
 
     fn forget_heartbeat(&mut self, id: &MessageId, envelope: &Envelope) {
-        if self.is_heartbeat(id, envelope) {
+        if self.heartbeats.get(&envelope.origin) == Some(id) {
             self.heartbeats.remove(&envelope.origin);
         }
-    }
-
-    fn is_heartbeat(&self, id: &MessageId, envelope: &Envelope) -> bool {
-        self.heartbeats.get(&envelope.origin) == Some(id)
     }
 
     /// The envelope of message `id`, if still held.
@@ -134,11 +131,10 @@ impl MessageStore {
         self.entries.contains(id)
     }
 
-    /// Up to `limit` ids of the held messages other than heartbeats, newest first: the digest a peer
-    /// pulls missed messages from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
+    /// Up to `limit` ids of the held messages, newest first: the digest a peer pulls missed messages
+    /// from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
     pub fn recent_ids(&self, limit: usize) -> Vec<MessageId> {
-        let repairable = self.entries.newest_first().filter(|(id, envelope)| !self.is_heartbeat(id, envelope));
-        repairable.take(limit).map(|(id, _)| *id).collect()
+        self.entries.newest_first().take(limit).map(|(id, _)| *id).collect()
     }
 
     /// Envelopes held.
