@@ -29,8 +29,13 @@ pub fn jittered_backoff<R: Rng + ?Sized>(
     attempts: u32,
     rng: &mut R,
 ) -> Duration {
-    let base = min.saturating_mul(1u32 << attempts.min(16)).min(max);
+    let base = nominal_backoff(min, max, attempts);
     let jitter = jitter.clamp(0.0, 1.0);
     let factor = if jitter > 0.0 { rng.gen_range(1.0 - jitter..=1.0 + jitter) } else { 1.0 };
     base.mul_f64(factor)
+}
+
+/// `min · 2^attempts` capped at `max`: [`jittered_backoff`] without the jitter.
+pub(crate) fn nominal_backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
+    min.saturating_mul(1u32 << attempts.min(16)).min(max)
 }

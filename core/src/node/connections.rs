@@ -10,8 +10,11 @@
 //!   dialed by the lower id; if both were dialed by the same side, the newer (the older one is a
 //!   connection that side already gave up on). The other is closed.
 //! - **Backoff**: after a failed dial or a lost link the next dial waits `min · 2^attempts`, capped at
-//!   the maximum, times a jitter factor in `1 ± jitter` from the node's seeded rng; a connection
-//!   coming up resets it.
+//!   the maximum, times a jitter factor in `1 ± jitter` from the node's seeded rng. A link that stayed
+//!   up at least as long as the backoff it earned (`min · 2^attempts`) resets it when it ends; one
+//!   that comes up and drops sooner (a flapping path, a peer that accepts and then fails) does not,
+//!   so it is redialed ever less often instead of at the minimum forever. A new address for a validator we are not connected to (a set
+//!   change or an address record) is dialed at once, with the backoff reset.
 //! - **Set changes**: a validator that joins is admitted and dialed; one that leaves is refused by the
 //!   admission handle, disconnected, and forgotten (knowledge, wants, counters).
 
@@ -36,7 +39,18 @@ impl Actor {
     /// [`NodeEvent::ValidatorSetChanged`] (not for the set the node starts with).
     pub(crate) fn apply_set(&mut self, set: Arc<ValidatorSet>, report: bool) {
         self.admission.set_validators(set.ids());
+        let unlinked: Vec<(ValidatorId, Vec<PeerAddress>)> = self
+            .peers
+            .iter()
+            .filter(|(_, peer)| peer.link.is_none())
+            .map(|(id, _)| (*id, self.book.addresses_of(id).to_vec()))
+            .collect();
         self.book.set_validators(&set);
+        for (peer, before) in unlinked {
+            if set.contains(&peer) && self.book.addresses_of(&peer) != before.as_slice() {
+                self.dial_new_address(peer);
+            }
+        }
         self.liveness_set_changed(set.clone());
         let left: Vec<ValidatorId> = self.peers.keys().filter(|id| !set.contains(id)).copied().collect();
         let joined: Vec<ValidatorId> = set.ids().filter(|id| *id != self.me && !self.peers.contains_key(id)).collect();
@@ -213,7 +227,6 @@ impl Actor {
             waiting_sends: Arc::new(Semaphore::new(self.config.max_waiting_sends_per_peer)),
         };
         let replaced = state.link.replace(active);
-        state.attempts = 0;
         state.next_dial = None;
         match replaced {
             Some(old) => {
@@ -235,7 +248,11 @@ impl Actor {
         if state.link.as_ref().is_none_or(|active| active.link.id() != link) {
             return; // a replaced link, closed by the tie-break
         }
-        state.link = None;
+        let lived = state.link.take().map(|active| self.clock.now().saturating_duration_since(active.since));
+        let (min, max) = (self.config.reconnect_backoff_min, self.config.reconnect_backoff_max);
+        if lived.is_some_and(|lived| lived >= super::backoff::nominal_backoff(min, max, state.attempts)) {
+            state.attempts = 0;
+        }
         state.stats.disconnects += 1;
         self.forget(&peer);
         tracing::info!(peer = %peer.short(), %reason, "disconnected");
@@ -280,9 +297,14 @@ impl Actor {
         }
         tracing::debug!(validator = %validator.short(), "address record applied");
         self.emit(NodeEvent::AddressUpdated { validator, addresses });
-        let now = self.clock.now();
-        let at = self.first_dial_at(&validator, now);
-        if let Some(state) = self.peers.get_mut(&validator) {
+        self.dial_new_address(validator);
+    }
+
+    /// `peer` has a new address: if we are not connected to it, the backoff earned at the old one
+    /// does not apply, so dial it as if it had just joined.
+    fn dial_new_address(&mut self, peer: ValidatorId) {
+        let at = self.first_dial_at(&peer, self.clock.now());
+        if let Some(state) = self.peers.get_mut(&peer) {
             if state.link.is_none() {
                 state.attempts = 0;
                 state.next_dial = Some(at);
