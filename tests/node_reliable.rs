@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Sim, WALL_BASE_MICROS};
+use common::Sim;
 use quorumnet::identity::ValidatorId;
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{Height, MessageId};
@@ -110,8 +110,7 @@ async fn crash_and_resets(seed: u64) -> Outcome {
         }
         if round == RESTART_ROUND {
             // Its wall clock (so its envelope sequence numbers) continues from where it was.
-            let wall = WALL_BASE_MICROS + (Instant::now() - sim.start).as_micros() as u64;
-            sim.spawn_with_wall_clock(RESTARTED, source.clone(), config.clone(), wall).await;
+            sim.spawn(RESTARTED, source.clone(), config.clone()).await;
         }
         for sender in 0..SENDERS {
             for to in (0..N).filter(|to| *to != sender) {

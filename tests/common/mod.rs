@@ -150,10 +150,13 @@ impl Sim {
         set_of(&keys, address)
     }
 
-    /// Starts validator `index` on the simulated network, listening at [`address`]`(index)`, and
-    /// collects its deliveries.
+    /// Starts (or restarts) validator `index` on the simulated network, listening at
+    /// [`address`]`(index)`, and collects its deliveries. Its virtual wall clock reads [`WALL_BASE_MICROS`] plus
+    /// the simulation's elapsed time, as a restarted machine's clock would: a restart does not rewind
+    /// its envelopes' sequence numbers.
     pub async fn spawn(&mut self, index: usize, source: Arc<dyn ValidatorSetSource>, config: NodeConfig) -> Node {
-        self.spawn_with_wall_clock(index, source, config, WALL_BASE_MICROS).await
+        let elapsed = u64::try_from(self.start.elapsed().as_micros()).expect("a simulation lasts less than 500k years");
+        self.spawn_with_wall_clock(index, source, config, WALL_BASE_MICROS + elapsed).await
     }
 
     /// [`spawn`](Self::spawn) with a virtual wall clock starting at `wall_base_micros`: a clock offset
