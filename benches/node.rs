@@ -290,6 +290,39 @@ fn main() {
             rows.push(tcp.block_on(tcp_scenario(name, n, degree)));
         }
     }
+    if !rows.is_empty() {
+        print_broadcast_rows(rows);
+    }
+    if !heartbeat_rows.is_empty() {
+        print_heartbeat_rows(heartbeat_rows);
+    }
+    reliable_rows(&wanted);
+}
+
+fn print_heartbeat_rows(heartbeat_rows: Vec<HeartbeatRow>) {
+    println!(
+        "\n{:<30} {:>11} {:>16} {:>18} {:>18} {:>7}",
+        "node::heartbeat (idle)", "interval s", "heartbeats/val/s", "heartbeat B/val/s", "all link B/val/s", "wall s"
+    );
+    for row in heartbeat_rows {
+        println!(
+            "{:<30} {:>11.1} {:>16.1} {:>18.0} {:>18.0} {:>7.1}",
+            row.name,
+            row.interval.as_secs_f64(),
+            row.envelopes,
+            row.heartbeat_bytes,
+            row.all_bytes,
+            row.wall.as_secs_f64(),
+        );
+    }
+    println!(
+        "heartbeat: recommended configuration, full mesh on the simulator (50±10 ms links), {} s of virtual \
+         time with no workload; received bytes, duplicates included",
+        HEARTBEAT_WINDOW.as_secs()
+    );
+}
+
+fn print_broadcast_rows(rows: Vec<Row>) {
     println!(
         "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>14} {:>10} {:>7}",
         "node::broadcast",
@@ -328,30 +361,6 @@ fn main() {
          100/s, loopback, real time; targets on degree 8: p99 below the reference, ≤ 1.5 dups, ≤ 150 µs CPU; \
          no heartbeats or pings in these rows"
     );
-    if heartbeat_rows.is_empty() {
-        return;
-    }
-    println!(
-        "\n{:<30} {:>11} {:>16} {:>18} {:>18} {:>7}",
-        "node::heartbeat (idle)", "interval s", "heartbeats/val/s", "heartbeat B/val/s", "all link B/val/s", "wall s"
-    );
-    for row in heartbeat_rows {
-        println!(
-            "{:<30} {:>11.1} {:>16.1} {:>18.0} {:>18.0} {:>7.1}",
-            row.name,
-            row.interval.as_secs_f64(),
-            row.envelopes,
-            row.heartbeat_bytes,
-            row.all_bytes,
-            row.wall.as_secs_f64(),
-        );
-    }
-    println!(
-        "heartbeat: recommended configuration, full mesh on the simulator (50±10 ms links), {} s of virtual \
-         time with no workload; received bytes, duplicates included",
-        HEARTBEAT_WINDOW.as_secs()
-    );
-    reliable_rows(&wanted);
 }
 
 /// `sim/reliable,...`: reliable-delivery latency on the simulator in virtual time. 16 validators on
@@ -361,12 +370,16 @@ fn main() {
 /// the sender (the destination's ack back), retransmissions included.
 fn reliable_rows(wanted: &dyn Fn(&str) -> bool) {
     let (n, messages) = (16, 200);
+    let names: Vec<(u64, String)> =
+        [10, 2].into_iter().map(|mean_secs| (mean_secs, format!("sim/reliable,n={n},resets={mean_secs}s"))).collect();
+    if !names.iter().any(|(_, name)| wanted(name)) {
+        return;
+    }
     println!(
         "{:<30} {:>17} {:>9} {:>9} {:>12} {:>7}",
         "node::reliable", "ack p50/p99 ms", "delivered", "retx/msg", "link resets", "wall s"
     );
-    for mean_secs in [10, 2] {
-        let name = format!("sim/reliable,n={n},resets={mean_secs}s");
+    for (mean_secs, name) in names {
         if !wanted(&name) {
             continue;
         }
