@@ -1,10 +1,8 @@
 //! An insertion-ordered map: O(1) lookup, insertion, removal and oldest-first eviction. The one
 //! bounded container behind the seen-cache, the store, peer knowledge and outstanding wants.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::OnceLock;
+use std::hash::Hash;
 
 /// A map that remembers insertion order. Re-inserting a key moves it to the newest end.
 ///
@@ -26,80 +24,18 @@ struct Slot<V> {
     value: V,
 }
 
-/// Hashes for maps keyed by 32-byte ids (message ids, validator ids): BLAKE3 outputs or public keys,
-/// which a peer cannot choose cheaply. A multiply-fold per 8 bytes under a key drawn once per process
-/// (so collisions cannot be precomputed) costs a fraction of SipHash, which showed in profiles of
-/// the per-message bookkeeping.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IdHashState {
-    seed: u64,
-    multiplier: u64,
-}
-
-impl IdHashState {
-    fn new() -> Self {
-        static KEYS: OnceLock<(u64, u64)> = OnceLock::new();
-        let &(seed, multiplier) = KEYS.get_or_init(|| {
-            let random = RandomState::new();
-            (random.hash_one(0u64), random.hash_one(1u64) | 1)
-        });
-        IdHashState { seed, multiplier }
-    }
-}
-
-impl BuildHasher for IdHashState {
-    type Hasher = IdHasher;
-
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher { state: self.seed, multiplier: self.multiplier }
-    }
-}
-
-pub(crate) struct IdHasher {
-    state: u64,
-    multiplier: u64,
-}
-
-impl IdHasher {
-    fn mix(&mut self, word: u64) {
-        let product = u128::from(self.state ^ word) * u128::from(self.multiplier);
-        self.state = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.mix(u64::from_le_bytes(chunk.try_into().expect("chunks of 8")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.state
-    }
-}
+/// The gossip maps' hasher. Their keys are 32-byte ids (BLAKE3 outputs, validator ids) that a peer
+/// cannot aim at a bucket: foldhash is seeded randomly per process, and costs a fraction of SipHash,
+/// which showed in profiles of the per-message bookkeeping (≈ 5 % less CPU per delivery on the
+/// tcp-noise reference workload). These maps are never iterated, so hash order stays unobservable.
+type IdHashState = foldhash::fast::RandomState;
 
 /// Stale queue slots tolerated before compaction, beyond the number of live entries.
 const COMPACTION_SLACK: usize = 32;
 
 impl<K: Copy + Eq + Hash, V> FifoMap<K, V> {
     pub(crate) fn new() -> Self {
-        FifoMap { entries: HashMap::with_hasher(IdHashState::new()), order: VecDeque::new(), next_stamp: 0 }
+        FifoMap { entries: HashMap::with_hasher(IdHashState::default()), order: VecDeque::new(), next_stamp: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -197,27 +133,6 @@ impl<K: Copy + Eq + Hash, V> FifoMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn id_hashes_depend_on_every_byte_and_spread_over_the_low_bits() {
-        let state = IdHashState::new();
-        let base = [7u8; 32];
-        let hash = |id: &[u8; 32]| state.hash_one(id);
-        for i in 0..32 {
-            let mut flipped = base;
-            flipped[i] ^= 1;
-            assert_ne!(hash(&flipped), hash(&base), "byte {i} does not reach the hash");
-        }
-        // Ids differing in one byte still land in many of 64 buckets (hashbrown indexes by low bits).
-        let buckets: std::collections::BTreeSet<u64> = (0..=255u8)
-            .map(|b| {
-                let mut id = base;
-                id[31] = b;
-                hash(&id) & 63
-            })
-            .collect();
-        assert!(buckets.len() > 48, "{} of 64 buckets", buckets.len());
-    }
 
     #[test]
     fn reinserted_key_moves_to_the_newest_end() {
