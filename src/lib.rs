@@ -1,8 +1,9 @@
 //! # quorumnet
 //!
 //! The network layer between a BFT consensus engine and the validators it talks to: post-quantum
-//! identities, signed envelopes, a length-prefixed CBOR wire format and (in later releases) transports,
-//! broadcast, gossip, reliable delivery, liveness and byzantine detection.
+//! identities, signed envelopes, a length-prefixed CBOR wire format, pluggable transports, and the
+//! node runtime ([`node`]): broadcast, gossip, reliable delivery, heartbeats and liveness (byzantine
+//! detection and relays arrive in later releases).
 //!
 //! This facade re-exports [`quorumnet_core`]; transports are enabled by Cargo features of the same name.
 //! With both transports (the default features) it also holds [`devnet`]: a reference Tendermint-style
