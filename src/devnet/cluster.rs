@@ -15,6 +15,13 @@ use crate::validator::{ValidatorInfo, ValidatorSet, ValidatorSetSource};
 /// and therefore message ids, are the same in every run of a seed.
 pub const WALL_BASE_MICROS: u64 = 1_795_651_200_000_000;
 
+/// The virtual wall clock, in µs, of a validator (re)started now in a simulation that started at
+/// `started`: [`WALL_BASE_MICROS`] plus the time since, as a restarted machine's clock would read,
+/// so a restart never reuses its envelope sequence numbers.
+pub fn wall_micros_since(started: tokio::time::Instant) -> u64 {
+    WALL_BASE_MICROS.saturating_add(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX))
+}
+
 /// `n` validators' keys from fixed seeds, sorted by validator id (so index order is id order).
 ///
 /// ```

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::cluster::{self, WALL_BASE_MICROS};
+use super::cluster;
 use super::config::{DevnetConfig, TransportKind};
 use super::driver;
 use super::engine::Engine;
@@ -192,7 +192,7 @@ impl Devnet {
                 let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
                 // A restarted validator's wall clock goes on from where the others' are, so its
                 // sequence numbers keep increasing.
-                let wall = WALL_BASE_MICROS + self.created.elapsed().as_micros() as u64;
+                let wall = cluster::wall_micros_since(self.created);
                 (cluster::on_memory(builder, &self.network, index, wall), VirtualClock::shared(wall))
             }
             TransportKind::TcpNoise => {

@@ -1,7 +1,7 @@
 //! A simulated validator network for the node tests: N nodes on one seeded `MemoryNetwork`, in
 //! virtual time, each with a `VirtualClock`, and one collector of every delivery.
 //! The same harness runs real nodes over tcp-noise on loopback, in real time ([`tcp`]).
-#![allow(dead_code, reason = "each test file uses part of the harness")]
+#![allow(dead_code, unused_imports, reason = "each test file uses part of the harness and its re-exports")]
 
 #[cfg(feature = "tcp-noise")]
 pub mod tcp;
@@ -155,8 +155,8 @@ impl Sim {
     /// the simulation's elapsed time, as a restarted machine's clock would: a restart does not rewind
     /// its envelopes' sequence numbers.
     pub async fn spawn(&mut self, index: usize, source: Arc<dyn ValidatorSetSource>, config: NodeConfig) -> Node {
-        let elapsed = u64::try_from(self.start.elapsed().as_micros()).expect("a simulation lasts less than 500k years");
-        self.spawn_with_wall_clock(index, source, config, WALL_BASE_MICROS + elapsed).await
+        let wall = quorumnet::devnet::cluster::wall_micros_since(self.start);
+        self.spawn_with_wall_clock(index, source, config, wall).await
     }
 
     /// [`spawn`](Self::spawn) with a virtual wall clock starting at `wall_base_micros`: a clock offset
