@@ -17,7 +17,7 @@ use quorumnet_core::node::link::{
     CloseReason, LinkEvent, PeerLink, PeerLinkConfig, SendError, Violation, DEFAULT_PART_SIZE,
 };
 use quorumnet_core::node::priority::Priority;
-use quorumnet_core::transport::Connection;
+use quorumnet_core::transport::{Connection, TransportError};
 use tokio::sync::mpsc;
 
 const MIB: usize = 1024 * 1024;
@@ -556,4 +556,59 @@ fn configs_that_cannot_work_with_the_connection_are_refused() {
     assert_eq!(config(|c| c.queues[Priority::Vote].max_frames = 0), Err("queues"));
     assert_eq!(PeerLinkConfig::local().validate(FRAME_LIMIT), Ok(()));
     assert_eq!(PeerLinkConfig::test().validate(FRAME_LIMIT), Ok(()));
+}
+
+/// A connection whose `send` never completes: only frames handed over with `try_send` get through.
+struct TrySendOnly(ChannelConnection);
+
+#[async_trait::async_trait]
+impl Connection for TrySendOnly {
+    fn remote(&self) -> ValidatorId {
+        self.0.remote()
+    }
+
+    fn max_frame_len(&self) -> usize {
+        self.0.max_frame_len()
+    }
+
+    fn unsent_bound(&self) -> usize {
+        self.0.unsent_bound()
+    }
+
+    async fn send(&self, _frame: Bytes) -> Result<(), TransportError> {
+        std::future::pending().await
+    }
+
+    fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
+        self.0.try_send(frame)
+    }
+
+    async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
+        self.0.recv().await
+    }
+
+    async fn close(&self) -> Result<(), TransportError> {
+        self.0.close().await
+    }
+}
+
+/// A frame sent while nothing is queued goes straight to the connection (`try_send`), without the
+/// hand-over to the link's writer, and is counted like any other; one that must wait behind a queued
+/// frame goes through the writer, in priority order.
+#[tokio::test(start_paused = true)]
+async fn an_idle_link_hands_frames_straight_to_the_connection() {
+    let (conn, raw) = channel_pair(FRAME_LIMIT);
+    let (link, _events) = PeerLink::spawn(Arc::new(TrySendOnly(conn)), PeerLinkConfig::test()).expect("valid config");
+    let pings: Vec<Frame> = (0..3).map(|nonce| Frame::Ping { nonce }).collect();
+    for ping in &pings {
+        link.send(ping, Priority::Liveness).await.unwrap();
+    }
+    assert_eq!(raw_frames(&raw, 3).await, pings);
+    assert_eq!(link.stats().sent[Priority::Liveness].frames, 3);
+    // Over a part's size, a frame is queued for the writer, whose `send` never completes here; what
+    // comes after it waits behind it too, rather than overtaking through `try_send`.
+    let large = frame_of_len(1, PeerLinkConfig::test().part_size + 1);
+    link.send(&large, Priority::Bulk).await.unwrap();
+    link.send(&Frame::Ping { nonce: 9 }, Priority::Liveness).await.unwrap();
+    assert!(tokio::time::timeout(PENDING, raw.recv()).await.is_err(), "a queued frame was overtaken");
 }

@@ -246,3 +246,48 @@ async fn frames_before_a_violation_are_delivered_before_the_error() {
     assert_eq!(within("the good frame", victim.recv()).await.unwrap().unwrap(), "ok");
     assert!(matches!(within("the violation", victim.recv()).await, Err(TransportError::ProtocolViolation { .. })));
 }
+
+/// `try_send` queues a frame exactly when `send` would complete at once: in order with `send`s, and
+/// declining (queueing nothing) once the credit is spent, until the writer has drained the queue.
+#[tokio::test(start_paused = true)]
+async fn try_send_takes_a_frame_only_while_send_would_not_wait() {
+    let (a, b) = connected_pair().await;
+    let mut accepted = Vec::new();
+    let mut index = 0u32;
+    loop {
+        let frame = numbered_frame(index, 16 * 1024);
+        index += 1;
+        assert!(index < 1_000, "try_send never declined");
+        if index % 2 == 0 {
+            within("an uncredited send", a.send(frame.clone())).await.unwrap();
+            accepted.push(frame);
+        } else if let Some(outcome) = a.try_send(&frame) {
+            outcome.unwrap();
+            accepted.push(frame);
+        } else {
+            // Polled once, and dropped unfinished (cancel-safe: nothing queued).
+            tokio::select! {
+                biased;
+                _ = a.send(frame.clone()) => panic!("try_send declined a frame send took at once"),
+                () = std::future::ready(()) => {}
+            }
+            break;
+        }
+    }
+    for (i, expected) in accepted.iter().enumerate() {
+        let frame = within("an accepted frame", b.recv()).await.unwrap().expect("open");
+        assert_eq!(&frame, expected, "frame {i} of {}", accepted.len());
+    }
+    let last = numbered_frame(index, 100);
+    let taken = within("credit back", async {
+        loop {
+            if let Some(outcome) = a.try_send(&last) {
+                break outcome;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    taken.unwrap();
+    assert_eq!(within("the last frame", b.recv()).await.unwrap().expect("open"), last, "declined frames were queued");
+}

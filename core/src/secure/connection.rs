@@ -128,6 +128,13 @@ impl SecureConnection {
     fn lost(&self, reason: String) -> TransportError {
         TransportError::ConnectionLost { peer: self.remote, reason }
     }
+
+    fn outbox_error(&self, error: OutboxError) -> TransportError {
+        match error {
+            OutboxError::Closed => TransportError::Closed,
+            OutboxError::Failed(reason) => self.lost(reason),
+        }
+    }
 }
 
 #[async_trait]
@@ -153,10 +160,15 @@ impl Connection for SecureConnection {
 
     async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
         check_outgoing_frame(&frame, self.max_frame_len)?;
-        self.outbox.push(frame).await.map_err(|e| match e {
-            OutboxError::Closed => TransportError::Closed,
-            OutboxError::Failed(reason) => self.lost(reason),
-        })
+        self.outbox.push(frame).await.map_err(|e| self.outbox_error(e))
+    }
+
+    fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
+        if let Err(e) = check_outgoing_frame(frame, self.max_frame_len) {
+            return Some(Err(e));
+        }
+        let outcome = self.outbox.try_push_now(frame)?;
+        Some(outcome.map_err(|e| self.outbox_error(e)))
     }
 
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {

@@ -99,6 +99,12 @@ impl Outbox {
         Box::pin(self.push_when_credited(frame, cost)).await
     }
 
+    /// Queues `frame` (already checked against the frame limit) if there is credit for it now;
+    /// `None`, queueing nothing, when [`push`](Self::push) would wait.
+    pub(super) fn try_push_now(&self, frame: &Bytes) -> Option<Result<(), OutboxError>> {
+        self.try_push(&mut Some(frame.clone()), LENGTH_PREFIX_LEN + frame.len())
+    }
+
     async fn push_when_credited(&self, mut frame: Option<Bytes>, cost: usize) -> Result<(), OutboxError> {
         loop {
             let notified = self.space.notified();

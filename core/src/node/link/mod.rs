@@ -144,6 +144,9 @@ struct Shared {
     max_frame_len: usize,
     part_size: usize,
     outbound: Mutex<Outbound>,
+    /// The connection, while the link is open: a frame pushed while nothing is queued goes straight
+    /// to it ([`Connection::try_send`]) instead of through the writer, saving a task hand-over.
+    direct: Mutex<Option<Arc<dyn Connection>>>,
     /// Wakes the writer: a frame was queued.
     work: Notify,
     /// Wakes senders waiting for room: a frame left its queue, or the link closed.
@@ -194,6 +197,7 @@ impl PeerLink {
                 config.max_partial_frames,
                 config.max_reassembly_bytes,
             )),
+            direct: Mutex::new(Some(conn.clone())),
             work: Notify::new(),
             space: Notify::new(),
             close_requested: Notify::new(),
@@ -317,7 +321,12 @@ impl Shared {
         if variant_name(frame) == Some(b"Part") {
             return Err(SendError::PartNotAllowed);
         }
-        let refused = self.outbound().push(frame, priority);
+        let mut outbound = self.outbound();
+        if outbound.is_idle() && frame.len() <= self.part_size && self.try_send_direct(frame, priority) {
+            return Ok(());
+        }
+        let refused = outbound.push(frame, priority);
+        drop(outbound);
         match refused {
             Ok(()) => {
                 self.work.notify_one();
@@ -330,6 +339,20 @@ impl Shared {
                 tracing::debug!(%priority, "queue full: frame dropped");
                 Err(SendError::Dropped(priority))
             }
+        }
+    }
+
+    /// Hands a whole frame straight to the connection if it takes it without waiting; whether it did.
+    /// Called with the outbound lock held and nothing queued, so no queued frame is overtaken and no
+    /// concurrent push slips in between. A failing connection is left to the writer to report.
+    fn try_send_direct(&self, frame: &Bytes, priority: Priority) -> bool {
+        let direct = self.direct.lock().unwrap_or_else(PoisonError::into_inner);
+        match direct.as_ref().and_then(|conn| conn.try_send(frame)) {
+            Some(Ok(())) => {
+                self.counters.sent(priority, frame.len(), false, true);
+                true
+            }
+            Some(Err(_)) | None => false,
         }
     }
 
@@ -375,6 +398,7 @@ async fn run(
         reason = read(&shared, &*conn, Reassembly::new(limits), &events, &undelivered, config.max_undelivered_bytes) => reason,
     };
     shared.outbound().close();
+    shared.direct.lock().unwrap_or_else(PoisonError::into_inner).take();
     shared.space.notify_waiters();
     match &reason {
         CloseReason::ProtocolViolation(violation) => tracing::warn!(%violation, "peer broke the protocol: closing"),

@@ -98,6 +98,12 @@ impl Outbound {
         }
     }
 
+    /// Open with nothing queued (so nothing is being sent either: a unit leaves its queue only once
+    /// the connection accepted it).
+    pub fn is_idle(&self) -> bool {
+        !self.closed && self.queues.0.iter().all(VecDeque::is_empty)
+    }
+
     /// Queues `frame` if its queue has room (an empty queue always has).
     pub fn push(&mut self, frame: &Bytes, priority: Priority) -> Result<(), Refused> {
         if self.closed {

@@ -3,7 +3,8 @@
 //!
 //! - [`channel_pair`]: a minimal in-process [`Connection`] over tokio channels, whose sends can be
 //!   held at a [`Gate`]. Its raw end is how tests write hand-crafted frames at a link.
-//! - [`Tap`]: a connection wrapper that counts accepted sends, to act at a known point of a transfer.
+//! - [`Tap`]: a connection wrapper that counts accepted sends (`try_send`s included), to act at a known
+//!   point of a transfer.
 //! - [`vote_overtakes_proposal`]: the headline scenario of DESIGN.md §2, generic over the transport, so
 //!   each transport proves it with one line (see `transports/in-memory/tests/priority_over_transports.rs`).
 
@@ -111,6 +112,27 @@ impl Connection for ChannelConnection {
         Ok(())
     }
 
+    /// Takes the frame if the channel has room and the gate (if any) a permit, as `send` would
+    /// without waiting.
+    fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
+        if let Err(e) = check_outgoing_frame(frame, self.max_frame_len) {
+            return Some(Err(e));
+        }
+        let Some(tx) = self.tx.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
+            return Some(Err(TransportError::Closed));
+        };
+        let permit = match &self.gate {
+            Some(gate) => Some(gate.try_acquire().ok()?),
+            None => None,
+        };
+        // Full, or the peer gone (which `send` reports): either way, left to `send`.
+        tx.try_reserve().ok()?.send(frame.clone());
+        if let Some(permit) = permit {
+            permit.forget();
+        }
+        Some(Ok(()))
+    }
+
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(TransportError::Closed);
@@ -162,6 +184,14 @@ impl Connection for Tap {
         self.inner.send(frame).await?;
         self.accepted.send_modify(|n| *n += 1);
         Ok(())
+    }
+
+    fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
+        let outcome = self.inner.try_send(frame)?;
+        if outcome.is_ok() {
+            self.accepted.send_modify(|n| *n += 1);
+        }
+        Some(outcome)
     }
 
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
