@@ -482,18 +482,20 @@ fn a_receiver_keeps_one_parent_per_origin_and_prunes_the_rest() {
     assert_eq!(policy.trees().parent(&origin), Some(b));
 }
 
-/// Announcements wait `announce_delay` (half of it towards lower ids), go out one batch per peer, and
+const DELAY: Duration = Duration::from_millis(10);
+
+/// Announcements wait their delay (half of it towards lower ids), go out one batch per peer, and
 /// skip what the peer showed it holds meanwhile.
 #[test]
 fn announcements_wait_gather_per_peer_and_skip_what_the_peer_holds() {
-    let config = GossipConfig { announce_delay: Duration::from_millis(10), ..GossipConfig::test() };
+    let config = GossipConfig::test();
     let mut policy = GossipPolicy::new(config.clone());
     let mut knowledge = PeerKnowledge::from_config(&config);
     let (low, me, high) = (validator(1), validator(5), validator(9));
     let start = Instant::now();
     assert_eq!(policy.next_announce_due(), None);
-    policy.defer_announce(&me, &[low, high], id(1), start);
-    policy.defer_announce(&me, &[low, high], id(2), start + Duration::from_millis(2));
+    policy.defer_announce(&me, &[low, high], id(1), start, DELAY);
+    policy.defer_announce(&me, &[low, high], id(2), start + Duration::from_millis(2), DELAY);
     // Towards the lower id after half the delay, with both ids in one batch.
     assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(5)));
     assert!(policy.due_announcements(start + Duration::from_millis(4), &knowledge).is_empty());
@@ -504,7 +506,64 @@ fn announcements_wait_gather_per_peer_and_skip_what_the_peer_holds() {
     assert_eq!(policy.due_announcements(start + Duration::from_millis(10), &knowledge), vec![(high, vec![id(1)])]);
     assert_eq!(policy.next_announce_due(), None);
     // A peer that disconnects loses what was queued for it.
-    policy.defer_announce(&me, &[high], id(3), start);
+    policy.defer_announce(&me, &[high], id(3), start, DELAY);
     policy.forget_peer(&high);
     assert!(policy.due_announcements(start + Duration::from_secs(1), &knowledge).is_empty());
+}
+
+/// While a batch of announcements waits, later messages are announced to the peers already in it
+/// (their `Have` goes out anyway), whatever the rng; once it went out, the choice is random again.
+#[test]
+fn announcements_join_the_peers_of_the_waiting_batch() {
+    let config = GossipConfig { fanout: 2, announce_fanout: 2, tree_announce_delay: DELAY, ..GossipConfig::test() };
+    let knowledge = PeerKnowledge::from_config(&config);
+    let (me, connected, start) = (validator(0x80), peers(8), Instant::now());
+    let mut policy = GossipPolicy::new(config);
+    let first = policy.plan_tree_forward(&envelope(1, 3), validator(1), &connected, &knowledge, false, &mut rng(1));
+    assert_eq!((first.announce.len(), first.announce_delay), (2, DELAY));
+    policy.defer_announce(&me, &first.announce, envelope(1, 3).id(), start, DELAY);
+    for (seq, seed) in (2..6).zip(10..) {
+        let plan =
+            policy.plan_tree_forward(&envelope(seq, 3), validator(1), &connected, &knowledge, false, &mut rng(seed));
+        assert_eq!(plan.announce, first.announce, "message {seq} joins the waiting batch");
+        policy.defer_announce(&me, &plan.announce, envelope(seq, 3).id(), start, plan.announce_delay);
+    }
+    let due = policy.due_announcements(start + Duration::from_millis(10), &knowledge);
+    assert_eq!(due.len(), 2, "one Have per peer: {due:?}");
+    assert!(due.iter().all(|(_, ids)| ids.len() == 5));
+    let chosen: BTreeSet<Vec<ValidatorId>> = (20..40)
+        .map(|seed| {
+            policy
+                .plan_tree_forward(&envelope(9, 3), validator(1), &connected, &knowledge, false, &mut rng(seed))
+                .announce
+        })
+        .collect();
+    assert!(chosen.len() > 1, "with no batch waiting, announcements spread: {chosen:?}");
+}
+
+/// A first-hand copy in a full view is announced after `announce_delay` — nobody pushes it on, so
+/// the announcement is the only way there — and one forwarded along a tree after the longer
+/// `tree_announce_delay`; a batch goes out as soon as its most pressing id is due.
+#[test]
+fn only_way_announcements_wait_less_than_tree_backups_and_pull_their_batch_forward() {
+    let (short, long) = (Duration::from_millis(10), Duration::from_millis(100));
+    let config = GossipConfig { announce_delay: short, tree_announce_delay: long, ..GossipConfig::test() };
+    let mut policy = GossipPolicy::new(config.clone());
+    let knowledge = PeerKnowledge::from_config(&config);
+    let connected: Vec<ValidatorId> = peers(6).into_iter().chain([validator(ORIGIN)]).collect();
+    let first_hand =
+        policy.plan_tree_forward(&envelope(1, 3), validator(ORIGIN), &connected, &knowledge, true, &mut rng(1));
+    assert_eq!(first_hand.announce_delay, short);
+    let forwarded = policy.plan_tree_forward(&envelope(2, 3), validator(1), &connected, &knowledge, false, &mut rng(1));
+    assert_eq!(forwarded.announce_delay, long);
+
+    let (me, peer, start) = (validator(0), validator(9), Instant::now());
+    policy.defer_announce(&me, &[peer], id(1), start, long);
+    assert_eq!(policy.next_announce_due(), Some(start + long));
+    policy.defer_announce(&me, &[peer], id(2), start + Duration::from_millis(5), short);
+    assert_eq!(policy.next_announce_due(), Some(start + Duration::from_millis(15)));
+    assert_eq!(
+        policy.due_announcements(start + Duration::from_millis(15), &knowledge),
+        vec![(peer, vec![id(1), id(2)])]
+    );
 }

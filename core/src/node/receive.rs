@@ -198,16 +198,16 @@ impl Actor {
             }
             self.knowledge.mark_peers(&plan.push, id);
         }
-        if self.config.gossip.announce_delay.is_zero() {
+        if plan.announce_delay.is_zero() {
             for peer in &plan.announce {
                 self.send_haves(peer, &[id]);
             }
         } else {
-            self.policy.defer_announce(&self.me, &plan.announce, id, self.clock.now());
+            self.policy.defer_announce(&self.me, &plan.announce, id, self.clock.now(), plan.announce_delay);
         }
     }
 
-    /// Sends the announcements that waited [`GossipConfig::announce_delay`](crate::node::gossip::GossipConfig::announce_delay),
+    /// Sends the announcements that waited their [`ForwardPlan::announce_delay`](crate::node::gossip::ForwardPlan::announce_delay),
     /// minus those their peer meanwhile showed it holds.
     pub(crate) fn send_due_announcements(&mut self) {
         for (peer, ids) in self.policy.due_announcements(self.clock.now(), &self.knowledge) {

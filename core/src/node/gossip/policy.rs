@@ -1,6 +1,7 @@
 //! Gossip's decisions: whom to forward a message to, which announced ids to ask for, what to answer.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -20,6 +21,10 @@ pub struct ForwardPlan {
     pub announce: Vec<ValidatorId>,
     /// The ttl of the pushed copies: the received one minus the hop it took.
     pub ttl: u8,
+    /// How long the announcements wait ([`GossipPolicy::defer_announce`]):
+    /// [`GossipConfig::tree_announce_delay`] along a broadcast tree, [`GossipConfig::announce_delay`]
+    /// where they are the only way the message reaches those peers.
+    pub announce_delay: Duration,
 }
 
 /// Which copy of a message a peer sent us: see [`GossipPolicy::on_copy`].
@@ -74,7 +79,7 @@ struct DeferredWant {
 /// | envelope verified, new in the seen-cache | [`on_envelope`](Self::on_envelope) (the [`Arrival`] goes to the byzantine layer), [`plan_tree_forward`](Self::plan_tree_forward) | `Envelope` to `push`, `Have` to `announce` |
 /// | envelope pushed by a peer other than its origin, already seen | — | `Prune` of its origin, to that peer |
 /// | `Prune` received | [`on_prune`](Self::on_prune) | — |
-/// | (with a nonzero [`GossipConfig::announce_delay`]) `announce` planned | [`defer_announce`](Self::defer_announce) | — |
+/// | (with a nonzero [`ForwardPlan::announce_delay`]) `announce` planned | [`defer_announce`](Self::defer_announce) | — |
 /// | [`next_announce_due`](Self::next_announce_due) reached | [`due_announcements`](Self::due_announcements) | `Have` of each returned peer's ids, to it |
 /// | `Have` received | [`on_have`](Self::on_have) | `Want` of the returned ids, to that peer |
 /// | [`next_want_due`](Self::next_want_due) reached | [`due_wants`](Self::due_wants) | `Want` of each returned peer's ids, to it |
@@ -135,7 +140,7 @@ pub struct GossipPolicy {
     announcements: [Announcements; 2],
 }
 
-/// Ids waiting to be announced, per peer, all due at `due` ([`GossipConfig::announce_delay`]).
+/// Ids waiting to be announced, per peer, all due at `due` ([`GossipPolicy::defer_announce`]).
 #[derive(Debug, Default)]
 struct Announcements {
     ids: BTreeMap<ValidatorId, Vec<MessageId>>,
@@ -179,7 +184,7 @@ impl GossipPolicy {
         rng: &mut R,
     ) -> ForwardPlan {
         let Some(ttl) = envelope.ttl.checked_sub(1) else { return ForwardPlan::default() };
-        self.random_plan(candidates(envelope, from, connected, knowledge), ttl, rng)
+        self.random_plan(candidates(envelope, from, connected, knowledge), ttl, self.config.announce_delay, rng)
     }
 
     /// Whom to forward a newly verified envelope to, received from peer `from`, along its origin's
@@ -214,23 +219,47 @@ impl GossipPolicy {
         let candidates = candidates(envelope, from, connected, knowledge);
         let first_hand = from == origin && full_view;
         if !first_hand && !self.trees.knows_origin(&origin) {
-            let plan = self.random_plan(candidates, ttl, rng);
+            let plan = self.random_plan(candidates, ttl, self.config.tree_announce_delay, rng);
             self.trees.adopt(origin, &plan.push, &plan.announce);
             return plan;
         }
         let eager = self.trees.eager_peers(&origin);
         let (push, rest): (Vec<ValidatorId>, Vec<ValidatorId>) =
             candidates.into_iter().partition(|peer| eager.binary_search(peer).is_ok());
-        ForwardPlan { push, announce: pick(&rest, self.config.announce_fanout, rng), ttl }
+        // First-hand in a full view with nobody eager, the announcement is the only way there.
+        let announce_delay =
+            if first_hand && push.is_empty() { self.config.announce_delay } else { self.config.tree_announce_delay };
+        ForwardPlan { push, announce: self.pick_announce(&rest, rng), ttl, announce_delay }
     }
 
     /// Up to [`GossipConfig::fanout`] of `candidates` to push to and up to
     /// [`GossipConfig::announce_fanout`] others to announce to, at random.
-    fn random_plan<R: Rng + ?Sized>(&self, candidates: Vec<ValidatorId>, ttl: u8, rng: &mut R) -> ForwardPlan {
+    fn random_plan<R: Rng + ?Sized>(
+        &self,
+        candidates: Vec<ValidatorId>,
+        ttl: u8,
+        announce_delay: Duration,
+        rng: &mut R,
+    ) -> ForwardPlan {
         let push = pick(&candidates, self.config.fanout, rng);
         let rest: Vec<ValidatorId> = candidates.into_iter().filter(|peer| push.binary_search(peer).is_err()).collect();
-        let announce = pick(&rest, self.config.announce_fanout, rng);
-        ForwardPlan { push, announce, ttl }
+        let announce = self.pick_announce(&rest, rng);
+        ForwardPlan { push, announce, ttl, announce_delay }
+    }
+
+    /// Up to [`GossipConfig::announce_fanout`] of `candidates` to announce a message to: first those
+    /// already holding ids in a waiting batch of announcements ([`ForwardPlan::announce_delay`]), at
+    /// random, whose `Have` goes out anyway (another id costs it 34 bytes where a `Have` of its own
+    /// costs a frame, a wakeup and a syscall at both ends); then others, at random. Which peers hold a
+    /// batch changes from one batch to the next, so every peer is announced to over time.
+    fn pick_announce<R: Rng + ?Sized>(&self, candidates: &[ValidatorId], rng: &mut R) -> Vec<ValidatorId> {
+        let count = self.config.announce_fanout;
+        let (batched, others): (Vec<ValidatorId>, Vec<ValidatorId>) =
+            candidates.iter().partition(|peer| self.announcements.iter().any(|slot| slot.ids.contains_key(peer)));
+        let mut picked = pick(&batched, count, rng);
+        picked.extend(pick(&others, count - picked.len(), rng));
+        picked.sort_unstable();
+        picked
     }
 
     /// `from` received, pushed by us, a message of `origin` it already had (it sent a `Prune`): its
@@ -453,16 +482,24 @@ impl GossipPolicy {
     }
 
     /// Queues `id` to be announced (`Have`) to `peers` (a [`ForwardPlan::announce`]), by `me`, once
-    /// [`GossipConfig::announce_delay`] has passed — half of it for peers with a lower id than `me`.
-    /// Two validators that forward a message at about the same time (siblings in its tree) would
-    /// otherwise announce it to each other at the same moment; this way the lower one hears the higher
-    /// one's announcement first and skips its own. Everything queued for one moment goes out together:
-    /// call [`due_announcements`](Self::due_announcements) at [`next_announce_due`](Self::next_announce_due).
-    pub fn defer_announce(&mut self, me: &ValidatorId, peers: &[ValidatorId], id: MessageId, now: Instant) {
+    /// `delay` (the plan's [`ForwardPlan::announce_delay`]) has passed — half of it for peers with a
+    /// lower id than `me`. Two validators that forward a message at about the same time (siblings in
+    /// its tree) would otherwise announce it to each other at the same moment; this way the lower one
+    /// hears the higher one's announcement first and skips its own. Everything queued for one moment
+    /// goes out together, as soon as the most pressing of it is due: call
+    /// [`due_announcements`](Self::due_announcements) at [`next_announce_due`](Self::next_announce_due).
+    pub fn defer_announce(
+        &mut self,
+        me: &ValidatorId,
+        peers: &[ValidatorId],
+        id: MessageId,
+        now: Instant,
+        delay: Duration,
+    ) {
         for peer in peers {
             let slot = &mut self.announcements[usize::from(peer > me)];
-            let delay = if peer > me { self.config.announce_delay } else { self.config.announce_delay / 2 };
-            slot.due.get_or_insert(now + delay);
+            let due = now + if peer > me { delay } else { delay / 2 };
+            slot.due = Some(slot.due.map_or(due, |queued| queued.min(due)));
             slot.ids.entry(*peer).or_default().push(id);
         }
     }
