@@ -28,9 +28,14 @@
 //!   the recommended configuration (one signed heartbeat per validator per second, pings every two
 //!   seconds): bytes per second each validator receives, heartbeat envelopes alone and all link
 //!   traffic (which adds the pings and the digests announcing heartbeat ids).
+//! - **frame**: what one small frame costs in CPU, ping-ponged between two tasks over loopback — raw
+//!   TCP (the baseline, same run), a tcp-noise connection, and a tcp-noise connection under a node
+//!   link — the floor under the tcp-noise rows' CPU per delivery ([`frame_cost`]).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/frame_cost.rs"]
+mod frame_cost;
 #[path = "support/sim.rs"]
 mod support;
 
@@ -320,6 +325,7 @@ fn main() {
         print_heartbeat_rows(heartbeat_rows);
     }
     reliable_rows(&wanted);
+    frame_cost::frame_rows(&wanted);
 }
 
 fn print_heartbeat_rows(heartbeat_rows: Vec<HeartbeatRow>) {
