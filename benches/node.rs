@@ -15,7 +15,8 @@
 //!   sys over the window from the first broadcast to the last delivery, divided by the deliveries.
 //!   The `,warm` row first has every validator broadcast once, so every origin's broadcast tree is
 //!   built before the window, as a running network's heartbeats keep them; the plain rows include
-//!   building the trees of the origins' first messages.
+//!   building the trees of the origins' first messages. The `tree-announce=100ms` row shows what
+//!   batching tree announcements ten times longer trades (`GossipConfig::tree_announce_delay`).
 //!
 //! Profile the windows only: `mkfifo /tmp/ctl; QUORUMNET_PERF_CTL=/tmp/ctl perf record -D -1
 //! --control=fifo:/tmp/ctl target/release/deps/node-* tcp-noise/degree-8`.
@@ -102,11 +103,11 @@ async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, config: NodeC
     run(name, sim, &SIM, false, wall).await
 }
 
-async fn tcp_scenario(name: &str, n: usize, degree: Option<usize>, warm: bool) -> Row {
+async fn tcp_scenario(name: &str, n: usize, degree: Option<usize>, warm: bool, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     let linked = |i: usize, j: usize| neighbours.as_ref().is_none_or(|neighbours| neighbours[i].contains(&j));
-    let mut sim = Sim::start_tcp(n, 2024, local(), linked).await;
+    let mut sim = Sim::start_tcp(n, 2024, config, linked).await;
     await_topology(&mut sim, neighbours.as_deref()).await;
     if warm {
         warm_trees(&mut sim).await;
@@ -281,6 +282,11 @@ fn fanout(fanout: usize) -> NodeConfig {
     NodeConfig { gossip: GossipConfig { fanout, ..local.gossip.clone() }, ..local }
 }
 
+fn tree_announce(tree_announce_delay: Duration) -> NodeConfig {
+    let local = local();
+    NodeConfig { gossip: GossipConfig { tree_announce_delay, ..local.gossip.clone() }, ..local }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument selects scenarios by name.
     let filter: Option<String> = std::env::args().skip(1).find(|arg| !arg.starts_with("--"));
@@ -309,13 +315,15 @@ fn main() {
     drop(sim);
     let tcp = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let tcp_scenarios = [
-        ("tcp-noise/degree-8,n=32", 32, Some(8), false),
-        ("tcp-noise/degree-8,n=32,warm", 32, Some(8), true),
-        ("tcp-noise/full-mesh,n=32", 32, None, false),
+        ("tcp-noise/degree-8,n=32", 32, Some(8), false, local()),
+        ("tcp-noise/degree-8,n=32,warm", 32, Some(8), true, local()),
+        // The CPU / latency trade-off of batching tree announcements longer.
+        ("tcp-noise/degree-8,n=32,tree-announce=100ms", 32, Some(8), false, tree_announce(Duration::from_millis(100))),
+        ("tcp-noise/full-mesh,n=32", 32, None, false, local()),
     ];
-    for (name, n, degree, warm) in tcp_scenarios {
+    for (name, n, degree, warm, config) in tcp_scenarios {
         if wanted(name) {
-            rows.push(tcp.block_on(tcp_scenario(name, n, degree, warm)));
+            rows.push(tcp.block_on(tcp_scenario(name, n, degree, warm, config)));
         }
     }
     if !rows.is_empty() {
@@ -353,7 +361,7 @@ fn print_heartbeat_rows(heartbeat_rows: Vec<HeartbeatRow>) {
 
 fn print_broadcast_rows(rows: Vec<Row>) {
     println!(
-        "{:<30} {:>17} {:>17} {:>9} {:>12} {:>13} {:>14} {:>10} {:>7}",
+        "{:<44} {:>17} {:>17} {:>9} {:>12} {:>13} {:>14} {:>10} {:>7}",
         "node::broadcast",
         "2/3 p50/p99 ms",
         "all p50/p99 ms",
@@ -367,7 +375,7 @@ fn print_broadcast_rows(rows: Vec<Row>) {
     for row in rows {
         let cpu = row.cpu_per_delivery.map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.0}"));
         println!(
-            "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>14.1} {:>10} {:>7.1}",
+            "{:<44} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>8.1}% {:>12.2} {:>13.0} {:>14.1} {:>10} {:>7.1}",
             row.name,
             row.to_two_thirds.0.as_secs_f64() * 1e3,
             row.to_two_thirds.1.as_secs_f64() * 1e3,
@@ -382,7 +390,7 @@ fn print_broadcast_rows(rows: Vec<Row>) {
         );
     }
     println!(
-        "{:<30} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>14} {:>10} {:>7}",
+        "{:<44} {:>8.1}/{:<8.1} {:>8.1}/{:<8.1} {:>9} {:>12.2} {:>13} {:>14} {:>10} {:>7}",
         "ref: libp2p 0.57 gossipsub d=8", 1.9, 3.4, 4.6, 7.3, "", 4.5, "", "", 425, ""
     );
     println!(

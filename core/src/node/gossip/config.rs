@@ -38,6 +38,12 @@ pub struct GossipConfig {
     /// announced. Its lazy peers normally get the envelope pushed by their own parent, so these
     /// announcements are a backup for a lost push: a longer wait gathers more ids into each `Have`
     /// (fewer frames) and delays only that repair.
+    ///
+    /// A knob for one-machine devnets short of CPU: on the tcp-noise reference workload (`cargo bench
+    /// --bench node -- tcp-noise/degree-8`, the `tree-announce=100ms` row) 100 ms instead of 10 cuts
+    /// `Have` frames per validator per message from 1.5 to 0.6 and CPU per delivery by ~10 %, but
+    /// the broadcast latency there grows (p50 to all 2.8 → 3.4 ms): with fewer frames in flight the
+    /// machine idles between hops and each wakeup costs more. Every preset keeps 10 ms.
     pub tree_announce_delay: Duration,
     /// Message ids the seen-cache remembers; the oldest is forgotten first.
     pub seen_max_entries: usize,
@@ -144,12 +150,6 @@ impl GossipConfig {
             // `digest_interval`. Two announcements (not eight) cut the CPU per delivered message by a
             // third in a 32-validator full mesh over tcp-noise loopback, a tenth on degree 8.
             announce_fanout: 2,
-            // Batches of ten messages at 100/s: with announcements joining the peers of the waiting
-            // batch, `Have` frames per validator per message fall from 1.5 to 0.6 and the CPU per
-            // delivered message by ~30 µs on the tcp-noise reference workload (medians of three
-            // alternating runs), while no pull happens at all there. Repair of a lost push waits
-            // 100 ms instead of 10 — still a tenth of gossipsub's one-second gossip heartbeat.
-            tree_announce_delay: Duration::from_millis(100),
             // A devnet of up to a few hundred nodes gets the same spread as production.
             seen_max_entries: 16_384,
             // Devnet messages circulate in milliseconds.
