@@ -350,11 +350,36 @@ fn digest_lists_the_newest_ids_the_peer_is_not_known_to_hold() {
     let store = store_of(&envelopes);
     let mut knowledge = PeerKnowledge::from_config(&config);
     knowledge.mark(validator(1), envelopes[4].id());
-    let digest = GossipPolicy::new(config).digest_for(&validator(1), &store, &knowledge);
+    let (seen, now) = (SeenCache::from_config(&config), Instant::now());
+    let digest = GossipPolicy::new(config).digest_for(&validator(1), &store, &knowledge, &seen, now);
     let expected: Vec<MessageId> = [5, 3, 2].iter().map(|i| envelopes[*i].id()).collect();
     assert_eq!(digest, vec![Frame::Have { ids: expected }]);
-    let empty = GossipPolicy::new(GossipConfig::test()).digest_for(&validator(1), &MessageStore::new(1, 1), &knowledge);
+    let empty = GossipPolicy::new(GossipConfig::test()).digest_for(
+        &validator(1),
+        &MessageStore::new(1, 1),
+        &knowledge,
+        &seen,
+        now,
+    );
     assert!(empty.is_empty());
+}
+
+/// A message verified less than `want_delay` ago is still travelling its tree: digests leave it out
+/// until then (offering it would only race its push), and list it afterwards.
+#[test]
+fn digests_leave_out_messages_younger_than_the_want_delay() {
+    let config = GossipConfig { want_delay: Duration::from_millis(60), ..GossipConfig::test() };
+    let envelopes: Vec<Envelope> = (1..=2).map(|seq| envelope(seq, 3)).collect();
+    let store = store_of(&envelopes);
+    let (mut seen, knowledge, start) =
+        (SeenCache::from_config(&config), PeerKnowledge::from_config(&config), Instant::now());
+    seen.record(envelopes[0].id(), start);
+    seen.record(envelopes[1].id(), start + Duration::from_millis(50));
+    let policy = GossipPolicy::new(config);
+    let digest_at = |ms| policy.digest_for(&validator(1), &store, &knowledge, &seen, start + Duration::from_millis(ms));
+    assert!(digest_at(59).is_empty());
+    assert_eq!(digest_at(60), vec![Frame::Have { ids: vec![envelopes[0].id()] }]);
+    assert_eq!(digest_at(110), vec![Frame::Have { ids: vec![envelopes[1].id(), envelopes[0].id()] }]);
 }
 
 #[test]
@@ -367,7 +392,8 @@ fn a_validator_that_missed_messages_pulls_them_through_a_digest() {
     let mut b = Node::new(config.clone());
     b.seen.record(envelopes[0].id(), b.now);
 
-    let digest = a.digest_for(&validator(2), &store, &PeerKnowledge::from_config(&config));
+    let (knowledge, a_seen) = (PeerKnowledge::from_config(&config), SeenCache::from_config(&config));
+    let digest = a.digest_for(&validator(2), &store, &knowledge, &a_seen, b.now);
     let Frame::Have { ids } = &digest[0] else { panic!("a Have") };
     let wanted = b.have(1, ids);
     assert_eq!(wanted.len(), 2);

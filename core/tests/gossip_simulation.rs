@@ -91,7 +91,10 @@ impl Network {
                 .connected
                 .iter()
                 .flat_map(|peer| {
-                    node.policy.digest_for(peer, &node.store, &node.knowledge).into_iter().map(|f| (*peer, f))
+                    node.policy
+                        .digest_for(peer, &node.store, &node.knowledge, &node.seen, self.now)
+                        .into_iter()
+                        .map(|f| (*peer, f))
                 })
                 .collect();
             for (peer, frame) in digests {

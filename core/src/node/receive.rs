@@ -317,7 +317,7 @@ impl Actor {
     pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
         let ids: Vec<MessageId> = self
             .policy
-            .digest_for(peer, &self.store, &self.knowledge)
+            .digest_for(peer, &self.store, &self.knowledge, &self.seen, self.clock.now())
             .into_iter()
             .flat_map(|frame| match frame {
                 Frame::Have { ids } => ids,

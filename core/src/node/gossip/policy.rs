@@ -473,11 +473,28 @@ impl GossipPolicy {
         answer
     }
 
-    /// The digest to send `peer`: the newest [`GossipConfig::digest_ids`] ids of `store`, minus those
-    /// `peer` is known to hold, as [`Frame::Have`] frames (none if there is nothing to announce).
-    pub fn digest_for(&self, peer: &ValidatorId, store: &MessageStore, knowledge: &PeerKnowledge) -> Vec<Frame> {
-        let ids: Vec<MessageId> =
-            store.recent_ids(self.config.digest_ids).into_iter().filter(|id| !knowledge.knows(peer, id)).collect();
+    /// The digest to send `peer` at `now`: the newest [`GossipConfig::digest_ids`] ids of `store`,
+    /// minus those `peer` is known to hold and those `seen` first recorded less than
+    /// [`GossipConfig::want_delay`] ago, as [`Frame::Have`] frames (none if there is nothing to
+    /// announce). A message that fresh is still travelling its broadcast tree: a peer that lacks it
+    /// would wait `want_delay` for its push anyway, and offering it only races that push (digests go
+    /// out at any moment, so on fast links this added duplicates).
+    pub fn digest_for(
+        &self,
+        peer: &ValidatorId,
+        store: &MessageStore,
+        knowledge: &PeerKnowledge,
+        seen: &SeenCache,
+        now: Instant,
+    ) -> Vec<Frame> {
+        let settled = |id: &MessageId| {
+            seen.first_seen(id).is_none_or(|at| now.saturating_duration_since(at) >= self.config.want_delay)
+        };
+        let ids: Vec<MessageId> = store
+            .recent_ids(self.config.digest_ids)
+            .into_iter()
+            .filter(|id| !knowledge.knows(peer, id) && settled(id))
+            .collect();
         Frame::haves(&ids)
     }
 

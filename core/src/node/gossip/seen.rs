@@ -92,6 +92,11 @@ impl SeenCache {
         self.entries.get(id).is_some_and(|entry| !has_aged(entry.first_seen, now, self.max_age))
     }
 
+    /// When `id` was first recorded, if it is still remembered.
+    pub fn first_seen(&self, id: &MessageId) -> Option<Instant> {
+        self.entries.get(id).map(|entry| entry.first_seen)
+    }
+
     /// Duplicates received so far of `id`, if it is still remembered.
     pub fn duplicates_of(&self, id: &MessageId) -> Option<u32> {
         self.entries.get(id).map(|entry| entry.duplicates)
