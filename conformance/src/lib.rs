@@ -21,7 +21,7 @@
 //! | area | cases |
 //! | --- | --- |
 //! | identity | `mutual_authentication` (both `remote()`s), `wrong_expected_identity_is_refused`, `unadmitted_peer_is_refused`, `peer_banned_while_listening_is_refused` (a ban through the live handle after `listen`), `impostor_claiming_a_key_gets_no_connection`, `impostor_replaying_a_proof_gets_no_connection` |
-//! | frames | `round_trip`, `ten_thousand_mixed_frames_in_order_exactly_once` (1 byte to the limit, seeded sizes, every byte checked), `frame_at_limit_passes`, `oversize_and_empty_frames_fail_cleanly`, `simultaneous_bidirectional_sends` |
+//! | frames | `round_trip`, `ten_thousand_mixed_frames_in_order_exactly_once` (1 byte to the limit, seeded sizes, every byte checked), `frame_at_limit_passes`, `oversize_and_empty_frames_fail_cleanly`, `simultaneous_bidirectional_sends`, `try_send_keeps_order_with_send` (the fast path, where a transport has one, keeps order with `send`) |
 //! | lifecycle | `concurrent_connections`, `clean_close_is_seen_as_none`, `dial_to_dead_address_fails_within_bound`, `reconnect_after_drop`, `listen_port_zero_reports_real_address` |
 //! | robustness | `garbage_does_not_take_listener_down`, `half_finished_handshake_does_not_take_listener_down` |
 //! | backpressure | `backpressure_declared_bound_and_blocks_before_16_mib` |
@@ -188,6 +188,7 @@ macro_rules! __with_case_names {
             frames::oversize_and_empty_frames_fail_cleanly
             lifecycle::concurrent_connections
             frames::simultaneous_bidirectional_sends
+            frames::try_send_keeps_order_with_send
             lifecycle::clean_close_is_seen_as_none
             lifecycle::dial_to_dead_address_fails_within_bound
             robustness::garbage_does_not_take_listener_down
@@ -290,7 +291,7 @@ mod tests {
     fn cases_have_unique_names_covering_design_section_4() {
         let names: BTreeSet<_> = CASES.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), CASES.len(), "duplicate case names");
-        assert_eq!(CASES.len(), 20);
+        assert_eq!(CASES.len(), 21);
     }
 
     #[tokio::test]

@@ -11,6 +11,9 @@ use crate::TransportFactory;
 
 /// Frames of the ordering case.
 pub const ORDERING_FRAMES: usize = 10_000;
+/// Frames of the `try_send` case: small and mid-sized, so a transport with a fast path takes many.
+const TRY_SEND_FRAMES: usize = 4_000;
+const TRY_SEND_MAX_FRAME: usize = 8 * 1024;
 /// Frames each way in the bidirectional case: with sizes up to 16 KiB, ~16 MiB each way, far more than
 /// K plus socket buffers, so a transport that cannot receive while its sends are pending deadlocks.
 const BIDIRECTIONAL_FRAMES: usize = 2_000;
@@ -51,6 +54,32 @@ pub async fn ten_thousand_mixed_frames_in_order_exactly_once(factory: &dyn Trans
         after.map_or(0, |f| f.len()),
         plan.len()
     );
+    sender.join("the sender to finish").await
+}
+
+/// `try_send` interleaved with `send`: every frame arrives in the order it was accepted, whole and
+/// exactly once. A declined `try_send` (`None`, the trait's default) is followed by a `send` of the same
+/// frame, as the node's links do; a transport whose `try_send` accepts a frame out of turn fails here.
+pub async fn try_send_keeps_order_with_send(factory: &dyn TransportFactory) -> Outcome {
+    let run = Run::new(factory, "try_send_keeps_order_with_send");
+    let [a, b] = run.group();
+    let mut listener = run.listen(&a).await?;
+    let link = run.connect(&b, &a, &mut *listener).await?;
+    let plan = Arc::new(FramePlan::new(20_000, TRY_SEND_FRAMES, Sizes::Uniform { max: TRY_SEND_MAX_FRAME }));
+    let (limits, conn, frames) = (run.limits(), link.dialer.clone(), plan.clone());
+    let sender = limits.spawn(async move {
+        for i in 0..frames.len() {
+            let (frame, what) = (frames.frame(i), format!("frame {i} of {}", frames.len()));
+            let taken = if i % 2 == 0 { conn.try_send(&frame) } else { None };
+            match taken {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(limits.fail(format!("try_send of {what} failed: {e}"))),
+                None => limits.send(&*conn, frame, what).await?,
+            }
+        }
+        Ok(())
+    });
+    receive_plan(run.limits(), &*link.listener, &plan, plan.len()).await?;
     sender.join("the sender to finish").await
 }
 

@@ -41,9 +41,10 @@ pub struct GossipConfig {
     ///
     /// A knob for one-machine devnets short of CPU: on the tcp-noise reference workload (`cargo bench
     /// --bench node -- tcp-noise/degree-8`, the `tree-announce=100ms` row) 100 ms instead of 10 cuts
-    /// `Have` frames per validator per message from 1.5 to 0.6 and CPU per delivery by ~10 %, but
-    /// the broadcast latency there grows (p50 to all 2.8 → 3.4 ms): with fewer frames in flight the
-    /// machine idles between hops and each wakeup costs more. Every preset keeps 10 ms.
+    /// `Have` frames per validator per message from 1.4 to 0.6 and CPU per delivery by 10–25 %, but
+    /// the broadcast latency there grows, its p99 to all most (three runs: 5.8–8.8 → 8.5–10.5 ms):
+    /// with fewer frames in flight the machine idles between hops and each wakeup costs more. Every
+    /// preset keeps 10 ms.
     pub tree_announce_delay: Duration,
     /// Message ids the seen-cache remembers; the oldest is forgotten first.
     pub seen_max_entries: usize,
