@@ -351,13 +351,15 @@ fn digest_lists_the_newest_ids_the_peer_is_not_known_to_hold() {
     let mut knowledge = PeerKnowledge::from_config(&config);
     knowledge.mark(validator(1), envelopes[4].id());
     let (seen, now) = (SeenCache::from_config(&config), Instant::now());
-    let digest = GossipPolicy::new(config).digest_for(&validator(1), &store, &knowledge, &seen, now);
+    let none = PeerKnowledge::from_config(&config);
+    let digest = GossipPolicy::new(config).digest_for(&validator(1), &store, &knowledge, &none, &seen, now);
     let expected: Vec<MessageId> = [5, 3, 2].iter().map(|i| envelopes[*i].id()).collect();
     assert_eq!(digest, vec![Frame::Have { ids: expected }]);
     let empty = GossipPolicy::new(GossipConfig::test()).digest_for(
         &validator(1),
         &MessageStore::new(1, 1),
         &knowledge,
+        &none,
         &seen,
         now,
     );
@@ -375,8 +377,10 @@ fn digests_leave_out_messages_younger_than_the_want_delay() {
         (SeenCache::from_config(&config), PeerKnowledge::from_config(&config), Instant::now());
     seen.record(envelopes[0].id(), start);
     seen.record(envelopes[1].id(), start + Duration::from_millis(50));
-    let policy = GossipPolicy::new(config);
-    let digest_at = |ms| policy.digest_for(&validator(1), &store, &knowledge, &seen, start + Duration::from_millis(ms));
+    let digest_at = |ms| {
+        let mut policy = GossipPolicy::new(config.clone());
+        policy.digest_for(&validator(1), &store, &knowledge, &knowledge, &seen, start + Duration::from_millis(ms))
+    };
     assert!(digest_at(59).is_empty());
     assert_eq!(digest_at(60), vec![Frame::Have { ids: vec![envelopes[0].id()] }]);
     assert_eq!(digest_at(110), vec![Frame::Have { ids: vec![envelopes[1].id(), envelopes[0].id()] }]);
@@ -387,13 +391,13 @@ fn a_validator_that_missed_messages_pulls_them_through_a_digest() {
     // Node A holds three verified messages; B missed two of them during a link reset.
     let config = GossipConfig { max_want_answer: 10, ..GossipConfig::test() };
     let envelopes: Vec<Envelope> = (1..=3).map(|seq| envelope(seq, 3)).collect();
-    let a = GossipPolicy::new(config.clone());
+    let mut a = GossipPolicy::new(config.clone());
     let store = store_of(&envelopes);
     let mut b = Node::new(config.clone());
     b.seen.record(envelopes[0].id(), b.now);
 
     let (knowledge, a_seen) = (PeerKnowledge::from_config(&config), SeenCache::from_config(&config));
-    let digest = a.digest_for(&validator(2), &store, &knowledge, &a_seen, b.now);
+    let digest = a.digest_for(&validator(2), &store, &knowledge, &knowledge, &a_seen, b.now);
     let Frame::Have { ids } = &digest[0] else { panic!("a Have") };
     let wanted = b.have(1, ids);
     assert_eq!(wanted.len(), 2);
@@ -592,4 +596,38 @@ fn only_way_announcements_wait_less_than_tree_backups_and_pull_their_batch_forwa
         policy.due_announcements(start + Duration::from_millis(15), &knowledge),
         vec![(peer, vec![id(1), id(2)])]
     );
+}
+
+/// A digest resumes where the peer's previous one started: a tick considers what arrived since (and
+/// what was too fresh then), not the whole store, until `restart_digests` asks for a full one.
+#[test]
+fn a_digest_scans_only_what_arrived_since_the_previous_one() {
+    let config = GossipConfig { want_delay: Duration::from_millis(60), digest_ids: 100, ..GossipConfig::test() };
+    let envelopes: Vec<Envelope> = (1..=6).map(|seq| envelope(seq, 3)).collect();
+    let ids: Vec<MessageId> = envelopes.iter().map(Envelope::id).collect();
+    let (mut seen, start) = (SeenCache::from_config(&config), Instant::now());
+    for id in &ids[..3] {
+        seen.record(*id, start);
+    }
+    seen.record(ids[3], start + Duration::from_millis(50)); // still fresh at the first digest
+    let (knowledge, announced) = (PeerKnowledge::from_config(&config), PeerKnowledge::new(1, 0));
+    let mut policy = GossipPolicy::new(config);
+    let peer = validator(1);
+    let digest = |policy: &mut GossipPolicy, store: &MessageStore, ms| {
+        let frames = policy.digest_for(&peer, store, &knowledge, &announced, &seen, start + Duration::from_millis(ms));
+        frames
+            .into_iter()
+            .flat_map(|frame| if let Frame::Have { ids } = frame { ids } else { vec![] })
+            .collect::<Vec<_>>()
+    };
+    let mut store = store_of(&envelopes[..4]);
+    assert_eq!(digest(&mut policy, &store, 60), vec![ids[2], ids[1], ids[0]], "the fresh one waits");
+    assert_eq!(digest(&mut policy, &store, 120), vec![ids[3]], "only what the first digest left");
+    store.insert(envelopes[4].clone());
+    store.insert(envelopes[5].clone());
+    assert_eq!(digest(&mut policy, &store, 200), vec![ids[5], ids[4]], "only what arrived since");
+    assert!(digest(&mut policy, &store, 300).is_empty());
+    policy.restart_digests(&peer);
+    let full: Vec<MessageId> = ids.iter().rev().copied().collect();
+    assert_eq!(digest(&mut policy, &store, 400), full, "a full digest");
 }

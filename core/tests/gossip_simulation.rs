@@ -86,17 +86,15 @@ impl Network {
     /// Every node sends each peer its digest, as on a link coming up or on the periodic timer.
     fn digest_round(&mut self) {
         for i in 0..self.nodes.len() {
-            let node = &self.nodes[i];
-            let digests: Vec<(ValidatorId, Frame)> = node
-                .connected
-                .iter()
-                .flat_map(|peer| {
-                    node.policy
-                        .digest_for(peer, &node.store, &node.knowledge, &node.seen, self.now)
-                        .into_iter()
-                        .map(|f| (*peer, f))
-                })
-                .collect();
+            let node = &mut self.nodes[i];
+            // Nothing announced: these nodes announce nothing but digests, whose scans resume by themselves.
+            let announced = PeerKnowledge::new(1, 0);
+            let mut digests: Vec<(ValidatorId, Frame)> = Vec::new();
+            for peer in &node.connected {
+                let frames =
+                    node.policy.digest_for(peer, &node.store, &node.knowledge, &announced, &node.seen, self.now);
+                digests.extend(frames.into_iter().map(|frame| (*peer, frame)));
+            }
             for (peer, frame) in digests {
                 self.send(i, &peer, frame);
             }

@@ -55,7 +55,8 @@ pub struct NodeConfig {
     /// How often each peer gets a digest (`Have`) of the recent messages it is not known to hold.
     pub digest_interval: Duration,
     /// Every this many digest intervals, ids already announced to a peer are announced again, in case
-    /// the peer skipped them (its outstanding-want bound was reached).
+    /// the peer skipped them (its outstanding-want bound was reached). Each peer's full digest falls on
+    /// a tick of its own, so a node never scans its whole store for every peer at once.
     pub full_digest_every: u32,
     /// Sends to a vote or proposal queue that is full wait in a task each; at most this many per peer,
     /// beyond which the frame is dropped and counted (gossip repair brings it later).

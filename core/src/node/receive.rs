@@ -305,10 +305,15 @@ impl Actor {
     /// ticks, also those it was told about.
     pub(crate) fn send_digests(&mut self) {
         self.digest_ticks = self.digest_ticks.wrapping_add(1);
-        if self.digest_ticks % self.config.full_digest_every.max(1) == 0 {
-            self.announced = crate::node::gossip::PeerKnowledge::from_config(&self.config.gossip);
-        }
+        let every = self.config.full_digest_every.max(1);
         for peer in self.connected() {
+            // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
+            // a full digest scans the whole store.
+            let offset = u32::from_le_bytes([peer.0[0], peer.0[1], peer.0[2], peer.0[3]]);
+            if self.digest_ticks.wrapping_add(offset) % every == 0 {
+                self.announced.forget_peer(&peer);
+                self.policy.restart_digests(&peer);
+            }
             self.send_digest(&peer);
         }
     }
@@ -317,13 +322,12 @@ impl Actor {
     pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
         let ids: Vec<MessageId> = self
             .policy
-            .digest_for(peer, &self.store, &self.knowledge, &self.seen, self.clock.now())
+            .digest_for(peer, &self.store, &self.knowledge, &self.announced, &self.seen, self.clock.now())
             .into_iter()
             .flat_map(|frame| match frame {
                 Frame::Have { ids } => ids,
                 _ => Vec::new(),
             })
-            .filter(|id| !self.announced.knows(peer, id))
             .collect();
         self.send_haves(peer, &ids);
     }

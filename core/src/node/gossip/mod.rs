@@ -64,7 +64,8 @@
 //! let envelope = Envelope::sign(&key, ChainId::from_network_name("devnet"), 1, 3, b"vote".to_vec());
 //! assert_eq!(seen.record(envelope.id(), now), Seen::New);
 //! store.insert(envelope.clone());
-//! let digest = policy.digest_for(&peer, &store, &knowledge, &seen, now);
+//! let announced = PeerKnowledge::from_config(&config); // what earlier digests offered
+//! let digest = policy.digest_for(&peer, &store, &knowledge, &announced, &seen, now);
 //! let [Frame::Have { ids }] = &digest[..] else { panic!("one Have frame") };
 //!
 //! // ...it lacks the message and asks for it (its own policy and caches, in reality)...

@@ -138,6 +138,8 @@ pub struct GossipPolicy {
     trees: BroadcastTrees,
     /// Ids to announce, per peer: to peers below us (due sooner), and above.
     announcements: [Announcements; 2],
+    /// Per peer, the newest id its last digest considered: the next one stops there.
+    digest_starts: BTreeMap<ValidatorId, MessageId>,
 }
 
 /// Ids waiting to be announced, per peer, all due at `due` ([`GossipPolicy::defer_announce`]).
@@ -156,6 +158,7 @@ impl GossipPolicy {
             wants: FifoMap::new(),
             deferred: FifoMap::new(),
             announcements: Default::default(),
+            digest_starts: BTreeMap::new(),
         }
     }
 
@@ -473,29 +476,56 @@ impl GossipPolicy {
         answer
     }
 
-    /// The digest to send `peer` at `now`: the newest [`GossipConfig::digest_ids`] ids of `store`,
-    /// minus those `peer` is known to hold and those `seen` first recorded less than
-    /// [`GossipConfig::want_delay`] ago, as [`Frame::Have`] frames (none if there is nothing to
-    /// announce). A message that fresh is still travelling its broadcast tree: a peer that lacks it
-    /// would wait `want_delay` for its push anyway, and offering it only races that push (digests go
-    /// out at any moment, so on fast links this added duplicates).
+    /// The digest to send `peer` at `now`: among the newest [`GossipConfig::digest_ids`] ids of
+    /// `store`, those `peer` is not known to hold (`knowledge`), was not yet offered (`announced`: by
+    /// digests and announcements), and `seen` first recorded at least [`GossipConfig::want_delay`]
+    /// ago, as [`Frame::Have`] frames (none if there is nothing to announce).
+    ///
+    /// - A message younger than `want_delay` is still travelling its broadcast tree: a peer that lacks
+    ///   it would wait `want_delay` for its push anyway, and offering it only races that push (digests
+    ///   go out at any moment, so on fast links this added duplicates).
+    /// - The scan, newest first, stops where this peer's previous digest started (the newest id it
+    ///   considered that was old enough): everything from there on was considered then. A digest tick
+    ///   therefore looks at what arrived since the last one, not at the whole store — which on a
+    ///   devnet of 32 nodes in one process made every tick a burst of some 30 000 lookups per node,
+    ///   delaying whatever was broadcast at that instant by several milliseconds. For a full digest,
+    ///   call [`restart_digests`](Self::restart_digests) first.
     pub fn digest_for(
-        &self,
+        &mut self,
         peer: &ValidatorId,
         store: &MessageStore,
         knowledge: &PeerKnowledge,
+        announced: &PeerKnowledge,
         seen: &SeenCache,
         now: Instant,
     ) -> Vec<Frame> {
         let settled = |id: &MessageId| {
             seen.first_seen(id).is_none_or(|at| now.saturating_duration_since(at) >= self.config.want_delay)
         };
-        let ids: Vec<MessageId> = store
-            .recent_ids(self.config.digest_ids)
-            .into_iter()
-            .filter(|id| !knowledge.knows(peer, id) && settled(id))
-            .collect();
+        let previous = self.digest_starts.get(peer).copied();
+        let mut start = None;
+        let mut ids = Vec::new();
+        for id in store.newest_ids().take(self.config.digest_ids) {
+            if Some(id) == previous {
+                break;
+            }
+            if !settled(&id) {
+                continue;
+            }
+            start.get_or_insert(id);
+            if !knowledge.knows(peer, &id) && !announced.knows(peer, &id) {
+                ids.push(id);
+            }
+        }
+        if let Some(start) = start {
+            self.digest_starts.insert(*peer, start);
+        }
         Frame::haves(&ids)
+    }
+
+    /// Makes the next digest to `peer` scan the whole store again (up to [`GossipConfig::digest_ids`]).
+    pub fn restart_digests(&mut self, peer: &ValidatorId) {
+        self.digest_starts.remove(peer);
     }
 
     /// Queues `id` to be announced (`Have`) to `peers` (a [`ForwardPlan::announce`]), by `me`, once
@@ -552,6 +582,7 @@ impl GossipPolicy {
         self.announcements.iter_mut().for_each(|slot| {
             slot.ids.remove(peer);
         });
+        self.digest_starts.remove(peer);
         self.trees.forget_peer(peer);
     }
 

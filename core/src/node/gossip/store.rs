@@ -134,7 +134,13 @@ impl MessageStore {
     /// Up to `limit` ids of the held messages, newest first: the digest a peer pulls missed messages
     /// from. Chunk it into frames with [`Frame::haves`](crate::message::Frame::haves).
     pub fn recent_ids(&self, limit: usize) -> Vec<MessageId> {
-        self.entries.newest_first().take(limit).map(|(id, _)| *id).collect()
+        self.newest_ids().take(limit).collect()
+    }
+
+    /// The ids of the held messages, newest (most recently stored) first, lazily: a digest stops
+    /// early.
+    pub fn newest_ids(&self) -> impl Iterator<Item = MessageId> + '_ {
+        self.entries.newest_first().map(|(id, _)| *id)
     }
 
     /// Envelopes held.
