@@ -280,14 +280,11 @@ fn local() -> NodeConfig {
     quiet(NodeConfig::local())
 }
 
-fn fanout(fanout: usize) -> NodeConfig {
-    let local = local();
-    NodeConfig { gossip: GossipConfig { fanout, ..local.gossip.clone() }, ..local }
-}
-
-fn tree_announce(tree_announce_delay: Duration) -> NodeConfig {
-    let local = local();
-    NodeConfig { gossip: GossipConfig { tree_announce_delay, ..local.gossip.clone() }, ..local }
+/// [`local`] with its gossip configuration changed by `change`: the trade-off rows.
+fn local_gossip(change: impl FnOnce(&mut GossipConfig)) -> NodeConfig {
+    let mut config = local();
+    change(&mut config.gossip);
+    config
 }
 
 fn main() {
@@ -301,8 +298,8 @@ fn main() {
         ("sim/full-mesh,n=100", 100, None, local()),
         ("sim/degree-8,n=32", 32, Some(8), local()),
         // The fanout trade-off: fewer pushed copies, more pulled with Have/Want.
-        ("sim/degree-8,n=32,fanout=2", 32, Some(8), fanout(2)),
-        ("sim/full-mesh,n=16,fanout=1", 16, None, fanout(1)),
+        ("sim/degree-8,n=32,fanout=2", 32, Some(8), local_gossip(|gossip| gossip.fanout = 2)),
+        ("sim/full-mesh,n=16,fanout=1", 16, None, local_gossip(|gossip| gossip.fanout = 1)),
     ];
     for (name, n, degree, config) in sim_scenarios {
         if wanted(name) {
@@ -321,7 +318,13 @@ fn main() {
         ("tcp-noise/degree-8,n=32", 32, Some(8), false, local()),
         ("tcp-noise/degree-8,n=32,warm", 32, Some(8), true, local()),
         // The CPU / latency trade-off of batching tree announcements longer.
-        ("tcp-noise/degree-8,n=32,tree-announce=100ms", 32, Some(8), false, tree_announce(Duration::from_millis(100))),
+        (
+            "tcp-noise/degree-8,n=32,tree-announce=100ms",
+            32,
+            Some(8),
+            false,
+            local_gossip(|gossip| gossip.tree_announce_delay = Duration::from_millis(100)),
+        ),
         ("tcp-noise/full-mesh,n=32", 32, None, false, local()),
     ];
     for (name, n, degree, warm, config) in tcp_scenarios {
