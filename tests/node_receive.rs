@@ -10,11 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{chain, Sim, WALL_BASE_MICROS};
 use quorumnet::identity::{Keypair, Signature};
-use quorumnet::memory::{LinkConfig, MemoryTransport};
+use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
 use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
-use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
+use quorumnet::transport::Connection;
 use quorumnet::validator::ListValidatorSetSource;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -31,14 +31,7 @@ async fn byzantine_setup() -> (Sim, Box<dyn Connection>) {
     for i in 0..3 {
         sim.spawn(i, source.clone(), sim.config.clone()).await;
     }
-    let ctx = TransportContext {
-        keypair: sim.keys[3].clone(),
-        chain_id: chain(),
-        admission: Admission::open(),
-        config: TransportConfig::test(),
-    };
-    let raw = MemoryTransport::new(sim.network.clone(), ctx);
-    let conn = raw.dial(&common::address(0), Some(sim.ids[0])).await.expect("admitted: validator 3 is in the set");
+    let conn = sim.raw_peer(3, 0).await;
     (sim, conn)
 }
 

@@ -598,6 +598,24 @@ fn only_way_announcements_wait_less_than_tree_backups_and_pull_their_batch_forwa
     );
 }
 
+/// A frame going to a peer anyway takes the ids queued for it, minus those it showed it holds; the
+/// timer then has nothing left to send that peer, while other peers' batches keep waiting.
+#[test]
+fn an_envelope_to_a_peer_takes_the_announcements_waiting_for_it() {
+    let config = GossipConfig::test();
+    let mut policy = GossipPolicy::new(config.clone());
+    let mut knowledge = PeerKnowledge::from_config(&config);
+    let (low, me, high, start) = (validator(1), validator(5), validator(9), Instant::now());
+    let delay = Duration::from_millis(100);
+    policy.defer_announce(&me, &[low, high], id(1), start, delay);
+    policy.defer_announce(&me, &[low, high], id(2), start, delay);
+    policy.defer_announce(&me, &[high], id(3), start, delay);
+    knowledge.mark(high, id(2));
+    assert_eq!(policy.take_announcements(&high, &knowledge), vec![id(1), id(3)]);
+    assert!(policy.take_announcements(&high, &knowledge).is_empty(), "taken once");
+    assert_eq!(policy.due_announcements(start + delay, &knowledge), vec![(low, vec![id(1), id(2)])]);
+}
+
 /// A digest resumes where the peer's previous one started: a tick considers what arrived since (and
 /// what was too fresh then), not the whole store, until `restart_digests` asks for a full one.
 #[test]

@@ -13,9 +13,10 @@ use std::time::Duration;
 use quorumnet::devnet::cluster;
 pub use quorumnet::devnet::cluster::{keys, memory_address as address, set_listing, set_of, WALL_BASE_MICROS};
 use quorumnet::identity::{ChainId, Keypair, ValidatorId};
-use quorumnet::memory::{LinkConfig, MemoryNetwork};
+use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
 use quorumnet::message::{BlockHash, ConsensusMessage, Height, MessageId, Proposal, Round, Vote};
 use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent};
+use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
 use quorumnet::validator::{ListValidatorSetSource, ValidatorSet, ValidatorSetSource};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -190,6 +191,19 @@ impl Sim {
         tokio::spawn(collect(index, incoming, self.deliveries_tx.clone(), self.start));
         self.nodes.insert(index, node.clone());
         node
+    }
+
+    /// A raw connection from validator `from` (which runs no node) to node `to`: a peer the test
+    /// scripts frame by frame, or reads what the node sends it.
+    pub async fn raw_peer(&self, from: usize, to: usize) -> Box<dyn Connection> {
+        let ctx = TransportContext {
+            keypair: self.keys[from].clone(),
+            chain_id: chain(),
+            admission: Admission::open(),
+            config: TransportConfig::test(),
+        };
+        let raw = MemoryTransport::new(self.network.clone(), ctx);
+        raw.dial(&address(to), Some(self.ids[to])).await.expect("admitted: the raw peer is in the node's set")
     }
 
     /// A fresh pre-vote by validator `index` (each call a new round, so a new message).

@@ -151,12 +151,15 @@ impl Actor {
         let mut set_open = true;
         let initial = inputs.set_changes.borrow_and_update().clone();
         self.apply_set(initial, false);
+        // One timer for every deadline, re-armed only when the earliest moves: a fresh `sleep` per
+        // deadline per turn of the loop costs a timer-wheel insert and removal each, on every frame.
+        let timer = tokio::time::sleep_until(self.next_deadline());
+        tokio::pin!(timer);
         let shutdown_ack = loop {
-            let next_dial = self.next_dial_at();
-            let want_due = self.policy.next_want_due();
-            let announce_due = self.policy.next_announce_due();
-            let liveness_due = self.next_liveness_wakeup();
-            let reliable_due = self.next_reliable_wakeup();
+            let deadline = self.next_deadline();
+            if deadline != timer.deadline() {
+                timer.as_mut().reset(deadline);
+            }
             // Local work first: while the engine's channel is full, leave link events where they are.
             let can_deliver = incoming.is_closed() || incoming.capacity() > 0;
             tokio::select! {
@@ -175,12 +178,8 @@ impl Actor {
                 },
                 Some(outcome) = inputs.dialed.recv() => self.on_dialed(outcome),
                 Some(conn) = inputs.accepted.recv() => self.on_accepted(conn),
-                () = sleep_until_opt(next_dial), if next_dial.is_some() => self.dial_due(),
                 _ = digest_timer.tick() => self.send_digests(),
-                () = sleep_until_opt(want_due), if want_due.is_some() => self.send_due_wants(),
-                () = sleep_until_opt(announce_due), if announce_due.is_some() => self.send_due_announcements(),
-                () = tokio::time::sleep_until(liveness_due) => self.liveness_due(),
-                () = sleep_until_opt(reliable_due), if reliable_due.is_some() => self.reliable_due(),
+                () = &mut timer => self.timers_due(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),
                 Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
             }
@@ -188,6 +187,36 @@ impl Actor {
         self.close_all().await;
         if let Some(ack) = shutdown_ack {
             let _ = ack.send(());
+        }
+    }
+
+    /// The earliest of the node's timers: dials, deferred wants and announcements, liveness and
+    /// reliable delivery.
+    fn next_deadline(&mut self) -> Instant {
+        [self.next_dial_at(), self.policy.next_want_due(), self.policy.next_announce_due(), self.next_reliable_wakeup()]
+            .into_iter()
+            .flatten()
+            .fold(self.next_liveness_wakeup(), Instant::min)
+    }
+
+    /// Runs every timer that is due, in a fixed order.
+    fn timers_due(&mut self) {
+        let now = self.clock.now();
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
+        if due(self.next_dial_at()) {
+            self.dial_due();
+        }
+        if due(self.policy.next_want_due()) {
+            self.send_due_wants();
+        }
+        if due(self.policy.next_announce_due()) {
+            self.send_due_announcements();
+        }
+        if self.next_liveness_wakeup() <= now {
+            self.liveness_due();
+        }
+        if due(self.next_reliable_wakeup()) {
+            self.reliable_due();
         }
     }
 
@@ -241,10 +270,18 @@ impl Actor {
         self.peers.iter().filter(|(_, peer)| peer.link.is_some()).map(|(id, _)| *id).collect()
     }
 
-    /// Queues an encoded envelope frame to `peer`, counting it under `kind`.
+    /// Queues an encoded envelope frame to `peer`, counting it under `kind`, followed by the ids
+    /// waiting to be announced to `peer`: they ride in the same write instead of a frame of their own
+    /// later.
     pub fn send_envelope(&mut self, peer: &ValidatorId, bytes: Bytes, priority: Priority, kind: Option<MessageKind>) {
         let len = bytes.len() as u64;
         let sent = self.send_frame(peer, bytes, priority);
+        if sent {
+            let waiting = self.policy.take_announcements(peer, &self.knowledge);
+            if !waiting.is_empty() {
+                self.send_haves(peer, &waiting);
+            }
+        }
         if let Some(counters) = self.kind_counters(peer, kind) {
             if sent {
                 counters.sent += 1;
@@ -351,10 +388,4 @@ fn spawn_waiting_send(link: Arc<PeerLink>, bytes: Bytes, priority: Priority, per
         let _ = link.send_encoded(bytes, priority).await;
         drop(permit);
     });
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    if let Some(deadline) = deadline {
-        tokio::time::sleep_until(deadline).await;
-    }
 }

@@ -120,14 +120,14 @@ impl Actor {
         self.seen.record(id, now);
         self.knowledge.mark(from, id);
         let arrival = match route {
-            Route::Gossip => self.keep_for_repair(&envelope, from, now),
+            Route::Gossip => self.keep_for_repair(&envelope, id, from, now),
             Route::PointToPoint => Arrival::Unrequested,
         };
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
         }
         if route == Route::Gossip {
-            self.forward(&envelope, from, kind);
+            self.forward(&envelope, id, from, kind);
         }
         if let ConsensusMessage::Heartbeat(heartbeat) = &message {
             self.on_heartbeat(heartbeat, from);
@@ -139,8 +139,13 @@ impl Actor {
 
     /// A new gossiped envelope: kept for repair and its origin's tree adjusted to how it came.
     /// Returns whether it came because we asked.
-    fn keep_for_repair(&mut self, envelope: &Envelope, from: ValidatorId, now: tokio::time::Instant) -> Arrival {
-        let id = envelope.id();
+    fn keep_for_repair(
+        &mut self,
+        envelope: &Envelope,
+        id: MessageId,
+        from: ValidatorId,
+        now: tokio::time::Instant,
+    ) -> Arrival {
         self.store.insert(envelope.clone());
         let faster = self.policy.faster_announcer(&id, from, now);
         let arrival = self.policy.on_envelope(&id);
@@ -183,12 +188,17 @@ impl Actor {
     }
 
     /// Gossip: push the envelope along its origin's broadcast tree and announce its id to others.
-    fn forward(&mut self, envelope: &Envelope, from: ValidatorId, kind: Option<crate::message::MessageKind>) {
+    fn forward(
+        &mut self,
+        envelope: &Envelope,
+        id: MessageId,
+        from: ValidatorId,
+        kind: Option<crate::message::MessageKind>,
+    ) {
         let connected = self.connected();
         // Connected to every other validator of the set: a first-hand copy reached the others too.
         let full_view = connected.len() == self.peers.len();
         let plan = self.policy.plan_tree_forward(envelope, from, &connected, &self.knowledge, full_view, &mut self.rng);
-        let id = envelope.id();
         if !plan.push.is_empty() {
             let frame = Frame::Envelope(envelope.clone().with_ttl(plan.ttl));
             let priority = Priority::of(&frame);
@@ -333,7 +343,7 @@ impl Actor {
     }
 
     /// Announces `ids` to `peer`, in as few `Have` frames as fit them, and records what was sent.
-    fn send_haves(&mut self, peer: &ValidatorId, ids: &[MessageId]) {
+    pub(crate) fn send_haves(&mut self, peer: &ValidatorId, ids: &[MessageId]) {
         for frame in Frame::haves(ids) {
             if let (true, Frame::Have { ids }) = (self.send_control(peer, &frame), &frame) {
                 self.count_haves(peer, ids.len());
