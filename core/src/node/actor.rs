@@ -259,9 +259,7 @@ impl Actor {
         let priority = Priority::of(&frame);
         let bytes = Bytes::from(frame.encode());
         let connected = self.connected();
-        for peer in &connected {
-            self.send_envelope(peer, bytes.clone(), priority, Some(kind));
-        }
+        self.send_envelopes(&connected, bytes, priority, Some(kind));
         self.knowledge.mark_peers(&connected, id);
     }
 
@@ -274,20 +272,38 @@ impl Actor {
     /// waiting to be announced to `peer`: they ride in the same write instead of a frame of their own
     /// later.
     pub fn send_envelope(&mut self, peer: &ValidatorId, bytes: Bytes, priority: Priority, kind: Option<MessageKind>) {
+        self.send_envelopes(std::slice::from_ref(peer), bytes, priority, kind);
+    }
+
+    /// [`send_envelope`](Self::send_envelope) to each of `peers`; the waiting announcements follow
+    /// once the envelope is queued for all of them, so they never hold up its later copies.
+    pub fn send_envelopes(
+        &mut self,
+        peers: &[ValidatorId],
+        bytes: Bytes,
+        priority: Priority,
+        kind: Option<MessageKind>,
+    ) {
         let len = bytes.len() as u64;
-        let sent = self.send_frame(peer, bytes, priority);
-        if sent {
+        let mut reached = Vec::with_capacity(peers.len());
+        for peer in peers {
+            let sent = self.send_frame(peer, bytes.clone(), priority);
+            if sent {
+                reached.push(*peer);
+            }
+            if let Some(counters) = self.kind_counters(peer, kind) {
+                if sent {
+                    counters.sent += 1;
+                    counters.sent_bytes += len;
+                } else {
+                    counters.dropped += 1;
+                }
+            }
+        }
+        for peer in &reached {
             let waiting = self.policy.take_announcements(peer, &self.knowledge);
             if !waiting.is_empty() {
                 self.send_haves(peer, &waiting);
-            }
-        }
-        if let Some(counters) = self.kind_counters(peer, kind) {
-            if sent {
-                counters.sent += 1;
-                counters.sent_bytes += len;
-            } else {
-                counters.dropped += 1;
             }
         }
     }

@@ -52,7 +52,8 @@ pub struct NodeConfig {
     /// first and its connection wins the tie-break, so this saves a redundant handshake per pair; the
     /// higher one still dials after it, for a lower peer that cannot dial out.
     pub dial_grace: Duration,
-    /// How often each peer gets a digest (`Have`) of the recent messages it is not known to hold.
+    /// How often each peer gets a digest (`Have`) of the recent messages it is not known to hold. The
+    /// digest rides with the next envelope sent to the peer, or goes on its own half an interval later.
     pub digest_interval: Duration,
     /// Every this many digest intervals, ids already announced to a peer are announced again, in case
     /// the peer skipped them (its outstanding-want bound was reached). Each peer's full digest falls on

@@ -203,9 +203,7 @@ impl Actor {
             let frame = Frame::Envelope(envelope.clone().with_ttl(plan.ttl));
             let priority = Priority::of(&frame);
             let bytes = Bytes::from(frame.encode());
-            for peer in &plan.push {
-                self.send_envelope(peer, bytes.clone(), priority, kind);
-            }
+            self.send_envelopes(&plan.push, bytes, priority, kind);
             self.knowledge.mark_peers(&plan.push, id);
         }
         if plan.announce_delay.is_zero() {
@@ -310,12 +308,19 @@ impl Actor {
         }
     }
 
-    /// Sends every connected peer a digest of the recent messages it is not known to hold and was
+    /// Queues for every connected peer a digest of the recent messages it is not known to hold and was
     /// not yet told about; every [`NodeConfig::full_digest_every`](super::NodeConfig::full_digest_every)
     /// ticks, also those it was told about.
+    ///
+    /// The ids join the peer's waiting announcements: they leave with the next envelope to the peer,
+    /// or on their own half a digest interval later. Sent at the tick, the digests of validators
+    /// started together all go out at one instant, a burst of frames (hundreds on a devnet in one
+    /// process) that delays whatever is broadcast just then; riding with envelopes, they spread with
+    /// the traffic and cost no frame of their own.
     pub(crate) fn send_digests(&mut self) {
         self.digest_ticks = self.digest_ticks.wrapping_add(1);
         let every = self.config.full_digest_every.max(1);
+        let (now, wait) = (self.clock.now(), self.config.digest_interval / 2);
         for peer in self.connected() {
             // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
             // a full digest scans the whole store.
@@ -324,22 +329,28 @@ impl Actor {
                 self.announced.forget_peer(&peer);
                 self.policy.restart_digests(&peer);
             }
-            self.send_digest(&peer);
+            for id in self.digest_ids(&peer) {
+                self.policy.defer_announce(&self.me, &[peer], id, now, wait);
+            }
         }
     }
 
     /// Sends `peer` the ids of recent messages it is not known to hold and was not yet told about.
     pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
-        let ids: Vec<MessageId> = self
-            .policy
+        let ids = self.digest_ids(peer);
+        self.send_haves(peer, &ids);
+    }
+
+    /// The ids of `peer`'s digest ([`GossipPolicy::digest_for`](crate::node::gossip::GossipPolicy::digest_for)).
+    fn digest_ids(&mut self, peer: &ValidatorId) -> Vec<MessageId> {
+        self.policy
             .digest_for(peer, &self.store, &self.knowledge, &self.announced, &self.seen, self.clock.now())
             .into_iter()
             .flat_map(|frame| match frame {
                 Frame::Have { ids } => ids,
                 _ => Vec::new(),
             })
-            .collect();
-        self.send_haves(peer, &ids);
+            .collect()
     }
 
     /// Announces `ids` to `peer`, in as few `Have` frames as fit them, and records what was sent.

@@ -37,14 +37,17 @@ pub struct GossipConfig {
     /// How long the id of an envelope forwarded along its origin's broadcast tree waits before it is
     /// announced. Its lazy peers normally get the envelope pushed by their own parent, so these
     /// announcements are a backup for a lost push: a longer wait gathers more ids into each `Have`
-    /// (fewer frames) and delays only that repair.
+    /// (fewer frames) and delays only that repair. Waiting ids leave early with the next envelope
+    /// sent to their peer, sharing its write.
     ///
-    /// A knob for one-machine devnets short of CPU: on the tcp-noise reference workload (`cargo bench
-    /// --bench node -- tcp-noise/degree-8`, the `tree-announce=100ms` row) 100 ms instead of 10 cuts
-    /// `Have` frames per validator per message from 1.4 to 0.6 and CPU per delivery by 10–25 %, but
-    /// the broadcast latency there grows, its p99 to all most (three runs: 5.8–8.8 → 8.5–10.5 ms):
-    /// with fewer frames in flight the machine idles between hops and each wakeup costs more. Every
-    /// preset keeps 10 ms.
+    /// The production preset waits 10 ms, well under a WAN link latency, so a lost push is repaired
+    /// about one link latency later and early announcements still reveal shorter paths (the tree
+    /// optimisation of [`Self::swap_margin`]). The local preset waits 100 ms: on the tcp-noise
+    /// reference workload (`cargo bench --bench node -- tcp-noise/degree-8`, against its
+    /// `tree-announce=10ms` row) that cuts frames per validator per message from 3.2 to 2.5 and CPU
+    /// per delivery by 2–17 % (five runs); the median latency to 2/3 grows by about 0.4 ms (1.8 →
+    /// 2.2), the p99s stay within the runs' noise. With fewer frames in flight the machine idles
+    /// between hops, and each wakeup costs more.
     pub tree_announce_delay: Duration,
     /// Message ids the seen-cache remembers; the oldest is forgotten first.
     pub seen_max_entries: usize,
@@ -153,6 +156,9 @@ impl GossipConfig {
             // `digest_interval`. Two announcements (not eight) cut the CPU per delivered message by a
             // third in a 32-validator full mesh over tcp-noise loopback, a tenth on degree 8.
             announce_fanout: 2,
+            // Its links do not lose pushes, so the backup announcements can wait for an envelope to
+            // ride with (see the field).
+            tree_announce_delay: Duration::from_millis(100),
             // A devnet of up to a few hundred nodes gets the same spread as production.
             seen_max_entries: 16_384,
             // Devnet messages circulate in milliseconds.
