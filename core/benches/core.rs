@@ -1,5 +1,6 @@
 //! Costs of the per-message hot path: signing and verifying envelopes, CBOR encoding and decoding of a
-//! vote envelope, and length-prefixed framing. Names follow `module::op/key=value`.
+//! vote envelope, and length-prefixed framing; ML-DSA-65 verification with and without a prepared key.
+//! Names follow `module::op/key=value`.
 
 use std::hint::black_box;
 
@@ -42,6 +43,25 @@ fn envelopes(c: &mut Criterion) {
             b.iter(|| black_box(&envelope).verify(chain(), key.public_key()).unwrap())
         });
     }
+}
+
+/// An ML-DSA-65 verify straight through pqcrypto (the baseline, same run) and through a prepared
+/// [`PublicKey`](quorumnet_core::identity::PublicKey), which skips re-deriving the public matrix.
+fn mldsa65_verify(c: &mut Criterion) {
+    use pqcrypto_mldsa::mldsa65;
+    use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
+    use quorumnet_core::identity::{PublicKey, Signature};
+
+    let (pk, sk) = mldsa65::keypair();
+    let message = vote(&key(Algorithm::MlDsa65)).encode();
+    let sig = mldsa65::detached_sign(&message, &sk);
+    let mut group = c.benchmark_group("mldsa65::verify");
+    group.bench_function("pqcrypto", |b| {
+        b.iter(|| mldsa65::verify_detached_signature(black_box(&sig), &message, &pk).unwrap())
+    });
+    let public = PublicKey::from_raw(Algorithm::MlDsa65, pk.as_bytes()).unwrap();
+    let signature = Signature::from_bytes(sig.as_bytes());
+    group.bench_function("prepared", |b| b.iter(|| public.verify(&message, black_box(&signature)).unwrap()));
 }
 
 fn cbor(c: &mut Criterion) {
@@ -87,5 +107,5 @@ fn framing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, envelopes, cbor, framing);
+criterion_group!(benches, envelopes, mldsa65_verify, cbor, framing);
 criterion_main!(benches);

@@ -24,6 +24,7 @@ mod chain_id;
 mod error;
 pub mod key_file;
 mod keypair;
+mod mldsa65_prepared;
 mod public_key;
 mod scheme;
 mod signature;
