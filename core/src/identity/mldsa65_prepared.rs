@@ -11,18 +11,20 @@
 //! internal to PQClean, not part of `pqcrypto-mldsa`'s API, which is why the crate is pinned to one
 //! version (`=0.1.2` in the workspace manifest) and why `tests::agrees_with_pqcrypto_on_every_*`
 //! compare this verifier with pqcrypto's on valid, corrupted and forged signatures. Without AVX2 (or
-//! off x86-64) [`PreparedKey::new`] returns `None` and callers use pqcrypto's verify.
+//! off x86-64, and on Windows, where pqcrypto-mldsa builds no AVX2 code) [`PreparedKey::new`]
+//! returns `None` and callers use pqcrypto's verify.
 //!
 //! Memory: ≈ 37 KiB per prepared key (`Â` is 6 × 5 polynomials of 1 KiB).
 
-#[cfg(target_arch = "x86_64")]
+// pqcrypto-mldsa builds its AVX2 code (with its default `avx2` feature) on x86-64 outside Windows.
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 pub(super) use avx2::PreparedKey;
 
-/// Off x86-64 there is nothing to prepare: callers verify with pqcrypto.
-#[cfg(not(target_arch = "x86_64"))]
+/// Where pqcrypto-mldsa has no AVX2 code there is nothing to prepare: callers verify with pqcrypto.
+#[cfg(not(all(target_arch = "x86_64", not(windows))))]
 pub(super) struct PreparedKey;
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", not(windows))))]
 impl PreparedKey {
     pub(super) fn new(_raw_public_key: &[u8]) -> Option<Box<Self>> {
         None
@@ -33,7 +35,7 @@ impl PreparedKey {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 mod avx2 {
     use sha3::digest::{ExtendableOutput, Update, XofReader};
     use sha3::Shake256;
@@ -197,7 +199,7 @@ mod avx2 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64", not(windows)))]
 mod tests {
     use pqcrypto_mldsa::mldsa65;
     use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
