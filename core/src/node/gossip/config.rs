@@ -44,10 +44,10 @@ pub struct GossipConfig {
     /// about one link latency later and early announcements still reveal shorter paths (the tree
     /// optimisation of [`Self::swap_margin`]). The local preset waits 100 ms: on the tcp-noise
     /// reference workload (`cargo bench --bench node -- tcp-noise/degree-8`, against its
-    /// `tree-announce=10ms` row) that cuts frames per validator per message from 3.2 to 2.5 and CPU
-    /// per delivery by 2–17 % (five runs); the median latency to 2/3 grows by about 0.4 ms (1.8 →
-    /// 2.2), the p99s stay within the runs' noise. With fewer frames in flight the machine idles
-    /// between hops, and each wakeup costs more.
+    /// `tree-announce=10ms` row) that cuts frames per validator per message from 3.3 to 2.6 and CPU
+    /// per delivery by 10–25 %, while the latency to 2/3 grows by about 0.4 ms at the median and
+    /// 0.5 ms at p99 (nine runs of each). With fewer frames in flight the runtime's workers park
+    /// between hops and each wakeup costs more; a thread keeping a core busy does not close the gap.
     pub tree_announce_delay: Duration,
     /// Message ids the seen-cache remembers; the oldest is forgotten first.
     pub seen_max_entries: usize,
