@@ -95,9 +95,8 @@ impl PublicKey {
             Err(IdentityError::BadSignature { algorithm })
         }
     }
-}
 
-impl PublicKey {
+    /// This key prepared for verification, on first use; `None` where it has no prepared form.
     fn prepared(&self) -> Option<&PreparedKey> {
         self.prepared
             .get_or_init(|| match self.algorithm() {

@@ -21,4 +21,10 @@ impl ValidatorId {
     pub fn of_public_key(encoded: &[u8]) -> Self {
         ValidatorId(*blake3::hash(encoded).as_bytes())
     }
+
+    /// The id's first four bytes as a number: ids are hashes, so these spread evenly over validators
+    /// (and no validator picks its own), for staggering per-validator timers.
+    pub fn spread(&self) -> u32 {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
 }

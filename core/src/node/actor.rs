@@ -149,7 +149,7 @@ impl Actor {
         // started together would otherwise all run at one instant, a burst of CPU that delays
         // whatever is broadcast just then.
         let interval = self.config.digest_interval;
-        let phase = interval.mul_f64(f64::from(u16::from_le_bytes([self.me.0[0], self.me.0[1]])) / 65_536.0);
+        let phase = interval.mul_f64(f64::from(self.me.spread() % 65_536) / 65_536.0);
         let mut digest_timer = tokio::time::interval_at(Instant::now() + phase, interval);
         digest_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let incoming = self.incoming.clone();

@@ -324,8 +324,7 @@ impl Actor {
         for peer in self.connected() {
             // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
             // a full digest scans the whole store.
-            let offset = u32::from_le_bytes([peer.0[0], peer.0[1], peer.0[2], peer.0[3]]);
-            if self.digest_ticks.wrapping_add(offset) % every == 0 {
+            if self.digest_ticks.wrapping_add(peer.spread()) % every == 0 {
                 self.announced.forget_peer(&peer);
                 self.policy.restart_digests(&peer);
             }
