@@ -18,6 +18,9 @@
 //!   building the trees of the origins' first messages. The `tree-announce=10ms` row shows what the
 //!   local preset's batching of tree announcements (100 ms, `GossipConfig::tree_announce_delay`)
 //!   trades against production's wait.
+//!   The tcp-noise rows run on [`quorumnet::runtime::core_pinned`], one worker pinned per CPU, as a
+//!   validator process should; the `unpinned-workers` row repeats the reference workload on an
+//!   ordinary multi-thread runtime with as many workers, to show what pinning saves.
 //!
 //! Profile the windows only: `mkfifo /tmp/ctl; QUORUMNET_PERF_CTL=/tmp/ctl perf record -D -1
 //! --control=fifo:/tmp/ctl target/release/deps/node-* tcp-noise/degree-8`.
@@ -314,7 +317,10 @@ fn main() {
         }
     }
     drop(sim);
-    let tcp = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // The runtime a validator process should use (`quorumnet::runtime`), and for the comparison row
+    // an ordinary one: same worker count, unpinned.
+    let pinned = quorumnet::runtime::core_pinned().unwrap();
+    let unpinned = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let tcp_scenarios = [
         ("tcp-noise/degree-8,n=32", 32, Some(8), false, local()),
         ("tcp-noise/degree-8,n=32,warm", 32, Some(8), true, local()),
@@ -327,10 +333,12 @@ fn main() {
             local_gossip(|gossip| gossip.tree_announce_delay = GossipConfig::recommended().tree_announce_delay),
         ),
         ("tcp-noise/full-mesh,n=32", 32, None, false, local()),
+        ("tcp-noise/degree-8,n=32,unpinned-workers", 32, Some(8), false, local()),
     ];
     for (name, n, degree, warm, config) in tcp_scenarios {
         if wanted(name) {
-            rows.push(tcp.block_on(tcp_scenario(name, n, degree, warm, config)));
+            let runtime = if name.ends_with("unpinned-workers") { &unpinned } else { &pinned };
+            rows.push(runtime.block_on(tcp_scenario(name, n, degree, warm, config)));
         }
     }
     if !rows.is_empty() {

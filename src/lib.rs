@@ -3,7 +3,8 @@
 //! The network layer between a BFT consensus engine and the validators it talks to: post-quantum
 //! identities, signed envelopes, a length-prefixed CBOR wire format, pluggable transports, and the
 //! node runtime ([`node`]): broadcast, gossip, reliable delivery, heartbeats and liveness (byzantine
-//! detection and relays arrive in later releases).
+//! detection and relays arrive in later releases). [`runtime`] builds the tokio runtime a validator
+//! process should run on.
 //!
 //! This facade re-exports [`quorumnet_core`]; transports are enabled by Cargo features of the same name.
 //! With both transports (the default features) it also holds [`devnet`]: a reference Tendermint-style
@@ -29,6 +30,8 @@ pub use quorumnet_memory as memory;
 /// TCP + the Noise secure channel (`tcp-noise://`), from `quorumnet-tcp-noise`.
 #[cfg(feature = "tcp-noise")]
 pub use quorumnet_tcp_noise as tcp_noise;
+
+pub mod runtime;
 
 // The reference BFT engine and `quorumnet devnet` (documented in the module itself).
 #[cfg(all(feature = "memory", feature = "tcp-noise"))]

@@ -126,8 +126,8 @@ impl DevnetArgs {
 }
 
 /// Runs `quorumnet devnet`: on a paused current-thread runtime for the simulator (virtual time,
-/// deterministic for a seed), on a multi-threaded one for tcp-noise. Prints the table, writes the
-/// JSON report and returns the report.
+/// deterministic for a seed), on [`crate::runtime::core_pinned`] for tcp-noise. Prints the table,
+/// writes the JSON report and returns the report.
 ///
 /// # Errors
 /// Invalid options, a validator that does not start, an engine error, or an unwritable report path.
@@ -135,7 +135,7 @@ pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
     let config = args.config()?;
     let runtime = match config.transport {
         TransportKind::Memory => tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build(),
-        TransportKind::TcpNoise => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        TransportKind::TcpNoise => crate::runtime::core_pinned(),
     }
     .map_err(|e| DevnetError::InvalidOptions(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(run_devnet(args, config))?;
