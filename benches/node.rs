@@ -301,8 +301,14 @@ fn main() {
         ("sim/full-mesh,n=16", 16, None, local()),
         ("sim/full-mesh,n=100", 100, None, local()),
         ("sim/degree-8,n=32", 32, Some(8), local()),
-        // The fanout trade-off: fewer pushed copies, more pulled with Have/Want.
-        ("sim/degree-8,n=32,fanout=2", 32, Some(8), local_gossip(|gossip| gossip.fanout = 2)),
+        // The fanout trade-off: production's four pushed copies per forwarder while a tree forms
+        // against the preset's two, and in a full mesh one (more pulled with Have/Want).
+        (
+            "sim/degree-8,n=32,fanout=4",
+            32,
+            Some(8),
+            local_gossip(|gossip| gossip.fanout = GossipConfig::recommended().fanout),
+        ),
         ("sim/full-mesh,n=16,fanout=1", 16, None, local_gossip(|gossip| gossip.fanout = 1)),
     ];
     for (name, n, degree, config) in sim_scenarios {
