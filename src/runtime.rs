@@ -32,22 +32,30 @@ use std::sync::Arc;
 use tokio::runtime::{Builder, Runtime};
 
 /// A multi-thread runtime (I/O and time enabled) with one worker per CPU this process may run on,
-/// each pinned to a different one of those CPUs; see the [module documentation](self).
+/// each pinned to a different one of those CPUs; see the [module documentation](self). If the
+/// process's CPU set cannot be read (e.g. more CPUs than `CPU_SETSIZE`), the runtime is built
+/// unpinned, with a warning.
 ///
 /// # Errors
-/// What [`Builder::build`] returns, or reading the process's CPU set failed (Linux).
+/// What [`Builder::build`] returns.
 pub fn core_pinned() -> io::Result<Runtime> {
-    let cpus = affinity::allowed_cpus()?;
     let mut builder = Builder::new_multi_thread();
-    builder.enable_all().worker_threads(cpus.len().max(1));
-    // The runtime starts its workers while it is built, before anything can ask for a blocking
-    // thread, so the first `cpus.len()` threads to start are the workers.
-    let started = Arc::new(AtomicUsize::new(0));
-    builder.on_thread_start(move || {
-        if let Some(cpu) = cpus.get(started.fetch_add(1, Ordering::Relaxed)) {
-            affinity::pin_current_thread(*cpu);
+    builder.enable_all();
+    match affinity::allowed_cpus() {
+        Ok(cpus) => {
+            // The set holds at least the CPU this thread runs on; tokio would panic on zero workers.
+            builder.worker_threads(cpus.len().max(1));
+            // The runtime starts its workers while it is built, before anything can ask for a
+            // blocking thread, so the first `cpus.len()` threads to start are the workers.
+            let started = Arc::new(AtomicUsize::new(0));
+            builder.on_thread_start(move || {
+                if let Some(cpu) = cpus.get(started.fetch_add(1, Ordering::Relaxed)) {
+                    affinity::pin_current_thread(*cpu);
+                }
+            });
         }
-    });
+        Err(error) => tracing::warn!(%error, "cannot read this process's CPU set: runtime workers left unpinned"),
+    }
     builder.build()
 }
 
