@@ -44,10 +44,11 @@ pub struct GossipConfig {
     /// about one link latency later and early announcements still reveal shorter paths (the tree
     /// optimisation of [`Self::swap_margin`]). The local preset waits 100 ms: on the tcp-noise
     /// reference workload (`cargo bench --bench node -- tcp-noise/degree-8`, against its
-    /// `tree-announce=10ms` row) that cuts frames per validator per message from 3.3 to 2.6 and CPU
-    /// per delivery by 10–25 %, while the latency to 2/3 grows by about 0.4 ms at the median and
-    /// 0.5 ms at p99 (nine runs of each). With fewer frames in flight the runtime's workers park
-    /// between hops and each wakeup costs more; a thread keeping a core busy does not close the gap.
+    /// `tree-announce=10ms` row, five runs) that cuts frames per validator per message from 2.8 to
+    /// 2.1 and CPU per delivery by 8–23 %, while the latency to 2/3 grows by 0–0.4 ms at the median
+    /// and 0.2–0.5 ms at p99. That latency is mostly the machine's: with fewer frames in flight its
+    /// CPUs idle between messages and wake slower (with two idle-priority spinners keeping them
+    /// busy, the 100 ms median matched the 10 ms one).
     pub tree_announce_delay: Duration,
     /// Message ids the seen-cache remembers; the oldest is forgotten first.
     pub seen_max_entries: usize,
