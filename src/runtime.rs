@@ -11,7 +11,8 @@
 //! 2 CPUs): one run had 273 hand-overs of an envelope to a link that took over 0.3 ms (up to 5.4 ms),
 //! and each of them spanned exactly one involuntary context switch of its worker; with pinned
 //! workers there were none. In alternated runs, p99 from broadcast to 2/3 of the validators went
-//! from 3.1–4.6 ms to 2.0–2.2 ms, at the same CPU per delivery.
+//! from 3.1–4.6 ms to 2.0–2.2 ms; CPU per delivery was the same to 10 % higher (likely because both
+//! workers now run at once, and park and wake each other more often).
 //!
 //! The cost: a pinned worker cannot move away from a CPU that something else keeps busy. Give the
 //! process CPUs of its own (e.g. `taskset`, a cgroup cpuset or a dedicated machine), or build an
@@ -63,7 +64,8 @@ pub fn core_pinned() -> io::Result<Runtime> {
 mod affinity {
     use std::io;
 
-    /// The CPUs this process may run on, in ascending order.
+    /// The CPUs the calling thread may run on, in ascending order: called before the runtime
+    /// exists, the process's CPU set (as `taskset` or a cgroup cpuset left it).
     pub(super) fn allowed_cpus() -> io::Result<Vec<usize>> {
         // SAFETY: `sched_getaffinity` writes at most `size_of::<cpu_set_t>()` bytes into the zeroed
         // set it is given; `CPU_ISSET` reads it within its bounds.
@@ -111,16 +113,6 @@ mod tests {
 
     use super::*;
 
-    /// The CPUs the calling thread may run on.
-    fn current_thread_cpus() -> Vec<usize> {
-        // SAFETY: as in `allowed_cpus`, for the calling thread.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            assert_eq!(libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set), 0);
-            (0..libc::CPU_SETSIZE as usize).filter(|cpu| libc::CPU_ISSET(*cpu, &set)).collect()
-        }
-    }
-
     #[test]
     fn each_worker_runs_on_its_own_cpu_and_blocking_threads_on_all() {
         let cpus = affinity::allowed_cpus().unwrap();
@@ -135,7 +127,7 @@ mod tests {
                 let barrier = barrier.clone();
                 runtime.spawn(async move {
                     barrier.wait();
-                    current_thread_cpus()
+                    affinity::allowed_cpus().unwrap()
                 })
             })
             .collect();
@@ -150,7 +142,8 @@ mod tests {
         assert!(pinned.iter().all(|set| set.len() == 1), "a worker is not pinned to one CPU: {pinned:?}");
         assert_eq!(distinct, cpus.iter().copied().collect(), "workers share a CPU or miss one: {pinned:?}");
 
-        let blocking = runtime.block_on(async { tokio::task::spawn_blocking(current_thread_cpus).await.unwrap() });
+        let blocking = runtime
+            .block_on(async { tokio::task::spawn_blocking(|| affinity::allowed_cpus().unwrap()).await.unwrap() });
         assert_eq!(blocking, cpus, "a blocking thread was pinned");
     }
 }
