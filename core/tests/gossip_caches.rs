@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::validator;
-use quorumnet_core::identity::Signature;
+use quorumnet_core::identity::{Signature, ValidatorId};
 use quorumnet_core::message::{ConsensusMessage, Envelope, Heartbeat, Height, MessageId, Round};
 use quorumnet_core::node::gossip::{GossipConfig, MessageStore, PeerKnowledge, Seen, SeenCache};
 use tokio::time::Instant;
@@ -241,15 +241,41 @@ fn knowledge_is_per_peer() {
 }
 
 #[test]
-fn knowledge_forgets_a_peers_oldest_id_beyond_its_bound() {
+fn knowledge_forgets_the_oldest_id_beyond_its_bound_for_every_peer() {
     let mut knowledge = PeerKnowledge::new(3, 10);
-    let peer = validator(1);
+    let (peer, other) = (validator(1), validator(2));
     knowledge.mark_ids(peer, &[id(1), id(2), id(3)]);
+    knowledge.mark(other, id(1));
     knowledge.mark(peer, id(2)); // marking again does not grow or reorder
     knowledge.mark(peer, id(4));
     assert_eq!(knowledge.len_of(&peer), 3);
-    assert!(!knowledge.knows(&peer, &id(1)));
+    assert!(!knowledge.knows(&peer, &id(1)) && !knowledge.knows(&other, &id(1)));
+    assert_eq!(knowledge.len_of(&other), 0);
     assert!([2, 3, 4].iter().all(|n| knowledge.knows(&peer, &id(*n))));
+}
+
+#[test]
+fn knowledge_tracks_more_than_sixty_four_peers() {
+    let peers: Vec<ValidatorId> = (0..200).map(validator).collect();
+    let mut knowledge = PeerKnowledge::new(10, 200);
+    knowledge.mark_peers(&peers[..150], id(1));
+    knowledge.mark(peers[199], id(1));
+    assert!(peers[..150].iter().all(|peer| knowledge.knows(peer, &id(1))));
+    assert!(peers[150..199].iter().all(|peer| !knowledge.knows(peer, &id(1))));
+    assert!(knowledge.knows(&peers[199], &id(1)));
+    knowledge.forget_peer(&peers[130]);
+    assert!(!knowledge.knows(&peers[130], &id(1)) && knowledge.knows(&peers[131], &id(1)));
+    assert_eq!(knowledge.len_of(&peers[199]), 1);
+}
+
+#[test]
+fn a_new_peer_does_not_inherit_a_forgotten_peers_knowledge() {
+    let mut knowledge = PeerKnowledge::new(10, 1);
+    knowledge.mark_ids(validator(1), &[id(1), id(2)]);
+    knowledge.forget_peer(&validator(1));
+    knowledge.mark(validator(2), id(3)); // takes the freed place
+    assert!(!knowledge.knows(&validator(2), &id(1)) && !knowledge.knows(&validator(2), &id(2)));
+    assert_eq!(knowledge.len_of(&validator(2)), 1);
 }
 
 #[test]

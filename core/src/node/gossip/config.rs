@@ -58,8 +58,9 @@ pub struct GossipConfig {
     pub store_max_entries: usize,
     /// Bytes of envelopes (payload and signature, see `MessageStore`) kept to answer `Want`s.
     pub store_max_bytes: usize,
-    /// Ids remembered per peer as held by that peer; the oldest is forgotten first.
-    pub knowledge_max_ids_per_peer: usize,
+    /// Message ids remembered, each with the peers known to hold it; the oldest is forgotten first
+    /// (for every peer at once).
+    pub knowledge_max_ids: usize,
     /// Peers whose holdings are tracked at once; marks for further peers are ignored. Also the most
     /// peers one origin's broadcast tree holds ([`BroadcastTrees`](super::BroadcastTrees)).
     pub knowledge_max_peers: usize,
@@ -117,9 +118,9 @@ impl GossipConfig {
             store_max_entries: 4_096,
             // Sixteen 4 MiB proposals, or thousands of votes: the memory ceiling of repair.
             store_max_bytes: 64 * 1024 * 1024,
-            // About twenty seconds of traffic per peer: a message is forwarded within seconds of its
-            // birth, after which knowing who holds it no longer saves sends.
-            knowledge_max_ids_per_peer: 8_192,
+            // About twenty seconds of traffic: a message is forwarded within seconds of its birth,
+            // after which knowing who holds it no longer saves sends.
+            knowledge_max_ids: 8_192,
             // Validator sets plus relays and observers stay below this.
             knowledge_max_peers: 1_024,
             // One tree per validator that broadcasts: above any validator set we expect, so trees are
@@ -173,7 +174,7 @@ impl GossipConfig {
             // A hundred nodes in one process must not each hold 64 MiB.
             store_max_entries: 1_024,
             store_max_bytes: 16 * 1024 * 1024,
-            knowledge_max_ids_per_peer: 2_048,
+            knowledge_max_ids: 2_048,
             max_outstanding_wants: 1_024,
             // Loopback and in-memory links answer in well under this.
             want_timeout: Duration::from_millis(500),
@@ -197,7 +198,7 @@ impl GossipConfig {
             seen_max_age: Duration::from_secs(10),
             store_max_entries: 4,
             store_max_bytes: 16 * 1024,
-            knowledge_max_ids_per_peer: 4,
+            knowledge_max_ids: 4,
             knowledge_max_peers: 4,
             tree_max_origins: 4,
             max_outstanding_wants: 4,

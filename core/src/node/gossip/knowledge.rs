@@ -7,13 +7,18 @@ use super::GossipConfig;
 use crate::identity::ValidatorId;
 use crate::message::MessageId;
 
-/// Per connected peer, a bounded set of message ids the peer is known to hold: it sent us the message,
-/// announced it in a `Have`, or we sent it to the peer.
+/// Per message id, the set of connected peers known to hold it: they sent us the message, announced
+/// it in a `Have`, or we sent it to them.
 ///
-/// Knowledge only saves sends, so every bound errs toward sending again: at most `max_ids_per_peer`
-/// ids per peer (the oldest forgotten first), at most `max_peers` peers (marks for further peers are
-/// ignored). The node calls [`forget_peer`](Self::forget_peer) when a peer disconnects: after a
-/// reconnect, a peer may have lost what it held (a restart), so nothing about it is assumed.
+/// Stored by id, not by peer: the node asks about one id for all its peers at once (whom to forward
+/// to, whom to announce to), and marks one id for many peers (a broadcast, a forward), so each of
+/// those costs one lookup of the id instead of one per peer, and a node keeps one map instead of one
+/// per peer.
+///
+/// Knowledge only saves sends, so every bound errs toward sending again: at most `max_ids` ids (the
+/// oldest forgotten first, for every peer at once), at most `max_peers` peers (marks for further
+/// peers are ignored). The node calls [`forget_peer`](Self::forget_peer) when a peer disconnects:
+/// after a reconnect, a peer may have lost what it held (a restart), so nothing about it is assumed.
 ///
 /// ```
 /// use quorumnet_core::identity::ValidatorId;
@@ -29,38 +34,42 @@ use crate::message::MessageId;
 /// ```
 #[derive(Debug)]
 pub struct PeerKnowledge {
+    slots: Slots,
+    ids: FifoMap<MessageId, PeerSet>,
+    max_ids: usize,
+}
+
+/// The tracked peers' positions in every [`PeerSet`].
+#[derive(Debug)]
+struct Slots {
     /// Ordered, so anything iterating peers is deterministic.
-    peers: BTreeMap<ValidatorId, FifoMap<MessageId, ()>>,
-    max_ids_per_peer: usize,
+    by_peer: BTreeMap<ValidatorId, usize>,
+    /// Positions of forgotten peers, cleared in every set, for the next peers to take.
+    free: Vec<usize>,
+    /// Ids each position's peer is known to hold, for [`PeerKnowledge::len_of`].
+    counts: Vec<usize>,
     max_peers: usize,
 }
 
 impl PeerKnowledge {
-    /// Empty knowledge of at most `max_ids_per_peer` ids (at least 1) for each of at most `max_peers`
-    /// peers.
-    pub fn new(max_ids_per_peer: usize, max_peers: usize) -> Self {
-        PeerKnowledge { peers: BTreeMap::new(), max_ids_per_peer: max_ids_per_peer.max(1), max_peers }
+    /// Empty knowledge of at most `max_ids` ids (at least 1), for at most `max_peers` peers.
+    pub fn new(max_ids: usize, max_peers: usize) -> Self {
+        PeerKnowledge {
+            slots: Slots { by_peer: BTreeMap::new(), free: Vec::new(), counts: Vec::new(), max_peers },
+            ids: FifoMap::new(),
+            max_ids: max_ids.max(1),
+        }
     }
 
     /// Empty knowledge with the bounds of `config`.
     pub fn from_config(config: &GossipConfig) -> Self {
-        Self::new(config.knowledge_max_ids_per_peer, config.knowledge_max_peers)
+        Self::new(config.knowledge_max_ids, config.knowledge_max_peers)
     }
 
-    /// Records that `peer` holds message `id`, forgetting the peer's oldest id beyond the bound.
+    /// Records that `peer` holds message `id`; a new id beyond the bound forgets the oldest one.
     /// Ignored when `max_peers` other peers are already tracked.
     pub fn mark(&mut self, peer: ValidatorId, id: MessageId) {
-        if !self.peers.contains_key(&peer) && self.peers.len() >= self.max_peers {
-            return;
-        }
-        let ids = self.peers.entry(peer).or_insert_with(FifoMap::new);
-        if ids.contains(&id) {
-            return;
-        }
-        ids.insert(id, ());
-        if ids.len() > self.max_ids_per_peer {
-            ids.pop_oldest();
-        }
+        self.mark_peers(&[peer], id);
     }
 
     /// [`mark`](Self::mark)s every id of `ids` as held by `peer`: for a `Have` received.
@@ -70,26 +79,144 @@ impl PeerKnowledge {
 
     /// [`mark`](Self::mark)s `id` as held by every peer of `peers`: for an envelope sent to them.
     pub fn mark_peers(&mut self, peers: &[ValidatorId], id: MessageId) {
-        peers.iter().for_each(|peer| self.mark(*peer, id));
+        // Marking a known id again adds peers without moving it in the eviction order.
+        if let Some(set) = self.ids.get_mut(&id) {
+            self.slots.add(set, peers);
+            return;
+        }
+        let mut set = PeerSet::default();
+        self.slots.add(&mut set, peers);
+        if set.is_empty() {
+            return;
+        }
+        self.ids.insert(id, set);
+        if self.ids.len() > self.max_ids {
+            if let Some((_, forgotten)) = self.ids.pop_oldest() {
+                forgotten.slots().for_each(|slot| self.slots.counts[slot] -= 1);
+            }
+        }
     }
 
     /// Whether `peer` is known to hold message `id`.
     pub fn knows(&self, peer: &ValidatorId, id: &MessageId) -> bool {
-        self.peers.get(peer).is_some_and(|ids| ids.contains(id))
+        self.slots.by_peer.get(peer).is_some_and(|slot| self.ids.get(id).is_some_and(|set| set.contains(*slot)))
     }
 
-    /// Forgets everything about `peer`: call it when the peer disconnects.
+    /// Forgets everything about `peer`: call it when the peer disconnects. Costs one pass over the
+    /// ids remembered.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
-        self.peers.remove(peer);
+        let Some(slot) = self.slots.by_peer.remove(peer) else { return };
+        self.ids.retain(|_, set| {
+            set.remove(slot);
+            !set.is_empty()
+        });
+        self.slots.counts[slot] = 0;
+        self.slots.free.push(slot);
     }
 
     /// Ids remembered for `peer`.
     pub fn len_of(&self, peer: &ValidatorId) -> usize {
-        self.peers.get(peer).map_or(0, FifoMap::len)
+        self.slots.by_peer.get(peer).map_or(0, |slot| self.slots.counts[*slot])
     }
 
     /// Peers tracked.
     pub fn peer_count(&self) -> usize {
-        self.peers.len()
+        self.slots.by_peer.len()
+    }
+}
+
+impl Slots {
+    /// Adds `peers` to `set`, counting each new membership; peers beyond the bound are skipped.
+    fn add(&mut self, set: &mut PeerSet, peers: &[ValidatorId]) {
+        for peer in peers {
+            if let Some(slot) = self.slot_of(*peer) {
+                if set.insert(slot) {
+                    self.counts[slot] += 1;
+                }
+            }
+        }
+    }
+
+    /// `peer`'s position, given one if it is new and the peer bound allows.
+    fn slot_of(&mut self, peer: ValidatorId) -> Option<usize> {
+        if let Some(slot) = self.by_peer.get(&peer) {
+            return Some(*slot);
+        }
+        if self.by_peer.len() >= self.max_peers {
+            return None;
+        }
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.counts.push(0);
+            self.counts.len() - 1
+        });
+        self.by_peer.insert(peer, slot);
+        Some(slot)
+    }
+}
+
+/// A set of peer positions: one word inline for the first 64 (a node's usual peers), words on the
+/// heap beyond.
+#[derive(Debug, Default)]
+struct PeerSet {
+    low: u64,
+    high: Vec<u64>,
+}
+
+impl PeerSet {
+    fn word_and_bit(slot: usize) -> (usize, u64) {
+        (slot / 64, 1 << (slot % 64))
+    }
+
+    fn word(&self, index: usize) -> u64 {
+        if index == 0 {
+            self.low
+        } else {
+            self.high.get(index - 1).copied().unwrap_or(0)
+        }
+    }
+
+    fn word_mut(&mut self, index: usize) -> &mut u64 {
+        if index == 0 {
+            return &mut self.low;
+        }
+        if self.high.len() < index {
+            self.high.resize(index, 0);
+        }
+        &mut self.high[index - 1]
+    }
+
+    fn contains(&self, slot: usize) -> bool {
+        let (index, bit) = Self::word_and_bit(slot);
+        self.word(index) & bit != 0
+    }
+
+    /// Adds `slot`; whether it was absent.
+    fn insert(&mut self, slot: usize) -> bool {
+        let (index, bit) = Self::word_and_bit(slot);
+        let word = self.word_mut(index);
+        let absent = *word & bit == 0;
+        *word |= bit;
+        absent
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let (index, bit) = Self::word_and_bit(slot);
+        if index == 0 || index <= self.high.len() {
+            *self.word_mut(index) &= !bit;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.low == 0 && self.high.iter().all(|word| *word == 0)
+    }
+
+    fn slots(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.low).chain(self.high.iter().copied()).enumerate().flat_map(|(index, mut word)| {
+            std::iter::from_fn(move || {
+                let bit = (word != 0).then(|| word.trailing_zeros() as usize)?;
+                word &= word - 1;
+                Some(index * 64 + bit)
+            })
+        })
     }
 }

@@ -12,7 +12,8 @@
 //! # Pieces
 //! - [`SeenCache`]: ids of verified messages, bounded in entries and age, with duplicate counts.
 //! - [`MessageStore`]: recent verified envelopes for repair, bounded in entries and bytes.
-//! - [`PeerKnowledge`]: per peer, the ids it is known to hold, bounded, forgotten on disconnect.
+//! - [`PeerKnowledge`]: per message id, the peers known to hold it; bounded, a peer forgotten on
+//!   disconnect.
 //! - [`GossipPolicy`]: whom to push to and announce to ([`ForwardPlan`]), which announced ids to ask
 //!   for (tracking outstanding wants with bounds and expiry), what to answer, and whether an envelope
 //!   was asked for ([`Arrival`]).
