@@ -200,8 +200,9 @@ impl PeerSet {
     }
 
     fn remove(&mut self, slot: usize) {
-        let (index, bit) = Self::word_and_bit(slot);
-        if index == 0 || index <= self.high.len() {
+        // Only a present slot is cleared, so removing never grows the heap words.
+        if self.contains(slot) {
+            let (index, bit) = Self::word_and_bit(slot);
             *self.word_mut(index) &= !bit;
         }
     }
