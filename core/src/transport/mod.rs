@@ -3,6 +3,8 @@
 //!
 //! - [`Transport`] listens and dials; [`Listener`] accepts; [`Connection`] carries authenticated,
 //!   ordered, whole, exactly-once frames with bounded unsent bytes.
+//! - [`AcceptQueue`] is the accept side every listener shares: bounded concurrent handshakes over an
+//!   [`Inbound`] source.
 //! - [`Admission`] is the live handle saying which proven identities may connect.
 //! - [`TransportPlugin`]s register through `inventory`; [`build_transport`] picks one by scheme.
 //!
@@ -10,6 +12,7 @@
 //! `ConsensusMessageEncryption` is therefore not an API here. `quorumnet-conformance` checks that a
 //! transport keeps this contract.
 
+mod accept_queue;
 mod address;
 mod admission;
 mod config;
@@ -17,6 +20,7 @@ mod contract;
 mod error;
 mod registry;
 
+pub use accept_queue::{AcceptQueue, Handshake, Inbound};
 pub use address::{AddressError, PeerAddress};
 pub use admission::{Admission, Refusal};
 pub use config::{TransportConfig, MAX_UNSENT_BOUND, NEVER_READING_PEER_CEILING};

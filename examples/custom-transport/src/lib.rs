@@ -56,7 +56,6 @@ use quorumnet_core::transport::{
 use tokio::net::TcpStream;
 
 pub use connection::TcpConnection;
-pub use listener::TcpListener;
 
 /// The address scheme this transport serves.
 pub const SCHEME: &str = "custom-tcp";
@@ -88,7 +87,7 @@ impl Transport for CustomTcp {
     }
 
     async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
-        Ok(Box::new(TcpListener::bind(self.ctx.clone(), socket_addr(addr)?).await?))
+        Ok(Box::new(listener::bind(self.ctx.clone(), socket_addr(addr)?).await?))
     }
 
     async fn dial(

@@ -1,13 +1,13 @@
-//! Accepts TCP connections and runs their handshakes concurrently, bounded in number and in time.
+//! The inbound side: TCP connections accepted from a bound socket and handed, one handshake each, to
+//! core's shared [`AcceptQueue`], which runs them concurrently, bounded in number and in time.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use quorumnet_core::transport::{Connection, Listener, PeerAddress, TransportContext, TransportError};
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinHandle;
+use quorumnet_core::transport::{
+    AcceptQueue, Connection, Handshake, Inbound, PeerAddress, TransportContext, TransportError,
+};
 
 use crate::{handshake, limit_unsent_kernel_bytes, within_handshake_timeout, TcpConnection, SCHEME};
 
@@ -15,69 +15,45 @@ use crate::{handshake, limit_unsent_kernel_bytes, within_handshake_timeout, TcpC
 /// does not spin while the condition lasts.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
-/// A bound TCP socket whose accept loop runs in a task; dropped, it stops accepting.
-pub struct TcpListener {
-    local_addr: PeerAddress,
-    ready: mpsc::Receiver<Box<dyn Connection>>,
-    accept_loop: JoinHandle<()>,
+/// Binds `addr` and starts accepting; the returned queue is the [`Listener`](quorumnet_core::transport::Listener),
+/// and dropping it stops accepting.
+pub(crate) async fn bind(ctx: TransportContext, addr: SocketAddr) -> Result<AcceptQueue, TransportError> {
+    let io = |source| TransportError::Io { addr: addr.to_string(), source };
+    let socket = tokio::net::TcpListener::bind(addr).await.map_err(io)?;
+    let bound = socket.local_addr().map_err(io)?;
+    let local_addr = PeerAddress::new(SCHEME, &bound.to_string()).expect("a socket address is a valid address rest");
+    let config = ctx.config.clone();
+    Ok(AcceptQueue::spawn(local_addr, &config, TcpInbound { socket, ctx }))
 }
 
-impl TcpListener {
-    /// Binds `addr` and starts accepting.
-    pub(crate) async fn bind(ctx: TransportContext, addr: SocketAddr) -> Result<Self, TransportError> {
-        let io = |source| TransportError::Io { addr: addr.to_string(), source };
-        let socket = tokio::net::TcpListener::bind(addr).await.map_err(io)?;
-        let bound = socket.local_addr().map_err(io)?;
-        let local_addr =
-            PeerAddress::new(SCHEME, &bound.to_string()).expect("a socket address is a valid address rest");
-        // Finished connections wait here for `accept`; while it is full, handshake slots stay taken and
-        // new peers wait in the OS backlog: the application's pace bounds the listener.
-        let (found, ready) = mpsc::channel(ctx.config.max_concurrent_handshakes.max(1));
-        let accept_loop = tokio::spawn(accept_loop(socket, ctx, found));
-        Ok(TcpListener { local_addr, ready, accept_loop })
-    }
-}
-
-impl Drop for TcpListener {
-    fn drop(&mut self) {
-        self.accept_loop.abort();
-    }
+/// A bound TCP socket as the queue's source of raw inbound connections.
+struct TcpInbound {
+    socket: tokio::net::TcpListener,
+    ctx: TransportContext,
 }
 
 #[async_trait]
-impl Listener for TcpListener {
-    fn local_addr(&self) -> PeerAddress {
-        self.local_addr.clone()
-    }
+impl Inbound for TcpInbound {
+    type Pending = (tokio::net::TcpStream, SocketAddr);
 
-    async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
-        self.ready.recv().await.ok_or_else(|| TransportError::ListenerClosed { addr: self.local_addr.to_string() })
-    }
-}
-
-async fn accept_loop(socket: tokio::net::TcpListener, ctx: TransportContext, found: mpsc::Sender<Box<dyn Connection>>) {
-    // A config of 0 would accept nobody: run at least one handshake at a time.
-    let slots = Arc::new(Semaphore::new(ctx.config.max_concurrent_handshakes.max(1)));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let (stream, peer) = match socket.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "custom-tcp accept failed");
-                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                continue;
+    async fn next(&mut self) -> Option<Self::Pending> {
+        loop {
+            match self.socket.accept().await {
+                Ok(accepted) => return Some(accepted),
+                Err(e) => {
+                    tracing::warn!(error = %e, "custom-tcp accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
             }
-        };
-        let (ctx, found) = (ctx.clone(), found.clone());
-        tokio::spawn(async move {
-            let _slot = slot;
+        }
+    }
+
+    fn authenticate(&self, (stream, peer): Self::Pending) -> Handshake {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
             let peer = PeerAddress::new(SCHEME, &peer.to_string()).expect("a socket address is a valid address rest");
-            match handshake_inbound(stream, &ctx, &peer).await {
-                // The listener may be gone; then so is the connection.
-                Ok(connection) => drop(found.send(connection).await),
-                Err(e) => tracing::debug!(%peer, error = %e, "custom-tcp inbound handshake failed"),
-            }
-        });
+            handshake_inbound(stream, &ctx, &peer).await
+        })
     }
 }
 

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use quorumnet_core::identity::ValidatorId;
 use quorumnet_core::transport::{
-    Connection, HandshakeFailure, Listener, PeerAddress, Transport, TransportContext, TransportError,
+    AcceptQueue, Connection, Handshake, HandshakeFailure, Inbound, Listener, PeerAddress, Transport, TransportContext,
+    TransportError,
 };
 use tokio::sync::mpsc;
-use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument as _;
 
 use crate::connection::MemoryConnection;
@@ -115,13 +115,9 @@ impl Transport for MemoryTransport {
         let (registration, backlog) = self.network.register_listener(listener_name(addr)?, self.host())?;
         let local_addr = PeerAddress::new(SCHEME, registration.name())
             .map_err(|e| TransportError::InvalidAddress { addr: addr.to_string(), reason: e.to_string() })?;
-        let capacity = self.ctx.config.max_concurrent_handshakes.max(1);
-        let (ready_tx, ready) = mpsc::channel(capacity);
-        let span = tracing::info_span!("mem_listener", addr = %local_addr);
-        let acceptor = tokio::spawn(
-            accept_loop(backlog, ready_tx, self.ctx.clone(), self.prover.clone(), capacity).instrument(span),
-        );
-        Ok(Box::new(MemoryListener { local_addr, ready, acceptor, _registration: registration }))
+        let inbound = MemoryInbound { backlog, ctx: self.ctx.clone(), prover: self.prover.clone() };
+        let queue = AcceptQueue::spawn(local_addr, &self.ctx.config, inbound);
+        Ok(Box::new(MemoryListener { queue, _registration: registration }))
     }
 
     /// Opens a link to `addr` and runs the handshake, bounded by the config's `handshake_timeout`
@@ -156,78 +152,62 @@ impl Transport for MemoryTransport {
     }
 }
 
-/// Accepts links from the backlog and runs up to `limit` handshakes at once, each bounded by the
-/// handshake timeout; admitted connections go to `ready`. Dropping the task aborts its handshakes.
-async fn accept_loop(
-    mut backlog: mpsc::Receiver<LinkEnd>,
-    ready: mpsc::Sender<MemoryConnection>,
+/// Links from the network's backlog for the shared [`AcceptQueue`], each run through the listener side
+/// of the handshake.
+struct MemoryInbound {
+    backlog: mpsc::Receiver<LinkEnd>,
     ctx: TransportContext,
     prover: Prover,
-    limit: usize,
-) {
-    let mut handshakes = JoinSet::new();
-    loop {
-        tokio::select! {
-            biased;
-            Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
-            link = backlog.recv(), if handshakes.len() < limit => match link {
-                Some(link) => {
-                    let span = tracing::debug_span!("mem_inbound", link = link.number());
-                    handshakes.spawn(inbound(link, ready.clone(), ctx.clone(), prover.clone()).instrument(span));
-                }
-                None => return,
-            },
-        }
+}
+
+#[async_trait]
+impl Inbound for MemoryInbound {
+    type Pending = LinkEnd;
+
+    async fn next(&mut self) -> Option<LinkEnd> {
+        self.backlog.recv().await
+    }
+
+    fn authenticate(&self, link: LinkEnd) -> Handshake {
+        let (ctx, prover) = (self.ctx.clone(), self.prover.clone());
+        let span = tracing::debug_span!("mem_inbound", link = link.number());
+        Box::pin(
+            async move {
+                let admission = &ctx.admission;
+                let judge = |id: ValidatorId| {
+                    admission.check(&id).map_err(|refusal| HandshakeFailure::NotAdmitted { id, refusal })
+                };
+                let remote =
+                    handshake::run(&link, Role::Listener, &prover, &ctx.chain_id, judge).await.map_err(|failure| {
+                        TransportError::Handshake { peer: format!("inbound link {}", link.number()), failure }
+                    })?;
+                Ok(Box::new(MemoryConnection::new(link, remote, None, ctx.config.max_frame_len)) as Box<dyn Connection>)
+            }
+            .instrument(span),
+        )
     }
 }
 
-/// One inbound handshake; failures are logged, never returned.
-async fn inbound(link: LinkEnd, ready: mpsc::Sender<MemoryConnection>, ctx: TransportContext, prover: Prover) {
-    let limit = ctx.config.handshake_timeout;
-    let admission = &ctx.admission;
-    let judge = |id: ValidatorId| admission.check(&id).map_err(|refusal| HandshakeFailure::NotAdmitted { id, refusal });
-    match tokio::time::timeout(limit, handshake::run(&link, Role::Listener, &prover, &ctx.chain_id, judge)).await {
-        Ok(Ok(remote)) => {
-            let connection = MemoryConnection::new(link, remote, None, ctx.config.max_frame_len);
-            // If the listener is gone, dropping the connection closes it.
-            let _ = ready.send(connection).await;
-        }
-        Ok(Err(failure)) => tracing::info!(%failure, "inbound handshake refused"),
-        Err(_) => tracing::info!(after = ?limit, "inbound handshake timed out"),
-    }
-}
-
-/// Accepts authenticated, admitted connections on one `mem://name`. Dropping it frees the name and
-/// aborts handshakes in progress.
+/// Accepts authenticated, admitted connections on one `mem://name` (the shared [`AcceptQueue`]).
+/// Dropping it frees the name and closes the listener as the queue documents.
 pub struct MemoryListener {
-    local_addr: PeerAddress,
-    ready: mpsc::Receiver<MemoryConnection>,
-    acceptor: JoinHandle<()>,
+    queue: AcceptQueue,
     _registration: Registration,
 }
 
 impl std::fmt::Debug for MemoryListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryListener").field("local_addr", &self.local_addr).finish()
-    }
-}
-
-impl Drop for MemoryListener {
-    fn drop(&mut self) {
-        self.acceptor.abort();
+        f.debug_struct("MemoryListener").field("local_addr", &self.queue.local_addr()).finish()
     }
 }
 
 #[async_trait]
 impl Listener for MemoryListener {
     fn local_addr(&self) -> PeerAddress {
-        self.local_addr.clone()
+        self.queue.local_addr()
     }
 
     async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
-        match self.ready.recv().await {
-            Some(connection) => Ok(Box::new(connection)),
-            None => Err(TransportError::ListenerClosed { addr: self.local_addr.to_string() }),
-        }
+        self.queue.accept().await
     }
 }

@@ -51,13 +51,13 @@ use async_trait::async_trait;
 use quorumnet_core::identity::ValidatorId;
 use quorumnet_core::secure::{run_handshake, ChannelOptions, NoiseHandshake, Role, SecureConnection};
 use quorumnet_core::transport::{
-    Connection, Listener, PeerAddress, Transport, TransportContext, TransportError, TransportPlugin, MAX_UNSENT_BOUND,
+    AcceptQueue, Connection, Handshake, Inbound, Listener, PeerAddress, Transport, TransportContext, TransportError,
+    TransportPlugin, MAX_UNSENT_BOUND,
 };
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 /// The address scheme, without `://`.
 pub const SCHEME: &str = "tcp-noise";
@@ -85,10 +85,6 @@ const _: () = assert!(SEND_BUDGET + KERNEL_UNSENT_BOUND <= MAX_UNSENT_BOUND);
 /// (the kernel's default of 2 h would keep dead validators "connected").
 const KEEPALIVE_TIME: Duration = Duration::from_secs(15);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Authenticated connections waiting for [`Listener::accept`]; beyond it, finished handshakes wait
-/// (each holding its handshake slot), so inbound work stays bounded.
-const ACCEPTED_QUEUE: usize = 16;
 
 /// Pause after a failing `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -245,10 +241,9 @@ impl Transport for TcpNoiseTransport {
         let io_error = |source| TransportError::Io { addr: addr.to_string(), source };
         let listener = TcpListener::bind(socket).await.map_err(io_error)?;
         let local = peer_address(listener.local_addr().map_err(io_error)?);
-        let (tx, incoming) = mpsc::channel(ACCEPTED_QUEUE);
-        let task = tokio::spawn(accept_loop(listener, self.ctx.clone(), tx));
         tracing::info!(addr = %local, "listening");
-        Ok(Box::new(TcpNoiseListener { local, incoming, task }))
+        let inbound = TcpInbound { listener, ctx: self.ctx.clone() };
+        Ok(Box::new(AcceptQueue::spawn(local, &self.ctx.config, inbound)))
     }
 
     async fn dial(
@@ -266,63 +261,39 @@ impl Transport for TcpNoiseTransport {
     }
 }
 
-/// Accepts TCP connections and runs their handshakes concurrently, bounded by a semaphore; hands
-/// authenticated connections to the listener. Dropping the listener aborts this task and, with its
-/// `JoinSet`, every handshake in progress.
-async fn accept_loop(listener: TcpListener, ctx: TransportContext, accepted: mpsc::Sender<SecureConnection>) {
-    let slots = Arc::new(Semaphore::new(ctx.config.max_concurrent_handshakes));
-    let mut handshakes = JoinSet::new();
-    loop {
-        let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
-        while handshakes.try_join_next().is_some() {}
-        let (stream, remote) = match listener.accept().await {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                continue;
-            }
-        };
-        let ctx = ctx.clone();
-        let accepted = accepted.clone();
-        handshakes.spawn(async move {
-            let _slot = slot;
-            match secure(&ctx, stream, remote, Role::Responder, None).await {
-                Ok(connection) => {
-                    tracing::debug!(%remote, peer = %Connection::remote(&connection), "inbound connection authenticated");
-                    // Fails only when the listener is gone; the connection is then dropped.
-                    let _ = accepted.send(connection).await;
-                }
-                Err(error) => tracing::info!(%remote, %error, "inbound handshake failed"),
-            }
-        });
-    }
-}
-
-/// The `tcp-noise` [`Listener`]. Dropping it stops accepting and aborts pending handshakes.
-struct TcpNoiseListener {
-    local: PeerAddress,
-    incoming: mpsc::Receiver<SecureConnection>,
-    task: JoinHandle<()>,
+/// Inbound TCP connections for the shared [`AcceptQueue`], each secured as a responder.
+struct TcpInbound {
+    listener: TcpListener,
+    ctx: TransportContext,
 }
 
 #[async_trait]
-impl Listener for TcpNoiseListener {
-    fn local_addr(&self) -> PeerAddress {
-        self.local.clone()
-    }
+impl Inbound for TcpInbound {
+    type Pending = (TcpStream, SocketAddr);
 
-    async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
-        match self.incoming.recv().await {
-            Some(connection) => Ok(Box::new(connection)),
-            None => Err(TransportError::ListenerClosed { addr: self.local.to_string() }),
+    async fn next(&mut self) -> Option<Self::Pending> {
+        loop {
+            match self.listener.accept().await {
+                Ok(pair) => return Some(pair),
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
+            }
         }
     }
-}
 
-impl Drop for TcpNoiseListener {
-    fn drop(&mut self) {
-        self.task.abort();
+    fn authenticate(&self, (stream, remote): Self::Pending) -> Handshake {
+        let ctx = self.ctx.clone();
+        let span = tracing::debug_span!("tcp_inbound", %remote);
+        Box::pin(
+            async move {
+                let connection = secure(&ctx, stream, remote, Role::Responder, None).await?;
+                tracing::debug!(peer = %Connection::remote(&connection), "inbound connection authenticated");
+                Ok(Box::new(connection) as Box<dyn Connection>)
+            }
+            .instrument(span),
+        )
     }
 }
 
