@@ -3,6 +3,7 @@
 use crate::memory::LinkConfig;
 use crate::node::liveness::LivenessConfig;
 use crate::node::NodeConfig;
+use crate::transport::TransportConfig;
 
 use super::engine::EngineConfig;
 
@@ -61,7 +62,10 @@ impl DevnetConfig {
     /// `validators` on the simulator with 50 ms ± 10 ms links, nodes on [`NodeConfig::test`] (short
     /// reconnect and repair timers for virtual time) but with [`LivenessConfig::local`]'s heartbeats:
     /// the test preset's 100 ms heartbeats would make every validator verify ten signatures per peer
-    /// per second, drowning a 100-validator devnet's consensus traffic. Engines on
+    /// per second, drowning a 100-validator devnet's consensus traffic — and with
+    /// [`TransportConfig::recommended`]'s handshake timeout: the simulated links may be a WAN's (the
+    /// test preset's 1 s is less than the four one-way trips of a handshake over 300 ms links, which
+    /// then never connect), and a handshake on the simulator only stalls when a link does. Engines on
     /// [`EngineConfig::local`].
     pub fn memory(validators: usize, seed: u64) -> Self {
         DevnetConfig {
@@ -73,7 +77,14 @@ impl DevnetConfig {
                 ..LinkConfig::perfect()
             },
             seed,
-            node: NodeConfig { liveness: LivenessConfig::local(), ..NodeConfig::test() },
+            node: NodeConfig {
+                liveness: LivenessConfig::local(),
+                transport: TransportConfig {
+                    handshake_timeout: TransportConfig::recommended().handshake_timeout,
+                    ..TransportConfig::test()
+                },
+                ..NodeConfig::test()
+            },
             engine: EngineConfig::local(),
         }
     }
