@@ -9,6 +9,7 @@ use quorumnet::devnet::cluster;
 use quorumnet::devnet::engine::{Action, Engine, EngineConfig};
 use quorumnet::devnet::journal::{CommitPath, Journal};
 use quorumnet::devnet::proposer::proposer;
+use quorumnet::devnet::timeouts::{NetworkTimeouts, TimeoutConfig};
 use quorumnet::identity::{Keypair, ValidatorId};
 use quorumnet::message::{BlockHash, Commit, ConsensusMessage, Height, Proposal, Round, Vote};
 use quorumnet::node::liveness::ValidatorTimeout;
@@ -204,4 +205,27 @@ async fn malformed_proposals_get_nil_prevotes_and_far_rounds_are_ignored() {
         assert!(broadcasts(&engine.on_message(&ConsensusMessage::PreVote(far), f.id(i))).is_empty());
     }
     assert_eq!(engine.round(), Round(0), "validator {me} stays in its round");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_measured_quorum_round_trip_sets_the_next_steps_timeouts() {
+    let (f, _, mut engine, _) = Fixture::started();
+    let started = f.clock.now();
+    assert_eq!(
+        engine.deadline(),
+        Some(started + TimeoutConfig::local().propose.base),
+        "before any measurement the floor applies"
+    );
+    let rtt = Duration::from_millis(800);
+    engine.on_quorum_round_trip(Some(rtt));
+    assert_eq!(
+        engine.deadline(),
+        Some(started + TimeoutConfig::local().propose.base),
+        "a running step keeps its deadline"
+    );
+    // The propose step times out: the pre-vote step starts with the new timeouts.
+    let at = engine.deadline().unwrap();
+    run_deadline(&mut engine).await;
+    assert_eq!(engine.deadline(), Some(at + rtt * NetworkTimeouts::local().vote_round_trips));
+    assert_eq!(engine.timeouts(), NetworkTimeouts::local().for_round_trip(Some(rtt)));
 }

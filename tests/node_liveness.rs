@@ -56,7 +56,10 @@ where
 
 fn names(event: &LivenessEvent) -> Option<ValidatorId> {
     match event {
-        LivenessEvent::TimedOut { validator, .. } | LivenessEvent::ResponsiveAgain { validator } => Some(*validator),
+        LivenessEvent::TimedOut { validator, .. }
+        | LivenessEvent::ResponsiveAgain { validator }
+        | LivenessEvent::ClockSkewed { validator, .. }
+        | LivenessEvent::ClockSkewCleared { validator } => Some(*validator),
         _ => None,
     }
 }
@@ -212,6 +215,44 @@ async fn clock_skew_of_a_node_250_ms_ahead_is_seen_within_half_the_round_trip() 
             if let Some(skew) = node.clock_skew(sim.ids[j]).await.unwrap() {
                 assert!(skew.offset_micros.unsigned_abs() <= rtt.as_micros() as u64 / 2, "{i} → {j}: {skew:?}");
             }
+        }
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clock_beyond_the_skew_bound_is_reported_and_cleared_once_it_is_back() {
+    let link = LinkConfig { latency: Duration::from_millis(20), ..LinkConfig::perfect() };
+    let config = NodeConfig::test();
+    let (n, off) = (4, 3);
+    // The test preset's bound is 100 ms: 250 ms ahead is beyond it, in-sync peers never are.
+    let offset_micros: i64 = 250_000;
+    let mut sim = Sim::new(n, 66, link, config.clone());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
+    let mut events = Vec::new();
+    for i in 0..n {
+        let base = common::WALL_BASE_MICROS.saturating_add_signed(if i == off { offset_micros } else { 0 });
+        sim.spawn_with_wall_clock(i, source.clone(), config.clone(), base).await;
+        events.push(sim.nodes[&i].events());
+    }
+    let off_id = sim.ids[off];
+    let within = Duration::from_secs(5);
+    let skewed =
+        |e: &LivenessEvent| matches!(e, LivenessEvent::ClockSkewed { offset_micros, .. } if *offset_micros > 150_000);
+    await_liveness(&mut events[0], off_id, skewed, within).await;
+    await_liveness(&mut events[1], off_id, skewed, within).await;
+    // The clock is fixed: the validator restarts on the right time (a second later, so its sequence
+    // numbers, which start at its boot clock, still grow), and the estimate comes back within the bound.
+    sim.nodes[&off].shutdown().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sim.spawn(off, source.clone(), config.clone()).await;
+    let cleared = |e: &LivenessEvent| matches!(e, LivenessEvent::ClockSkewCleared { .. });
+    await_liveness(&mut events[0], off_id, cleared, Duration::from_secs(10)).await;
+    // Over the whole run, validator 2 (which watched from its start) found only the off clock skewed.
+    let watcher = sim.events.get_mut(&2).unwrap();
+    while let Ok(event) = watcher.try_recv() {
+        if let NodeEvent::Liveness(LivenessEvent::ClockSkewed { validator, .. }) = event {
+            assert_eq!(validator, off_id, "an in-sync clock was reported skewed");
         }
     }
     sim.shutdown().await;

@@ -11,6 +11,7 @@ use super::config::{DevnetConfig, TransportKind};
 use super::error::DevnetError;
 use super::report::{Latency, Report};
 use super::runner::Devnet;
+use super::timeouts::{TimeoutConfig, TimeoutSource};
 use crate::memory::LinkConfig;
 
 /// How often the progress line is refreshed (virtual time on the simulator).
@@ -39,6 +40,15 @@ pub enum TransportArg {
     Memory,
     /// TCP + Noise on loopback, in real time.
     TcpNoise,
+}
+
+/// Where the engines' step timeouts come from, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimeoutsArg {
+    /// Multiples of the node's measured quorum round trip, never below the fixed preset.
+    Network,
+    /// The fixed local preset whatever the links cost (for comparison).
+    Fixed,
 }
 
 /// `quorumnet devnet`'s options.
@@ -74,6 +84,9 @@ pub struct DevnetArgs {
     /// Mean seconds between resets of each connection; none if absent (memory).
     #[arg(long)]
     pub reset_every: Option<f64>,
+    /// Where step timeouts come from: the measured quorum round trip, or a fixed preset.
+    #[arg(long, value_enum, default_value_t = TimeoutsArg::Network)]
+    pub timeouts: TimeoutsArg,
     /// Bytes of filler payload per block.
     #[arg(long, default_value_t = 1024)]
     pub block_bytes: usize,
@@ -121,6 +134,9 @@ impl DevnetArgs {
         };
         let mut config = DevnetConfig { link, ..base };
         config.engine.block_bytes = self.block_bytes;
+        if self.timeouts == TimeoutsArg::Fixed {
+            config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());
+        }
         Ok(config)
     }
 }

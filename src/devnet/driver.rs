@@ -1,10 +1,12 @@
 //! Runs an [`Engine`] on a network: the only place the engine meets quorumnet, and only through its
 //! public traits — [`MessageBroadcaster`], [`ReliableMessaging`], [`HeartbeatProtocol`],
-//! [`LivenessMonitor`] and [`ConsensusMessageReceiver`] — so any engine can be wired the same way.
+//! [`LivenessMonitor`], [`NetworkTiming`] and [`ConsensusMessageReceiver`] — so any engine can be wired
+//! the same way.
 
 use super::engine::{Action, Engine};
 use crate::node::{
-    ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NodeError, ReliableMessaging,
+    ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NetworkTiming, NodeError,
+    ReliableMessaging,
 };
 
 /// Feeds `engine` the node's messages and its own deadlines, and carries out its actions, until the
@@ -12,18 +14,19 @@ use crate::node::{
 /// validator's crash looks from here.
 ///
 /// Deadlines are polled before messages (`biased`): a flood of messages cannot hold a round open
-/// past its timeout.
+/// past its timeout. Each time the engine enters a round, the driver reads the node's quorum round
+/// trip and hands it to the engine, whose next steps' timeouts follow it.
 ///
 /// # Errors
 /// A [`NodeError`] other than `Stopped` from the node (a message this engine signed was refused),
 /// which means a bug in the engine rather than in the network.
 pub async fn run<N, R>(network: N, mut incoming: R, mut engine: Engine) -> Result<(), NodeError>
 where
-    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor,
+    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming,
     R: ConsensusMessageReceiver,
 {
     let first = engine.start();
-    if !perform(&network, first).await? {
+    if !perform(&network, first, &mut engine).await? {
         return Ok(());
     }
     loop {
@@ -36,7 +39,7 @@ where
                 None => return Ok(()),
             },
         };
-        if !perform(&network, actions).await? {
+        if !perform(&network, actions, &mut engine).await? {
             return Ok(());
         }
     }
@@ -49,9 +52,9 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Carries out `actions`; `false` once the node has stopped.
-async fn perform<N>(network: &N, actions: Vec<Action>) -> Result<bool, NodeError>
+async fn perform<N>(network: &N, actions: Vec<Action>, engine: &mut Engine) -> Result<bool, NodeError>
 where
-    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor,
+    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming,
 {
     for action in actions {
         let done = match action {
@@ -67,7 +70,10 @@ where
             },
             Action::ReportTimeout(validator, reason) => network.report_timeout(validator, reason).await,
             Action::MarkResponsive(validator) => network.mark_responsive(validator).await,
-            Action::Position(height, round) => network.set_consensus_position(height, round).await,
+            Action::Position(height, round) => match network.set_consensus_position(height, round).await {
+                Ok(()) => network.quorum_round_trip().await.map(|rtt| engine.on_quorum_round_trip(rtt)),
+                failed => failed,
+            },
         };
         match done {
             Ok(()) => {}

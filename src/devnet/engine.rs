@@ -26,6 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -34,7 +35,7 @@ use super::catchup::{CatchUpConfig, CommitCertificates, ServeSchedule};
 use super::journal::{CommitPath, Committed, Journal};
 use super::locking::{prevote_for, Locked};
 use super::proposer::proposer;
-use super::timeouts::TimeoutConfig;
+use super::timeouts::{NetworkTimeouts, TimeoutConfig, TimeoutSource};
 use super::votes::{Phase, VoteBook};
 use crate::identity::ValidatorId;
 use crate::message::{BlockHash, Commit, ConsensusMessage, Height, Proposal, Round, Vote};
@@ -45,8 +46,9 @@ use crate::validator::ValidatorSet;
 /// The engine's numbers.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// Step timeouts.
-    pub timeouts: TimeoutConfig,
+    /// Where step timeouts come from: a fixed preset, or the network's measured quorum round trip
+    /// (fed with [`Engine::on_quorum_round_trip`]).
+    pub timeouts: TimeoutSource,
     /// Catch-up batches and grace.
     pub catch_up: CatchUpConfig,
     /// Size of a proposed block's payload (stand-in for transactions).
@@ -60,10 +62,10 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Tendermint's timeouts, 1 KiB blocks.
+    /// Tendermint's timeouts as the floor of timeouts that follow the network, 1 KiB blocks.
     pub fn recommended() -> Self {
         EngineConfig {
-            timeouts: TimeoutConfig::recommended(),
+            timeouts: TimeoutSource::Network(NetworkTimeouts::recommended()),
             catch_up: CatchUpConfig::recommended(),
             block_bytes: 1024,
             // A hundred rounds is far beyond any honest lead (rounds skip forward together).
@@ -73,10 +75,10 @@ impl EngineConfig {
         }
     }
 
-    /// The devnet's: [`TimeoutConfig::local`], so runs on the simulator's 50 ms links finalise in
-    /// well under a second.
+    /// The devnet's: [`NetworkTimeouts::local`], whose floor [`TimeoutConfig::local`] lets runs on
+    /// the simulator's 50 ms links finalise in well under a second, and which grows with slower links.
     pub fn local() -> Self {
-        EngineConfig { timeouts: TimeoutConfig::local(), ..Self::recommended() }
+        EngineConfig { timeouts: TimeoutSource::Network(NetworkTimeouts::local()), ..Self::recommended() }
     }
 }
 
@@ -144,6 +146,8 @@ pub struct Engine {
     me: ValidatorId,
     set: Arc<ValidatorSet>,
     config: EngineConfig,
+    /// The step timeouts in force: `config.timeouts` at the latest quorum round trip.
+    timeouts: TimeoutConfig,
     journal: Journal,
     clock: Arc<dyn Clock>,
     epoch: Instant,
@@ -179,6 +183,7 @@ impl Engine {
         Engine {
             me,
             set,
+            timeouts: config.timeouts.timeouts(None),
             config,
             journal,
             clock,
@@ -208,6 +213,18 @@ impl Engine {
     /// The round within it.
     pub fn round(&self) -> Round {
         self.round
+    }
+
+    /// The step timeouts in force.
+    pub fn timeouts(&self) -> TimeoutConfig {
+        self.timeouts
+    }
+
+    /// The network's quorum round trip is now `rtt` ([`NetworkTiming`](crate::node::NetworkTiming)):
+    /// with [`TimeoutSource::Network`], steps started from now on wait accordingly (a running step
+    /// keeps its deadline).
+    pub fn on_quorum_round_trip(&mut self, rtt: Option<Duration>) {
+        self.timeouts = self.config.timeouts.timeouts(rtt);
     }
 
     /// When [`on_deadline`](Self::on_deadline) is due, if a step timeout is running.
@@ -442,8 +459,8 @@ impl Engine {
     fn vote(&mut self, phase: Phase, block: Option<BlockHash>) {
         let vote = Vote { height: self.height, round: self.round, validator: self.me, block_hash: block };
         let (message, step, timeout) = match phase {
-            Phase::PreVote => (ConsensusMessage::PreVote(vote), Step::Prevote, self.config.timeouts.prevote),
-            Phase::PreCommit => (ConsensusMessage::PreCommit(vote), Step::Precommit, self.config.timeouts.precommit),
+            Phase::PreVote => (ConsensusMessage::PreVote(vote), Step::Prevote, self.timeouts.prevote),
+            Phase::PreCommit => (ConsensusMessage::PreCommit(vote), Step::Precommit, self.timeouts.precommit),
         };
         self.step = step;
         self.deadline = Some(self.clock.now() + timeout.at(self.round));
@@ -459,7 +476,7 @@ impl Engine {
     fn start_round(&mut self, round: Round) {
         self.round = round;
         self.step = Step::Propose;
-        self.deadline = Some(self.clock.now() + self.config.timeouts.propose.at(round));
+        self.deadline = Some(self.clock.now() + self.timeouts.propose.at(round));
         self.journal.lock().position = (self.height, round);
         self.out.push(Action::Position(self.height, round));
         if proposer(&self.set, self.height, round) == self.me {
@@ -508,7 +525,7 @@ impl Engine {
         // The next round 0 starts from the driver's next deadline check rather than from here, so a
         // validator that decides alone (a set of one) does not recurse through heights.
         self.step = Step::NewHeight;
-        self.deadline = Some(now + self.config.timeouts.commit);
+        self.deadline = Some(now + self.timeouts.commit);
         self.replay_future();
     }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::config::TransportKind;
 use super::journal::{CommitPath, JournalState};
 use super::runner::Devnet;
+use super::timeouts::TimeoutSource;
 use crate::node::NodeStats;
 
 /// Finality latency percentiles, in milliseconds.
@@ -72,6 +73,9 @@ pub struct Report {
     pub transport: TransportKind,
     /// The seed.
     pub seed: u64,
+    /// Where the engines' step timeouts came from: `network` (the measured quorum round trip) or
+    /// `fixed` (a preset).
+    pub timeouts: &'static str,
     /// Whether times are virtual (the simulator, run under a paused tokio clock) rather than
     /// wall-clock (tcp-noise).
     pub virtual_time: bool,
@@ -86,6 +90,9 @@ pub struct Report {
     pub finality_latency: Latency,
     /// Rounds beyond the first, summed over every validator and height.
     pub extra_rounds: u64,
+    /// The fraction of (validator, height) decisions made in round 0, over the same decisions as
+    /// `finality_latency`.
+    pub round_zero_share: f64,
     /// Consensus messages signed (proposals, votes, catch-up commits) by all validators per committed
     /// height: about 2N + 1 when every height decides in its first round.
     pub signed_per_height: f64,
@@ -148,10 +155,13 @@ impl Report {
             .enumerate()
             .map(|(index, (journal, stats))| validator_report(index, devnet, journal, stats.as_ref()))
             .collect();
-        let latencies: Vec<Duration> = snapshot
+        let decided: Vec<_> = snapshot
             .iter()
-            .flat_map(|(journal, _)| journal.chain.iter().filter(|c| c.path == CommitPath::Decided).map(|c| c.latency))
+            .flat_map(|(journal, _)| journal.chain.iter().filter(|c| c.path == CommitPath::Decided))
             .collect();
+        let round_zero = decided.iter().filter(|c| c.round.0 == 0).count();
+        let round_zero_share = if decided.is_empty() { 0.0 } else { round_zero as f64 / decided.len() as f64 };
+        let latencies: Vec<Duration> = decided.iter().map(|c| c.latency).collect();
         let heights_committed = snapshot
             .iter()
             .zip(&per_validator)
@@ -167,6 +177,10 @@ impl Report {
             validators: devnet.len(),
             transport: config.transport,
             seed: config.seed,
+            timeouts: match config.engine.timeouts {
+                TimeoutSource::Network(_) => "network",
+                TimeoutSource::Fixed(_) => "fixed",
+            },
             // The simulator is run on a paused clock (the CLI and the tests do): virtual time.
             virtual_time: config.transport == TransportKind::Memory,
             duration_s: devnet.elapsed().as_secs_f64(),
@@ -174,6 +188,7 @@ impl Report {
             agreement: devnet.check_agreement().is_ok(),
             finality_latency: Latency::of(latencies),
             extra_rounds: snapshot.iter().map(|(journal, _)| journal.extra_rounds).sum(),
+            round_zero_share,
             signed_per_height: per_height(totals.messages_broadcast),
             messages_per_height: per_height(totals.messages_sent),
             bytes_per_height: per_height(totals.bytes_sent),
@@ -194,18 +209,19 @@ impl Report {
         let l = &self.finality_latency;
         let _ = writeln!(
             out,
-            "{} validators on {}, seed {}: {} heights in {:.1} s ({time}); agreement: {}",
+            "{} validators on {}, seed {}, {} timeouts: {} heights in {:.1} s ({time}); agreement: {}",
             self.validators,
             self.transport.name(),
             self.seed,
+            self.timeouts,
             self.heights_committed,
             self.duration_s,
             if self.agreement { "yes" } else { "NO" }
         );
         let _ = writeln!(
             out,
-            "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {}; per height: {:.0} messages signed, {:.0} frames and {:.0} bytes sent",
-            l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.signed_per_height, self.messages_per_height, self.bytes_per_height
+            "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {} ({:.0} % decided in round 0); per height: {:.0} messages signed, {:.0} frames and {:.0} bytes sent",
+            l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.round_zero_share * 100.0, self.signed_per_height, self.messages_per_height, self.bytes_per_height
         );
         let _ = writeln!(
             out,

@@ -1,4 +1,5 @@
-//! Round timeouts: how long each step waits, growing with the round.
+//! Round timeouts: how long each step waits, growing with the round — fixed ([`TimeoutConfig`]) or
+//! following the network's measured quorum round trip ([`NetworkTimeouts`]).
 
 use std::time::Duration;
 
@@ -70,8 +71,111 @@ impl TimeoutConfig {
         }
     }
 
+    /// The most [`NetworkTimeouts`] derives from a measured round trip: a quorum that needs seconds
+    /// to answer is an outage rather than a slow network, and rounds still grow beyond these.
+    pub fn ceiling() -> Self {
+        TimeoutConfig {
+            propose: StepTimeout { base: Duration::from_secs(30), per_round: Duration::from_secs(5) },
+            prevote: StepTimeout { base: Duration::from_secs(20), per_round: Duration::from_secs(5) },
+            precommit: StepTimeout { base: Duration::from_secs(20), per_round: Duration::from_secs(5) },
+            commit: Duration::ZERO,
+        }
+    }
+
     /// The longest a round can last: all three steps timing out.
     pub fn round_length(&self, round: Round) -> Duration {
         self.propose.at(round) + self.prevote.at(round) + self.precommit.at(round)
+    }
+}
+
+/// Where the engine's step timeouts come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutSource {
+    /// Always this preset, whatever the links cost (`quorumnet devnet --timeouts fixed`).
+    Fixed(TimeoutConfig),
+    /// Derived from the node's measured quorum round trip
+    /// ([`NetworkTiming`](crate::node::NetworkTiming)), the devnet's default.
+    Network(NetworkTimeouts),
+}
+
+impl TimeoutSource {
+    /// The timeouts to use while the quorum round trip is `rtt` (`None`: not measured yet).
+    pub fn timeouts(&self, rtt: Option<Duration>) -> TimeoutConfig {
+        match self {
+            TimeoutSource::Fixed(fixed) => *fixed,
+            TimeoutSource::Network(network) => network.for_round_trip(rtt),
+        }
+    }
+}
+
+/// Step timeouts as multiples of the quorum round trip `R` — the time within which validators holding
+/// more than 2/3 of the power answer this node — kept between a floor and a ceiling preset.
+///
+/// - **Propose** waits `propose_round_trips × R`: the proposal travels one way (R/2) after the
+///   proposer entered the round, and validators enter a round up to about one more R/2 apart (each
+///   when its own 2/3 pre-commits arrived).
+/// - **Pre-vote / pre-commit** wait `vote_round_trips × R`: the quorum's votes follow the proposal (or
+///   the pre-votes) by one more way, plus the spread of when each sent them.
+/// - **Per round** each step grows by one `R` (at least the floor's growth), so a network whose
+///   estimate lags behind a slowdown still gets a round long enough after a few failed ones.
+///
+/// `R` is `SRTT + 4·RTTVAR` of the validator completing the quorum: already a tail estimate, so the
+/// multiples stay small. Until the node has measured a quorum, the floor applies.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet::devnet::timeouts::{NetworkTimeouts, TimeoutConfig};
+///
+/// let network = NetworkTimeouts::local();
+/// assert_eq!(network.for_round_trip(None), TimeoutConfig::local());
+/// let wan = network.for_round_trip(Some(Duration::from_millis(800)));
+/// assert_eq!(wan.propose.base, Duration::from_millis(2_400));
+/// assert_eq!(wan.prevote.base, Duration::from_millis(1_600));
+/// // Fast links never go below the floor.
+/// assert_eq!(network.for_round_trip(Some(Duration::from_millis(1))), TimeoutConfig::local());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetworkTimeouts {
+    /// The least each timeout may be, and what applies before the first estimate.
+    pub floor: TimeoutConfig,
+    /// The most each step's base and growth may be, however slow the estimate.
+    pub ceiling: TimeoutConfig,
+    /// Quorum round trips the propose step waits.
+    pub propose_round_trips: u32,
+    /// Quorum round trips each vote step waits.
+    pub vote_round_trips: u32,
+}
+
+impl NetworkTimeouts {
+    /// The devnet's: [`TimeoutConfig::local`] as the floor, so fast links behave as with fixed
+    /// timeouts; three round trips for the proposal and two per vote step (measured on 300 ± 100 ms
+    /// links: `scripts/devnet-bench.sh`); a ceiling far above any healthy WAN.
+    pub fn local() -> Self {
+        NetworkTimeouts {
+            floor: TimeoutConfig::local(),
+            ceiling: TimeoutConfig::ceiling(),
+            propose_round_trips: 3,
+            vote_round_trips: 2,
+        }
+    }
+
+    /// For production validators: [`TimeoutConfig::recommended`] as the floor.
+    pub fn recommended() -> Self {
+        NetworkTimeouts { floor: TimeoutConfig::recommended(), ..Self::local() }
+    }
+
+    /// The timeouts for quorum round trip `rtt`; the floor while it is unknown.
+    pub fn for_round_trip(&self, rtt: Option<Duration>) -> TimeoutConfig {
+        let Some(rtt) = rtt else { return self.floor };
+        let step = |times: u32, floor: StepTimeout, ceiling: StepTimeout| StepTimeout {
+            base: rtt.saturating_mul(times).clamp(floor.base, ceiling.base.max(floor.base)),
+            per_round: rtt.clamp(floor.per_round, ceiling.per_round.max(floor.per_round)),
+        };
+        TimeoutConfig {
+            propose: step(self.propose_round_trips, self.floor.propose, self.ceiling.propose),
+            prevote: step(self.vote_round_trips, self.floor.prevote, self.ceiling.prevote),
+            precommit: step(self.vote_round_trips, self.floor.precommit, self.ceiling.precommit),
+            commit: self.floor.commit,
+        }
     }
 }

@@ -290,6 +290,17 @@ impl Node {
         self.liveness(move |liveness, _| (liveness.rtt.estimate(&peer), Vec::new())).await
     }
 
+    /// The round trip within which validators holding a quorum (more than 2/3) of the current set's
+    /// voting power answer this node: its own power counts at zero, every other validator at its
+    /// measured [`RttEstimate::timeout`] (`SRTT + 4·RTTVAR`). `None` until the validators measured
+    /// hold a quorum. What an engine's step timeouts should follow (see [`NetworkTiming`](super::NetworkTiming)).
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn quorum_round_trip(&self) -> Result<Option<Duration>, NodeError> {
+        self.liveness(|liveness, _| (liveness.quorum_round_trip(), Vec::new())).await
+    }
+
     /// How far `peer`'s wall clock is ahead of this node's (median over its recent heartbeats received
     /// directly, each corrected by SRTT/2: within about RTT/2), once a direct heartbeat has arrived.
     ///

@@ -12,7 +12,8 @@
 //! - Every [`LivenessEvent`] is emitted as [`NodeEvent::Liveness`].
 //! - Every [`LivenessConfig::ping_interval`] each connected peer gets a `Ping` (at most
 //!   `max_outstanding_pings` unanswered); its `Pong` feeds the [`RttEstimator`]. Heartbeats received
-//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by SRTT/2.
+//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by SRTT/2;
+//!   an estimate beyond [`LivenessConfig::max_clock_skew`] is a `ClockSkewed` event ([`SkewBound`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,8 @@ use crate::identity::ValidatorId;
 use crate::message::Frame;
 use crate::message::{ConsensusMessage, Heartbeat, Height, MessageKind, Round};
 use crate::node::liveness::{
-    HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewEstimator,
+    quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewBound,
+    SkewEstimator,
 };
 use crate::validator::ValidatorSet;
 
@@ -37,6 +39,7 @@ pub(crate) struct Liveness {
     pub position: (Height, Round),
     pub rtt: RttEstimator,
     pub skew: SkewEstimator,
+    pub skew_bound: SkewBound,
     ping_interval: Duration,
     next_ping: Instant,
 }
@@ -56,9 +59,18 @@ impl Liveness {
             position: (Height(0), Round(0)),
             rtt: RttEstimator::new(config, first_nonce),
             skew: SkewEstimator::new(config.skew_window),
+            skew_bound: SkewBound::new(config.max_clock_skew, config.skew_window),
             ping_interval: config.ping_interval,
             next_ping: now,
         }
+    }
+}
+
+impl Liveness {
+    /// The round trip within which a quorum of the current set's voting power answers this node, from
+    /// the RTTs measured so far ([`quorum_round_trip_of`]).
+    pub fn quorum_round_trip(&self) -> Option<Duration> {
+        quorum_round_trip_of(self.monitor.validator_set(), self.monitor.me(), |id| self.rtt.estimate(id))
     }
 }
 
@@ -132,6 +144,9 @@ impl Actor {
         if from == heartbeat.validator {
             let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.srtt);
             self.liveness.skew.on_heartbeat(from, heartbeat.time_micros, self.clock.wall_micros(), rtt);
+            let crossed =
+                self.liveness.skew.estimate(&from).and_then(|skew| self.liveness.skew_bound.judge(from, skew));
+            self.emit_liveness(crossed.into_iter().collect());
         }
         let events = self.liveness.monitor.on_heartbeat_hearing(heartbeat.validator, &heartbeat.hears, now);
         self.emit_liveness(events);
@@ -149,6 +164,7 @@ impl Actor {
         for peer in self.peers.keys().filter(|id| !set.contains(id)) {
             self.liveness.rtt.forget(peer);
             self.liveness.skew.forget(peer);
+            self.liveness.skew_bound.forget(peer);
         }
         let events = self.liveness.monitor.set_validator_set(set, self.clock.now());
         self.emit_liveness(events);

@@ -92,5 +92,5 @@ pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{KindCounters, NodeStats, PeerStats};
 pub use traits::{
     ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol, LivenessMonitor,
-    MessageBroadcaster, PeerConnectionManager, ReliableMessaging, ValidatorDiscovery,
+    MessageBroadcaster, NetworkTiming, PeerConnectionManager, ReliableMessaging, ValidatorDiscovery,
 };

@@ -199,6 +199,34 @@ pub trait HeartbeatProtocol: Send + Sync {
     async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError>;
 }
 
+/// What the network costs in time, for an engine that derives its step timeouts from it rather than
+/// from a fixed preset (not in the seed: a WAN-grade engine needs it).
+///
+/// A step that waits for messages from a quorum cannot end sooner than the round trip to the
+/// validators completing that quorum; a timeout shorter than that only produces nil votes and extra
+/// rounds, and one much longer only slows the recovery from a crashed proposer.
+///
+/// ```
+/// # async fn tune(network: &impl quorumnet_core::node::NetworkTiming) -> Result<(), quorumnet_core::node::NodeError> {
+/// use std::time::Duration;
+/// let floor = Duration::from_millis(200);
+/// let prevote_timeout = match network.quorum_round_trip().await? {
+///     Some(rtt) => (rtt * 2).max(floor),
+///     None => floor, // nothing measured yet: keep the preset
+/// };
+/// # let _ = prevote_timeout; Ok(()) }
+/// ```
+#[async_trait]
+pub trait NetworkTiming: Send + Sync {
+    /// The round trip within which validators holding a quorum (more than 2/3) of the current set's
+    /// voting power answer, from measured RTTs (each validator at `SRTT + 4·RTTVAR`, this node at
+    /// zero); `None` until the validators measured hold a quorum.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn quorum_round_trip(&self) -> Result<Option<Duration>, NodeError>;
+}
+
 /// Timeouts of validators, stalls and partitions.
 ///
 /// Deviation from the seed: the timeout stream is not a separate channel of `ValidatorTimeout`s but
@@ -369,6 +397,13 @@ impl HeartbeatProtocol for Node {
 
     async fn clock_skew(&self, peer: ValidatorId) -> Result<Option<ClockSkew>, NodeError> {
         Node::clock_skew(self, peer).await
+    }
+}
+
+#[async_trait]
+impl NetworkTiming for Node {
+    async fn quorum_round_trip(&self) -> Result<Option<Duration>, NodeError> {
+        Node::quorum_round_trip(self).await
     }
 }
 

@@ -35,6 +35,10 @@ pub struct LivenessConfig {
     pub ping_timeout: Duration,
     /// Heartbeat samples per validator whose median is the clock-skew estimate.
     pub skew_window: usize,
+    /// A validator whose clock-skew estimate exceeds this (either way) is reported
+    /// [`ClockSkewed`](super::LivenessEvent::ClockSkewed): its timestamps, and an engine's
+    /// time-based rules, cannot be trusted to this precision.
+    pub max_clock_skew: Duration,
 }
 
 impl LivenessConfig {
@@ -58,6 +62,9 @@ impl LivenessConfig {
             ping_timeout: Duration::from_secs(10),
             // About half a minute of heartbeats: the median ignores a few delayed by gossip or GC.
             skew_window: 31,
+            // NTP keeps servers within tens of ms; half a second off is a broken clock, and the bound
+            // CometBFT's proposer-based timestamps assume by default (precision 505 ms).
+            max_clock_skew: Duration::from_millis(500),
         }
     }
 
@@ -72,6 +79,7 @@ impl LivenessConfig {
             max_outstanding_pings: 4,
             ping_timeout: Duration::from_secs(5),
             skew_window: 15,
+            max_clock_skew: Duration::from_millis(500),
         }
     }
 
@@ -86,6 +94,8 @@ impl LivenessConfig {
             max_outstanding_pings: 2,
             ping_timeout: Duration::from_secs(1),
             skew_window: 5,
+            // Below the 250 ms offsets the liveness tests give a node.
+            max_clock_skew: Duration::from_millis(100),
         }
     }
 }

@@ -84,6 +84,20 @@ pub enum LivenessEvent {
     },
     /// Reachable voting power has stayed at a quorum for the debounce time after a partition.
     PartitionHealed,
+    /// `validator`'s wall clock is further from ours than
+    /// [`LivenessConfig::max_clock_skew`](super::LivenessConfig::max_clock_skew), by the median of
+    /// a majority of its skew window. Reported once, until [`ClockSkewCleared`](Self::ClockSkewCleared).
+    ClockSkewed {
+        /// The validator.
+        validator: ValidatorId,
+        /// Microseconds its clock is ahead of ours (negative: behind).
+        offset_micros: i64,
+    },
+    /// A [`ClockSkewed`](Self::ClockSkewed) validator's estimate is back within the bound.
+    ClockSkewCleared {
+        /// The validator.
+        validator: ValidatorId,
+    },
 }
 
 /// What the monitor knows of one other validator.
@@ -333,6 +347,16 @@ impl LivenessMonitor {
     /// The validators timed out now, with why, in id order.
     pub fn timed_out_validators(&self) -> Vec<(ValidatorId, ValidatorTimeout)> {
         self.watched.iter().filter_map(|(id, watched)| Some((*id, watched.timed_out?))).collect()
+    }
+
+    /// The validator set it watches (the node's current one).
+    pub fn validator_set(&self) -> &ValidatorSet {
+        &self.set
+    }
+
+    /// The node it watches for.
+    pub fn me(&self) -> ValidatorId {
+        self.me
     }
 
     /// Voting power of the timed-out validators.

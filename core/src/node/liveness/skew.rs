@@ -1,8 +1,9 @@
 //! [`SkewEstimator`]: how far each validator's wall clock is from ours, from its heartbeats.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use super::LivenessEvent;
 use crate::identity::ValidatorId;
 
 /// A validator's clock offset: its wall clock minus ours.
@@ -71,5 +72,73 @@ impl SkewEstimator {
     /// Forgets `validator` (it left the set).
     pub fn forget(&mut self, validator: &ValidatorId) {
         self.samples.remove(validator);
+    }
+}
+
+/// Which validators' clocks are off by more than a bound: turns skew estimates into
+/// [`LivenessEvent::ClockSkewed`] / [`LivenessEvent::ClockSkewCleared`], each once per crossing.
+///
+/// An estimate is judged once its median is over more than half the window, so a few samples
+/// delayed by queueing (or the first ones, taken before any RTT was known) cannot raise it.
+///
+/// ```
+/// use std::time::Duration;
+/// use quorumnet_core::identity::ValidatorId;
+/// use quorumnet_core::node::liveness::{ClockSkew, LivenessEvent, SkewBound};
+///
+/// let peer = ValidatorId([7; 32]);
+/// let mut bound = SkewBound::new(Duration::from_millis(500), 5);
+/// assert_eq!(bound.judge(peer, ClockSkew { offset_micros: -900_000, samples: 2 }), None); // too few
+/// assert_eq!(
+///     bound.judge(peer, ClockSkew { offset_micros: -900_000, samples: 3 }),
+///     Some(LivenessEvent::ClockSkewed { validator: peer, offset_micros: -900_000 })
+/// );
+/// assert_eq!(bound.judge(peer, ClockSkew { offset_micros: -800_000, samples: 4 }), None); // reported
+/// assert_eq!(
+///     bound.judge(peer, ClockSkew { offset_micros: 1_000, samples: 5 }),
+///     Some(LivenessEvent::ClockSkewCleared { validator: peer })
+/// );
+/// ```
+#[derive(Debug)]
+pub struct SkewBound {
+    max_micros: u64,
+    min_samples: usize,
+    /// Validators reported skewed and not yet cleared; bounded by the validator set (callers
+    /// [`forget`](Self::forget) leavers).
+    skewed: BTreeSet<ValidatorId>,
+}
+
+impl SkewBound {
+    /// Judges estimates against `max` once they cover more than half of `window` samples.
+    pub fn new(max: Duration, window: usize) -> Self {
+        SkewBound {
+            max_micros: u64::try_from(max.as_micros()).unwrap_or(u64::MAX),
+            min_samples: window / 2 + 1,
+            skewed: BTreeSet::new(),
+        }
+    }
+
+    /// `validator`'s latest estimate: the event if it crossed the bound either way.
+    pub fn judge(&mut self, validator: ValidatorId, skew: ClockSkew) -> Option<LivenessEvent> {
+        if skew.samples < self.min_samples {
+            return None;
+        }
+        let over = skew.offset_micros.unsigned_abs() > self.max_micros;
+        match (over, self.skewed.contains(&validator)) {
+            (true, false) => {
+                self.skewed.insert(validator);
+                Some(LivenessEvent::ClockSkewed { validator, offset_micros: skew.offset_micros })
+            }
+            (false, true) => {
+                self.skewed.remove(&validator);
+                Some(LivenessEvent::ClockSkewCleared { validator })
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets `validator` (it left the set).
+    pub fn forget(&mut self, validator: &ValidatorId) {
+        self.skewed.remove(validator);
     }
 }
