@@ -31,6 +31,7 @@ pub use quorumnet_memory as memory;
 #[cfg(feature = "tcp-noise")]
 pub use quorumnet_tcp_noise as tcp_noise;
 
+pub mod logging;
 pub mod runtime;
 
 // The reference BFT engine and `quorumnet devnet` (documented in the module itself).

@@ -8,6 +8,7 @@ use quorumnet::devnet::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
+    quorumnet::logging::init_from_env();
     match command {
         Command::Devnet(args) => match cli::run(&args) {
             Ok(report) if report.agreement => ExitCode::SUCCESS,

@@ -208,21 +208,20 @@ async fn malformed_proposals_get_nil_prevotes_and_far_rounds_are_ignored() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_measured_quorum_round_trip_sets_the_next_steps_timeouts() {
+async fn a_measured_quorum_round_trip_re_times_the_running_step_and_sets_the_next_ones() {
     let (f, _, mut engine, _) = Fixture::started();
     let started = f.clock.now();
+    let unmeasured = NetworkTimeouts::local().unmeasured;
     assert_eq!(
         engine.deadline(),
-        Some(started + TimeoutConfig::local().propose.base),
-        "before any measurement the floor applies"
+        Some(started + unmeasured.propose.base),
+        "before any measurement the WAN-safe preset applies, not the floor"
     );
+    assert!(unmeasured.propose.base > TimeoutConfig::local().propose.base);
     let rtt = Duration::from_millis(800);
     engine.on_quorum_round_trip(Some(rtt));
-    assert_eq!(
-        engine.deadline(),
-        Some(started + TimeoutConfig::local().propose.base),
-        "a running step keeps its deadline"
-    );
+    let propose = rtt * NetworkTimeouts::local().propose_round_trips;
+    assert_eq!(engine.deadline(), Some(started + propose), "the running step follows the estimate from its start");
     // The propose step times out: the pre-vote step starts with the new timeouts.
     let at = engine.deadline().unwrap();
     run_deadline(&mut engine).await;

@@ -113,3 +113,28 @@ async fn every_validator_ends_with_every_message_despite_resets_and_a_healed_par
     assert!(resets > 0, "the links were reset during the run");
     sim.shutdown().await;
 }
+
+/// 50 ms links without jitter: one hop is 50 ms, so a delivery time tells which path a message took.
+fn steady_link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(50), ..LinkConfig::perfect() }
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_of_a_peer_whose_link_dropped_come_pushed_through_another_peer() {
+    let mut sim = Sim::start(4, 29, steady_link(), NodeConfig::test()).await;
+    sim.await_full_mesh(Duration::from_secs(5)).await;
+    // Heartbeats flow, so validator 3 holds one of 0's: the message it pulls to graft a parent.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sim.network.cut(NetNode::Id(sim.ids[0]), NetNode::Id(sim.ids[3]));
+    sim.await_connected(3, &[1, 2].into(), Duration::from_secs(1)).await;
+    // The graft's want and its answer take one round trip.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let sent = tokio::time::Instant::now();
+    let id = sim.broadcast(0, 1).await;
+    sim.await_delivered(&[3], &[id], Duration::from_secs(5)).await;
+    let took = tokio::time::Instant::now() - sent;
+    // Pushed by a grafted parent: two hops, 100 ms. Announced instead (the path without the graft):
+    // a hop, the announce delay, the `Have`'s hop, the want delay and a round trip, over 200 ms.
+    assert!(took <= Duration::from_millis(130), "0's message took {took:?} to reach 3 around the cut link");
+    sim.shutdown().await;
+}

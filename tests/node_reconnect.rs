@@ -80,3 +80,39 @@ async fn a_set_change_giving_a_validator_in_backoff_a_new_address_is_dialed_at_o
     sim.await_connected(dialer, &[mover].into(), Duration::from_secs(2)).await;
     sim.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_link_that_stayed_up_is_redialed_at_once_when_it_resets() {
+    // Resets every 5 s on average, and a minimum backoff of a second that would show in every gap.
+    let resetting = LinkConfig { mean_time_between_resets: Some(Duration::from_secs(5)), ..link() };
+    let config = NodeConfig { reconnect_backoff_min: Duration::from_secs(1), ..NodeConfig::test() };
+    let mut sim = Sim::new(2, 79, resetting, config.clone());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..2), Height(0), 4));
+    let mut events = sim.spawn(0, source.clone(), config.clone()).await.events();
+    sim.spawn(1, source, config).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut up_since, mut down_since, mut checked) = (None, None, 0);
+    while let Ok(event) = tokio::time::timeout_at(deadline, events.recv()).await {
+        let now = Instant::now();
+        match event {
+            Ok(NodeEvent::PeerConnected { .. }) => {
+                if let Some((lived, at)) = down_since.take() {
+                    let gap: Duration = now - at;
+                    // Three 5 ms handshake trips, against the second (± 20 %) a backoff would add.
+                    assert!(gap < Duration::from_millis(200), "a link that lived {lived:?} came back after {gap:?}");
+                    checked += 1;
+                }
+                up_since = Some(now);
+            }
+            Ok(NodeEvent::PeerDisconnected { .. }) => {
+                let lived = up_since.take().map(|since| now - since).unwrap_or_default();
+                // One that lived past its backoff (1 s at the minimum): a reset, not a flapping path.
+                down_since = (lived >= Duration::from_secs(2)).then_some((lived, now));
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => panic!("the node stopped"),
+        }
+    }
+    assert!(checked >= 5, "only {checked} resets of a long-lived link in the window");
+    sim.shutdown().await;
+}

@@ -35,7 +35,11 @@ where
             biased;
             () = sleep_until(deadline), if deadline.is_some() => engine.on_deadline(),
             message = incoming.receive() => match message {
-                Some(message) => engine.on_message(&message.message, message.origin),
+                Some(message) => {
+                    let m = &message.message;
+                    tracing::trace!(origin = %message.origin.short(), kind = ?m.kind(), height = ?m.height(), round = ?m.round(), "received");
+                    engine.on_message(m, message.origin)
+                }
                 None => return Ok(()),
             },
         };
@@ -71,7 +75,10 @@ where
             Action::ReportTimeout(validator, reason) => network.report_timeout(validator, reason).await,
             Action::MarkResponsive(validator) => network.mark_responsive(validator).await,
             Action::Position(height, round) => match network.set_consensus_position(height, round).await {
-                Ok(()) => network.quorum_round_trip().await.map(|rtt| engine.on_quorum_round_trip(rtt)),
+                Ok(()) => network.quorum_round_trip().await.map(|rtt| {
+                    tracing::debug!(height = height.0, round = round.0, quorum_round_trip = ?rtt, "entering round");
+                    engine.on_quorum_round_trip(rtt);
+                }),
                 failed => failed,
             },
         };

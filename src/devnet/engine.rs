@@ -156,6 +156,8 @@ pub struct Engine {
     step: Step,
     entered_height: Instant,
     deadline: Option<Instant>,
+    /// When the running step's timeout started, so a new round-trip estimate can re-time it.
+    step_started: Instant,
     locked: Option<Locked>,
     valid: Option<Locked>,
     proposals: BTreeMap<Round, Received>,
@@ -193,6 +195,7 @@ impl Engine {
             step: Step::Propose,
             entered_height: now,
             deadline: None,
+            step_started: now,
             locked: None,
             valid: None,
             proposals: BTreeMap::new(),
@@ -225,6 +228,32 @@ impl Engine {
     /// keeps its deadline).
     pub fn on_quorum_round_trip(&mut self, rtt: Option<Duration>) {
         self.timeouts = self.config.timeouts.timeouts(rtt);
+        // The driver reads the estimate when a round starts, after its propose step was timed with
+        // the estimate before: re-time the running step (on a node's first round, the fixed floor's
+        // 500 ms would otherwise cut a WAN proposal short).
+        if self.deadline.is_some() {
+            if let Some(timeout) = self.step_timeout() {
+                self.deadline = Some(self.step_started + timeout);
+            }
+        }
+    }
+
+    /// The running step's timeout in this round (`None` between heights).
+    fn step_timeout(&self) -> Option<Duration> {
+        let timeout = match self.step {
+            Step::NewHeight => return None,
+            Step::Propose => self.timeouts.propose,
+            Step::Prevote => self.timeouts.prevote,
+            Step::Precommit => self.timeouts.precommit,
+        };
+        Some(timeout.at(self.round))
+    }
+
+    /// Enters `step` and starts its timeout.
+    fn enter_step(&mut self, step: Step) {
+        self.step = step;
+        self.step_started = self.clock.now();
+        self.deadline = self.step_timeout().map(|timeout| self.step_started + timeout);
     }
 
     /// When [`on_deadline`](Self::on_deadline) is due, if a step timeout is running.
@@ -261,6 +290,7 @@ impl Engine {
             if self.step == Step::NewHeight {
                 self.start_round(Round(0));
             } else {
+                tracing::debug!(height = self.height.0, round = self.round.0, step = ?self.step, "step timed out");
                 self.journal.lock().timeouts += 1;
                 self.timed_out();
                 self.progress();
@@ -458,12 +488,11 @@ impl Engine {
     /// Signs (through the driver) and applies this validator's `phase` vote, entering the next step.
     fn vote(&mut self, phase: Phase, block: Option<BlockHash>) {
         let vote = Vote { height: self.height, round: self.round, validator: self.me, block_hash: block };
-        let (message, step, timeout) = match phase {
-            Phase::PreVote => (ConsensusMessage::PreVote(vote), Step::Prevote, self.timeouts.prevote),
-            Phase::PreCommit => (ConsensusMessage::PreCommit(vote), Step::Precommit, self.timeouts.precommit),
+        let (message, step) = match phase {
+            Phase::PreVote => (ConsensusMessage::PreVote(vote), Step::Prevote),
+            Phase::PreCommit => (ConsensusMessage::PreCommit(vote), Step::Precommit),
         };
-        self.step = step;
-        self.deadline = Some(self.clock.now() + timeout.at(self.round));
+        self.enter_step(step);
         self.sign(message);
         self.votes.record(phase, self.round, self.me, block);
     }
@@ -475,8 +504,7 @@ impl Engine {
 
     fn start_round(&mut self, round: Round) {
         self.round = round;
-        self.step = Step::Propose;
-        self.deadline = Some(self.clock.now() + self.timeouts.propose.at(round));
+        self.enter_step(Step::Propose);
         self.journal.lock().position = (self.height, round);
         self.out.push(Action::Position(self.height, round));
         if proposer(&self.set, self.height, round) == self.me {

@@ -228,7 +228,9 @@ impl Devnet {
             clock,
             self.epoch,
         );
-        validator.driver = Some(tokio::spawn(driver::run(node, incoming, engine)));
+        let span = tracing::debug_span!("engine", id = %node.id().short());
+        validator.driver =
+            Some(tokio::spawn(tracing::Instrument::instrument(driver::run(node, incoming, engine), span)));
     }
 
     /// Stops validator `index` abruptly: node and engine gone, journal kept.

@@ -89,6 +89,8 @@ impl TimeoutConfig {
 }
 
 /// Where the engine's step timeouts come from.
+// A config value, read once per round: the larger variant's bytes cost nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeoutSource {
     /// Always this preset, whatever the links cost (`quorumnet devnet --timeouts fixed`).
@@ -120,14 +122,18 @@ impl TimeoutSource {
 ///   estimate lags behind a slowdown still gets a round long enough after a few failed ones.
 ///
 /// `R` is `SRTT + 4·RTTVAR` of the validator completing the quorum: already a tail estimate, so the
-/// multiples stay small. Until the node has measured a quorum, the floor applies.
+/// multiples stay small. Until the node has measured a quorum, `unmeasured` applies: a WAN-safe
+/// preset, since a validator's first round may start before its first pongs, and the floor's
+/// 500 ms would cut short a proposal over 300 ms links (every validator then lost round 0 of its
+/// first height). Long timeouts cost nothing while messages arrive: steps end on a quorum, not on
+/// the clock.
 ///
 /// ```
 /// use std::time::Duration;
 /// use quorumnet::devnet::timeouts::{NetworkTimeouts, TimeoutConfig};
 ///
 /// let network = NetworkTimeouts::local();
-/// assert_eq!(network.for_round_trip(None), TimeoutConfig::local());
+/// assert_eq!(network.for_round_trip(None).propose, TimeoutConfig::recommended().propose);
 /// let wan = network.for_round_trip(Some(Duration::from_millis(800)));
 /// assert_eq!(wan.propose.base, Duration::from_millis(2_400));
 /// assert_eq!(wan.prevote.base, Duration::from_millis(1_600));
@@ -136,8 +142,10 @@ impl TimeoutSource {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetworkTimeouts {
-    /// The least each timeout may be, and what applies before the first estimate.
+    /// The least each timeout may be.
     pub floor: TimeoutConfig,
+    /// The steps' timeouts before the first estimate (the pause after a commit is always the floor's).
+    pub unmeasured: TimeoutConfig,
     /// The most each step's base and growth may be, however slow the estimate.
     pub ceiling: TimeoutConfig,
     /// Quorum round trips the propose step waits.
@@ -153,6 +161,7 @@ impl NetworkTimeouts {
     pub fn local() -> Self {
         NetworkTimeouts {
             floor: TimeoutConfig::local(),
+            unmeasured: TimeoutConfig::recommended(),
             ceiling: TimeoutConfig::ceiling(),
             propose_round_trips: 3,
             vote_round_trips: 2,
@@ -164,9 +173,9 @@ impl NetworkTimeouts {
         NetworkTimeouts { floor: TimeoutConfig::recommended(), ..Self::local() }
     }
 
-    /// The timeouts for quorum round trip `rtt`; the floor while it is unknown.
+    /// The timeouts for quorum round trip `rtt`; `unmeasured` while it is unknown.
     pub fn for_round_trip(&self, rtt: Option<Duration>) -> TimeoutConfig {
-        let Some(rtt) = rtt else { return self.floor };
+        let Some(rtt) = rtt else { return TimeoutConfig { commit: self.floor.commit, ..self.unmeasured } };
         let step = |times: u32, floor: StepTimeout, ceiling: StepTimeout| StepTimeout {
             base: rtt.saturating_mul(times).clamp(floor.base, ceiling.base.max(floor.base)),
             per_round: rtt.clamp(floor.per_round, ceiling.per_round.max(floor.per_round)),

@@ -11,9 +11,15 @@
 //!   connection that side already gave up on). The other is closed.
 //! - **Backoff**: after a failed dial or a lost link the next dial waits `min · 2^attempts`, capped at
 //!   the maximum, times a jitter factor in `1 ± jitter` from the node's seeded rng. A link that stayed
-//!   up at least as long as the backoff it earned (`min · 2^attempts`) resets it when it ends; one
-//!   that comes up and drops sooner (a flapping path, a peer that accepts and then fails) does not,
-//!   so it is redialed ever less often instead of at the minimum forever. A new address for a validator we are not connected to (a set
+//!   up at least as long as the backoff it earned (`min · 2^attempts`) resets it when it ends and is
+//!   redialed at once (a reset, not a failing path: each moment without it costs its messages a
+//!   hop); one that comes up and drops sooner (a flapping path, a peer that accepts and then fails)
+//!   does not, so it is redialed ever less often instead of at the minimum forever.
+//! - **While a link is down** another peer is grafted as our parent for the lost peer's messages
+//!   ([`GossipPolicy::graft_after_link_loss`](crate::node::gossip::GossipPolicy::graft_after_link_loss)),
+//!   so they come pushed, one hop longer, instead of announced and pulled. A link replaced by the
+//!   tie-break may have lost wants and answers in flight: wants to that peer are forgotten and its
+//!   next digest starts over. A new address for a validator we are not connected to (a set
 //!   change or an address record) is dialed at once, with the backoff reset.
 //! - **Set changes**: a validator that joins is admitted and dialed; one that leaves is refused by the
 //!   admission handle, disconnected, and forgotten (knowledge, wants, counters).
@@ -232,6 +238,8 @@ impl Actor {
             Some(old) => {
                 tracing::debug!(peer = %peer.short(), ?direction, "replacing a duplicate connection");
                 close_in_background(old.link);
+                self.announced.forget_peer(&peer);
+                self.policy.link_replaced(&peer);
             }
             None => {
                 tracing::info!(peer = %peer.short(), ?direction, "connected");
@@ -250,11 +258,13 @@ impl Actor {
         }
         let lived = state.link.take().map(|active| self.clock.now().saturating_duration_since(active.since));
         let (min, max) = (self.config.reconnect_backoff_min, self.config.reconnect_backoff_max);
-        if lived.is_some_and(|lived| lived >= super::backoff::nominal_backoff(min, max, state.attempts)) {
+        let stable = lived.is_some_and(|lived| lived >= super::backoff::nominal_backoff(min, max, state.attempts));
+        if stable {
             state.attempts = 0;
         }
         state.stats.disconnects += 1;
         self.forget(&peer);
+        self.graft_around(peer);
         tracing::info!(peer = %peer.short(), %reason, "disconnected");
         if let CloseReason::ProtocolViolation(violation) = &reason {
             self.emit(NodeEvent::PeerMisbehaved {
@@ -264,7 +274,34 @@ impl Actor {
         }
         self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Link(reason) });
         self.liveness_connection_lost(peer);
-        self.schedule_redial(peer);
+        if stable {
+            self.redial_at_once(peer);
+        } else {
+            self.schedule_redial(peer);
+        }
+    }
+
+    /// Redials `peer` with no backoff, after the loss of a link that had stayed up: a reset, not a
+    /// failing path, and every moment without the link costs consensus a hop (or a repair) on each of
+    /// the peer's messages. The tie-break's grace still applies, so only the lower id dials first. If
+    /// this dial fails, the next waits the backoff as usual.
+    fn redial_at_once(&mut self, peer: ValidatorId) {
+        let at = self.first_dial_at(&peer, self.clock.now());
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.next_dial = Some(at);
+        }
+    }
+
+    /// While the link to `peer` is down, has another peer push us `peer`'s messages
+    /// ([`GossipPolicy::graft_after_link_loss`](crate::node::gossip::GossipPolicy::graft_after_link_loss)).
+    fn graft_around(&mut self, peer: ValidatorId) {
+        let connected: Vec<ValidatorId> = self.connected().into_iter().filter(|id| *id != peer).collect();
+        let now = self.clock.now();
+        if let Some((parent, id)) = self.policy.graft_after_link_loss(peer, &connected, &self.store, now, &mut self.rng)
+        {
+            tracing::debug!(lost = %peer.short(), parent = %parent.short(), "grafting a parent for the lost peer's messages");
+            self.send_wants(&parent, &[id]);
+        }
     }
 
     /// Dials `peer` now if it is a validator we are not connected to.

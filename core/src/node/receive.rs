@@ -275,7 +275,7 @@ impl Actor {
         true
     }
 
-    fn send_wants(&mut self, to: &ValidatorId, ids: &[MessageId]) {
+    pub(crate) fn send_wants(&mut self, to: &ValidatorId, ids: &[MessageId]) {
         for frame in Frame::wants(ids) {
             if self.send_control(to, &frame) {
                 if let (Some(peer), Frame::Want { ids }) = (self.peers.get_mut(to), &frame) {

@@ -400,6 +400,29 @@ impl GossipPolicy {
         self.ask(id, peer, now)
     }
 
+    /// Our link to `lost` just dropped, so the copies of its messages it sent us first-hand stop
+    /// coming: picks a connected peer to become our parent for `lost`'s messages and the message to
+    /// pull from it, `lost`'s latest heartbeat (the smallest recent one we hold), recorded as a
+    /// [`graft_parent`](Self::graft_parent) want. Send that peer a [`Frame::Want`] of the id.
+    ///
+    /// Without it, `lost`'s messages would reach us only through announcements — one announce delay,
+    /// a `Have`, a want delay and a round trip later — until the link is back; grafted, they come
+    /// pushed, one hop longer than first-hand. When the link is back the origin's first-hand copies
+    /// make the graft's pushes duplicates and we prune it. `None` without a heartbeat of `lost`, or
+    /// without another connected peer (`connected` must not contain `lost`).
+    pub fn graft_after_link_loss<R: Rng + ?Sized>(
+        &mut self,
+        lost: ValidatorId,
+        connected: &[ValidatorId],
+        store: &MessageStore,
+        now: Instant,
+        rng: &mut R,
+    ) -> Option<(ValidatorId, MessageId)> {
+        let id = store.heartbeat_of(&lost)?;
+        let parent = *connected.choose(rng)?;
+        self.graft_parent(id, parent, now).then_some((parent, id))
+    }
+
     /// Whether a copy of `id` from `from`, a duplicate, answers a `Want` we sent `from` for it after
     /// already holding it ([`graft_parent`](Self::graft_parent)): then it is no redundant tree edge, and
     /// the want is settled.
@@ -452,8 +475,9 @@ impl GossipPolicy {
         }
     }
 
-    /// The envelopes to send in answer to a [`Frame::Want`] of `ids`: those `store` still holds, in
-    /// the order asked, without repeats, at most [`GossipConfig::max_want_answer`] of them and no more
+    /// The envelopes to send in answer to a [`Frame::Want`] of `ids`: those `store` still holds (for
+    /// a superseded heartbeat, its origin's newest: [`MessageStore::get_or_newer`]), in the order
+    /// asked, without repeated ids, at most [`GossipConfig::max_want_answer`] of them and no more
     /// than [`GossipConfig::max_want_answer_bytes`] of [`MessageStore::footprint`] (the first is always
     /// sent, so every request makes progress). Ids beyond the bounds are ignored; the requester asks
     /// again after its timeout.
@@ -464,7 +488,7 @@ impl GossipPolicy {
         let mut answered = BTreeSet::new();
         let mut answer = Vec::new();
         let mut bytes = 0usize;
-        for envelope in ids.iter().filter(|id| answered.insert(**id)).filter_map(|id| store.get(id)) {
+        for envelope in ids.iter().filter(|id| answered.insert(**id)).filter_map(|id| store.get_or_newer(id)) {
             let size = MessageStore::footprint(envelope);
             let over_bytes = !answer.is_empty() && bytes + size > self.config.max_want_answer_bytes;
             if answer.len() >= self.config.max_want_answer || over_bytes {
@@ -590,13 +614,25 @@ impl GossipPolicy {
     /// Drops the wants sent or deferred to `peer`, so their ids can be asked of others at once, and forgets it in
     /// the broadcast trees: call it when the peer disconnects.
     pub fn forget_peer(&mut self, peer: &ValidatorId) {
-        self.wants.retain(|_, pending| pending.peer != *peer);
-        self.deferred.retain(|_, deferred| deferred.peer != *peer);
+        self.forget_requests_of(peer);
         self.announcements.iter_mut().for_each(|slot| {
             slot.ids.remove(peer);
         });
-        self.digest_starts.remove(peer);
         self.trees.forget_peer(peer);
+    }
+
+    /// `peer`'s link was replaced by a new connection (the tie-break between two dials): what
+    /// travelled on the old one may be lost — our wants, its answers, our digests — so wants to it
+    /// are forgotten (its next `Have` is asked for again) and its next digest starts over; its place
+    /// in the broadcast trees and the announcements waiting for it carry over to the new link.
+    pub fn link_replaced(&mut self, peer: &ValidatorId) {
+        self.forget_requests_of(peer);
+    }
+
+    fn forget_requests_of(&mut self, peer: &ValidatorId) {
+        self.wants.retain(|_, pending| pending.peer != *peer);
+        self.deferred.retain(|_, deferred| deferred.peer != *peer);
+        self.digest_starts.remove(peer);
     }
 
     /// Wants held: sent and not yet answered, including expired ones not yet evicted.

@@ -48,6 +48,9 @@ pub struct MessageStore {
     /// The id of the one heartbeat kept per origin (origins are verified validators: bounded by the
     /// set).
     heartbeats: BTreeMap<ValidatorId, MessageId>,
+    /// Recently superseded heartbeats' ids and their origins, so a want for one is answered with the
+    /// origin's newest ([`get_or_newer`](Self::get_or_newer)); at most [`Self::SUPERSEDED_KEPT`].
+    superseded: FifoMap<MessageId, ValidatorId>,
     bytes: usize,
     max_entries: usize,
     max_bytes: usize,
@@ -57,11 +60,16 @@ impl MessageStore {
     /// Bytes counted per envelope on top of its payload and signature: origin, seq, ttl and bookkeeping.
     pub const ENTRY_OVERHEAD: usize = 128;
 
+    /// Superseded heartbeat ids remembered (64 bytes each): a few per validator of a large set, so a
+    /// want that crossed a newer heartbeat still finds its origin.
+    pub const SUPERSEDED_KEPT: usize = 4096;
+
     /// An empty store of at most `max_entries` envelopes (at least 1) and `max_bytes` of footprint.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
         MessageStore {
             entries: FifoMap::new(),
             heartbeats: BTreeMap::new(),
+            superseded: FifoMap::new(),
             bytes: 0,
             max_entries: max_entries.max(1),
             max_bytes,
@@ -97,6 +105,10 @@ impl MessageStore {
             }
             if let Some(superseded) = self.heartbeats.insert(envelope.origin, id) {
                 self.remove(&superseded);
+                self.superseded.insert(superseded, envelope.origin);
+                if self.superseded.len() > Self::SUPERSEDED_KEPT {
+                    self.superseded.pop_oldest();
+                }
             }
         }
         self.entries.insert(id, envelope);
@@ -126,6 +138,16 @@ impl MessageStore {
         self.entries.get(id)
     }
 
+    /// The envelope of message `id`, or, for a heartbeat superseded since, its origin's newest one:
+    /// what a want for `id` is answered with. A peer that asks for an old heartbeat wants what it
+    /// says (and the graft that pulling it makes), and the newer one says more.
+    pub fn get_or_newer(&self, id: &MessageId) -> Option<&Envelope> {
+        self.get(id).or_else(|| {
+            let origin = self.superseded.get(id)?;
+            self.heartbeats.get(origin).and_then(|newest| self.entries.get(newest))
+        })
+    }
+
     /// Whether message `id` is held.
     pub fn contains(&self, id: &MessageId) -> bool {
         self.entries.contains(id)
@@ -141,6 +163,12 @@ impl MessageStore {
     /// early.
     pub fn newest_ids(&self) -> impl Iterator<Item = MessageId> + '_ {
         self.entries.newest_first().map(|(id, _)| *id)
+    }
+
+    /// The id of `origin`'s latest heartbeat, if one is held: the smallest recent message of an
+    /// origin, so the cheapest one to pull in order to graft a new parent for it.
+    pub fn heartbeat_of(&self, origin: &ValidatorId) -> Option<MessageId> {
+        self.heartbeats.get(origin).copied()
     }
 
     /// Envelopes held.
