@@ -1,0 +1,33 @@
+//! Misbehaving peers for this crate's tests and conformance factory. **Tests only.**
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::settings::{transport_config, udp_socket};
+use crate::tls::{client_crypto, SERVER_NAME};
+
+/// Connects to `server` (QUIC + TLS complete), opens the stream, writes half a length prefix and
+/// holds the connection for at most `hold` or until the server closes it: a dialer stalled mid-§3.
+/// Returns once the stall is in place; the hold runs in a spawned task.
+///
+/// # Panics
+/// If the QUIC handshake itself fails: the listener under test must at least run TLS.
+pub async fn stall_after_tls(server: SocketAddr, hold: Duration) {
+    let mut client = quinn::ClientConfig::new(client_crypto().expect("client crypto"));
+    client.transport_config(transport_config());
+    let socket = udp_socket(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("a loopback UDP socket");
+    let runtime = quinn::default_runtime().expect("inside tokio");
+    let endpoint =
+        quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime).expect("a client endpoint");
+    let conn = endpoint
+        .connect_with(client, server, SERVER_NAME)
+        .expect("connect parameters")
+        .await
+        .expect("the listener completes TLS");
+    let (mut send, _recv) = conn.open_bi().await.expect("opening the stream");
+    send.write_all(&[0, 0]).await.expect("half a length prefix");
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(hold, conn.closed()).await;
+        drop((send, _recv, endpoint));
+    });
+}
