@@ -54,13 +54,18 @@ pub(crate) fn server_crypto() -> Result<Arc<QuicServerConfig>, TlsSetupError> {
 /// exporter: a man in the middle runs two TLS sessions with two exporters and cannot produce either
 /// side's signature over the other's.
 pub(crate) fn client_crypto() -> Result<Arc<QuicClientConfig>, TlsSetupError> {
+    client_crypto_with_alpn(ALPN)
+}
+
+/// As [`client_crypto`], offering `alpn` (tests offer a wrong one).
+pub(crate) fn client_crypto_with_alpn(alpn: &[u8]) -> Result<Arc<QuicClientConfig>, TlsSetupError> {
     let provider = provider();
     let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(IdentityFreeCertificate { provider }))
         .with_no_client_auth();
-    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let quic = QuicClientConfig::try_from(config).map_err(|e| TlsSetupError::Quic(e.to_string()))?;
     Ok(Arc::new(quic))
 }
