@@ -43,3 +43,21 @@ pub async fn stall_after_tls(server: SocketAddr, hold: Duration) {
         drop((send, _recv, endpoint));
     });
 }
+
+/// A raw quinn server and client on loopback with this crate's TLS (self-signed, ALPN
+/// `quorumnet/1`) and sockets, but quinn's default transport parameters and no §3 proof: the baseline
+/// the benchmark compares with.
+///
+/// # Panics
+/// Outside tokio, or without loopback UDP sockets.
+pub fn raw_quinn_pair() -> (quinn::Endpoint, quinn::Endpoint, quinn::ClientConfig) {
+    let runtime = || quinn::default_runtime().expect("inside tokio");
+    let socket = || udp_socket(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("a loopback UDP socket");
+    let server_config = quinn::ServerConfig::with_crypto(crate::tls::server_crypto().expect("server crypto"));
+    let server = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server_config), socket(), runtime())
+        .expect("a server endpoint");
+    let client =
+        quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket(), runtime()).expect("a client endpoint");
+    let client_config = quinn::ClientConfig::new(client_crypto_with_alpn(ALPN).expect("client crypto"));
+    (server, client, client_config)
+}
