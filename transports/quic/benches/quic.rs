@@ -4,19 +4,21 @@
 //! the same TLS and sockets, no identity proof and no K) in the same run, with the ratio:
 //! - 64 KiB frames, one `send` per frame, over one connection: throughput;
 //! - 200-byte frames, one `send` per frame (the caller does not batch): frame rate; raw quinn writes
-//!   each prefixed frame with its own `write_all_chunks`, as an unbatched caller would;
+//!   each prefixed frame with its own `write_all`, as an unbatched caller would;
 //! - connection setup: dial to accepted connection, sequentially; quorumnet-quic includes the §3
 //!   identity proof (an ML-DSA-65 sign and verify on each side), raw quinn only QUIC + TLS.
 //!
 //! Figures are medians of several runs; the machine is shared, so compare the ratios of one run.
-//! Environment: `QN_BENCH_RUNS` (default 5), `QN_BENCH_SCALE` (default 1.0) to shorten.
+//! Environment: `QN_BENCH_RUNS` (default 5), `QN_BENCH_SCALE` (default 1.0) to shorten,
+//! `QN_BENCH_ROWS` (any of `bulk small setup`, default all) and `QN_BENCH_SIDES` (any of
+//! `quic raw`, default both) to time fewer, e.g. under `perf record`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use quorumnet_core::identity::{ChainId, Keypair};
-use quorumnet_core::transport::{Admission, Connection, Listener, Transport, TransportConfig, TransportContext};
+use quorumnet_core::transport::{Admission, Listener, Transport, TransportConfig, TransportContext};
 use quorumnet_quic::{testing, QuicTransport, SERVER_NAME};
 
 const BIG: usize = 64 * 1024;
@@ -75,12 +77,12 @@ async fn raw_stream(len: usize, frames: usize) -> Duration {
     let (dialed, accepted) = tokio::join!(connecting, accept);
     let (tx_conn, rx_conn) = (dialed.unwrap(), accepted.unwrap());
     let (mut tx, _) = tx_conn.open_bi().await.unwrap();
-    let frame = Bytes::from_static(&CONTENT[..len]);
-    let prefix = Bytes::copy_from_slice(&(len as u32).to_be_bytes());
+    // Prefix and frame contiguous, so each write is one chunk (quinn's cost grows with chunk count).
+    let framed = [&(len as u32).to_be_bytes()[..], &CONTENT[..len]].concat();
     let started = Instant::now();
     let sender = tokio::spawn(async move {
         for _ in 0..frames {
-            tx.write_all_chunks(&mut [prefix.clone(), frame.clone()]).await.unwrap();
+            tx.write_all(&framed).await.unwrap();
         }
         tx.finish().unwrap();
         tx.stopped().await.unwrap();
@@ -124,9 +126,10 @@ async fn raw_setup(n: usize) -> Duration {
     started.elapsed() / n as u32
 }
 
+/// The median; a row not run shows as zero time (an infinite rate).
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
-    samples[samples.len() / 2]
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
 fn main() {
@@ -136,14 +139,28 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (big, small, setups) = (count(20_000.0), count(2_000_000.0), count(200.0));
     // Interleaved, so a burst of load from elsewhere on the machine hits both alike.
+    let rows = std::env::var("QN_BENCH_ROWS").unwrap_or_else(|_| "bulk small setup".into());
+    let sides = std::env::var("QN_BENCH_SIDES").unwrap_or_else(|_| "quic raw".into());
+    let (quic, raw) = (sides.contains("quic"), sides.contains("raw"));
     let mut samples: [Vec<Duration>; 6] = Default::default();
+    let mut time = |slot: usize, on: bool, run: &dyn Fn() -> Duration| {
+        if on {
+            samples[slot].push(run());
+        }
+    };
     for _ in 0..runs {
-        samples[0].push(runtime.block_on(quic_stream(BIG, big)));
-        samples[1].push(runtime.block_on(raw_stream(BIG, big)));
-        samples[2].push(runtime.block_on(quic_stream(SMALL, small)));
-        samples[3].push(runtime.block_on(raw_stream(SMALL, small)));
-        samples[4].push(runtime.block_on(quic_setup(setups)));
-        samples[5].push(runtime.block_on(raw_setup(setups)));
+        if rows.contains("bulk") {
+            time(0, quic, &|| runtime.block_on(quic_stream(BIG, big)));
+            time(1, raw, &|| runtime.block_on(raw_stream(BIG, big)));
+        }
+        if rows.contains("small") {
+            time(2, quic, &|| runtime.block_on(quic_stream(SMALL, small)));
+            time(3, raw, &|| runtime.block_on(raw_stream(SMALL, small)));
+        }
+        if rows.contains("setup") {
+            time(4, quic, &|| runtime.block_on(quic_setup(setups)));
+            time(5, raw, &|| runtime.block_on(raw_setup(setups)));
+        }
     }
     let [q_big, r_big, q_small, r_small, q_setup, r_setup] = samples.map(median);
     let gbps = |d: Duration| (big * BIG) as f64 / d.as_secs_f64() / 1e9;

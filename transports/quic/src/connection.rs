@@ -363,6 +363,12 @@ impl Writer {
             if closing {
                 return Ok(());
             }
+            if taken < BATCH_MAX {
+                // The queue ran dry: let a sender that is mid-burst queue more before we sleep on it,
+                // so one wakeup carries many frames rather than one (a wakeup costs about what
+                // handing quinn a batch does).
+                tokio::task::yield_now().await;
+            }
         }
     }
 

@@ -21,9 +21,9 @@
 //! ## Frames and limits
 //! - Frames (u32 length + bytes) travel in order on that one stream; a length of 0 or above the frame
 //!   limit closes the connection with code 3.
-//! - K = [`settings::SEND_BUDGET`] (128 KiB queue) + [`settings::STREAM_WINDOW`] (128 KiB: receive and
+//! - K = [`settings::SEND_BUDGET`] (64 KiB queue) + [`settings::STREAM_WINDOW`] (192 KiB: receive and
 //!   send windows, so quinn holds at most that much unacknowledged) = 256 KiB; a frame larger than
-//!   the queue is accepted alone.
+//!   the queue is accepted alone. The window also caps one connection at 192 KiB per round trip.
 //! - Idle timeout [`settings::IDLE_TIMEOUT`] (20 s) with keep-alive PINGs every
 //!   [`settings::KEEP_ALIVE_INTERVAL`] (5 s); UDP socket buffers of [`settings::SOCKET_BUFFER`].
 //! - Dialing is bounded by `dial_timeout` (the QUIC + TLS handshake) plus `handshake_timeout` (the
