@@ -190,6 +190,22 @@ async fn a_dialer_expecting_another_id_fails_with_a_typed_error_and_closes_with_
     assert!(reason.contains("NotAdmitted"), "closed with code 2: {reason}");
 }
 
+/// After the handshake, a frame length of 0 or above the limit closes the connection with code 3 and
+/// is a typed violation at the receiver, before anything is allocated for it.
+#[tokio::test]
+async fn a_bad_frame_length_closes_with_code_3() {
+    for prefix in [0u32, TransportConfig::test().max_frame_len as u32 + 1] {
+        let (mut listener, server) = listener().await;
+        let mut client = bare_client(server, |e| proof::sign(&key(2), &chain(), Role::Client, e)).await;
+        client.check_server_proof().await;
+        client.send.write_all(&prefix.to_be_bytes()).await.unwrap();
+        let accepted = tokio::time::timeout(WITHIN, listener.accept()).await.expect("accept in time").unwrap();
+        let got = tokio::time::timeout(WITHIN, accepted.recv()).await.expect("recv in time");
+        assert!(matches!(got, Err(TransportError::ProtocolViolation { .. })), "length {prefix}: {got:?}");
+        assert_eq!(closed_with(&client.conn).await, CloseCode::ProtocolViolation as u64, "length {prefix}");
+    }
+}
+
 #[test]
 fn close_codes_are_the_wire_numbers() {
     let codes = [CloseCode::BadIdentityProof, CloseCode::NotAdmitted, CloseCode::ProtocolViolation, CloseCode::Timeout];
