@@ -66,3 +66,23 @@ pub(crate) fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocke
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_sockets_get_the_buffers_the_kernel_allows() {
+        let socket = udp_socket(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let socket = socket2::SockRef::from(&socket);
+        // Linux caps a request at rmem_max / wmem_max and reports twice what it grants.
+        let cap = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/net/core/{name}")).ok().and_then(|v| v.trim().parse().ok())
+        };
+        if let (Some(rmem), Some(wmem)) = (cap("rmem_max"), cap("wmem_max")) {
+            let (rmem, wmem): (usize, usize) = (rmem, wmem);
+            assert!(socket.recv_buffer_size().unwrap() >= SOCKET_BUFFER.min(rmem), "receive buffer");
+            assert!(socket.send_buffer_size().unwrap() >= SOCKET_BUFFER.min(wmem), "send buffer");
+        }
+    }
+}
