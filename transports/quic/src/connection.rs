@@ -11,6 +11,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
@@ -55,6 +56,8 @@ pub struct QuicConnection {
     sent: watch::Receiver<Option<Result<(), String>>>,
     reader: Mutex<Reader>,
     ending: Arc<Ending>,
+    /// Dropped with the handle: tells the writer to bound what is left of its flush.
+    _alive: watch::Sender<()>,
 }
 
 enum Outgoing {
@@ -101,7 +104,9 @@ enum End {
 
 impl QuicConnection {
     /// Starts the writer task for a connection whose handshake succeeded.
-    pub(crate) fn spawn(established: Established, max_frame_len: usize) -> Self {
+    /// `drop_flush_limit` bounds the background flush of a connection dropped without `close`
+    /// ([`DROP_FLUSH_LIMIT`](crate::settings::DROP_FLUSH_LIMIT) unless a test shortens it).
+    pub(crate) fn spawn(established: Established, max_frame_len: usize, drop_flush_limit: Duration) -> Self {
         let Established { conn, send, recv, remote, remote_addr } = established;
         let room = Arc::new(Semaphore::new(SEND_BUDGET));
         let (queue, queued) = mpsc::unbounded_channel();
@@ -109,7 +114,8 @@ impl QuicConnection {
         let ending = Arc::new(Ending { conn: conn.clone(), state: SyncMutex::new((false, false)) });
         let span = tracing::info_span!("quic_connection", peer = %remote, addr = %remote_addr);
         let writer = Writer { send, queued, room: room.clone(), report, ending: ending.clone() };
-        tokio::spawn(writer.run().instrument(span));
+        let (alive, handle) = watch::channel(());
+        tokio::spawn(writer.run(handle, drop_flush_limit).instrument(span));
         QuicConnection {
             remote,
             remote_addr,
@@ -121,6 +127,7 @@ impl QuicConnection {
             sent,
             reader: Mutex::new(Reader { stream: recv, buf: BytesMut::new(), ended: None }),
             ending,
+            _alive: alive,
         }
     }
 
@@ -235,7 +242,8 @@ impl Connection for QuicConnection {
 impl Drop for QuicConnection {
     fn drop(&mut self) {
         // Nobody reads any more; the writer, seeing its queue closed, flushes and FINs in the
-        // background (bounded by the idle timeout), and then the connection closes.
+        // background — within the drop flush limit, or it closes with code 4 — and then the connection
+        // closes.
         self.ending.receiving_ended();
     }
 }
@@ -315,11 +323,19 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self) {
-        let outcome = self.write_until_closed().await;
-        let outcome = match outcome {
-            Ok(()) => self.finish().await,
-            Err(reason) => Err(reason),
+    async fn run(mut self, handle: watch::Receiver<()>, limit: Duration) {
+        let work = async {
+            self.write_until_closed().await?;
+            self.finish().await
+        };
+        let outcome = tokio::select! {
+            outcome = work => outcome,
+            () = limit_after_drop(handle, limit) => {
+                // A live peer that stopped reading would hold a dropped connection open for ever
+                // (keep-alives beat the idle timeout): give up, and say so, never with a clean end.
+                self.ending.conn.close(CloseCode::Timeout.varint(), b"dropped connection could not flush in time");
+                Err(format!("the connection was dropped and could not flush within {limit:?}"))
+            }
         };
         if let Err(reason) = &outcome {
             tracing::debug!(%reason, "sending direction failed");
@@ -387,6 +403,13 @@ impl Writer {
             Err(e) => Err(e.to_string()),
         }
     }
+}
+
+/// Resolves `limit` after the connection's handle was dropped; never while it lives.
+async fn limit_after_drop(mut handle: watch::Receiver<()>, limit: Duration) {
+    // `changed` fails only once the sender, owned by the handle, is gone.
+    while handle.changed().await.is_ok() {}
+    tokio::time::sleep(limit).await;
 }
 
 fn add_frame(batch: &mut BytesMut, chunks: &mut Vec<Bytes>, frame: Bytes) {

@@ -31,7 +31,8 @@
 //!   `handshake_timeout` from the first packet.
 //! - `close` FINs the stream once the queue is flushed and waits for the peer's acknowledgement; the
 //!   peer sees `Ok(None)`. The QUIC connection closes (code 0) when both directions have ended, or
-//!   ours has and the handle was dropped.
+//!   ours has and the handle was dropped. A connection dropped without `close` flushes in the
+//!   background for at most [`settings::DROP_FLUSH_LIMIT`] (20 s), then closes with code 4.
 //!
 //! ```no_run
 //! # async fn demo(ctx: quorumnet_core::transport::TransportContext) -> Result<(), Box<dyn std::error::Error>> {

@@ -31,6 +31,12 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A PING after this much silence keeps a quiet link (and NAT bindings) alive.
 pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How long a connection dropped without `close` may go on flushing in the background. Past it the
+/// connection is closed with code 4 (timeout) and the peer sees an error, not `Ok(None)`. Without it,
+/// a live peer that never reads would hold the connection (and its task) for ever: keep-alives keep
+/// the idle timeout from firing.
+pub const DROP_FLUSH_LIMIT: Duration = IDLE_TIMEOUT;
+
 /// SO_RCVBUF / SO_SNDBUF asked for each UDP socket. With Linux's ~208 KiB defaults one loopback stream
 /// lost ≈ 5 000 packets per GB to receive-buffer overruns; the kernel caps the request at
 /// `net.core.rmem_max` / `wmem_max` (raise those on a busy validator).

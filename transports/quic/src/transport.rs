@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use quorumnet_core::identity::ValidatorId;
@@ -15,7 +16,7 @@ use crate::address::{peer_address, resolve, SCHEME};
 use crate::connection::QuicConnection;
 use crate::handshake::{authenticate, ProofMaker};
 use crate::proof::{self, Role};
-use crate::settings::{transport_config, udp_socket};
+use crate::settings::{transport_config, udp_socket, DROP_FLUSH_LIMIT};
 use crate::tls::{client_crypto, server_crypto, TlsSetupError, SERVER_NAME};
 
 /// QUIC with the §3 identity proof. Share it behind an `Arc` (the registry does); listeners and
@@ -27,6 +28,7 @@ pub struct QuicTransport {
     client: quinn::ClientConfig,
     /// One client endpoint (UDP socket) per local bind address, made on first use.
     clients: Mutex<HashMap<SocketAddr, quinn::Endpoint>>,
+    drop_flush_limit: Duration,
 }
 
 impl std::fmt::Debug for QuicTransport {
@@ -54,7 +56,22 @@ impl QuicTransport {
         server.transport_config(transport.clone());
         let mut client = quinn::ClientConfig::new(client_crypto()?);
         client.transport_config(transport);
-        Ok(QuicTransport { ctx, make_proof, server, client, clients: Mutex::new(HashMap::new()) })
+        Ok(QuicTransport {
+            ctx,
+            make_proof,
+            server,
+            client,
+            clients: Mutex::new(HashMap::new()),
+            drop_flush_limit: DROP_FLUSH_LIMIT,
+        })
+    }
+
+    /// Replaces [`DROP_FLUSH_LIMIT`] for this transport's connections. **Tests only**: lets a test see
+    /// a dropped connection give up in less than the 20 s production waits.
+    #[doc(hidden)]
+    pub fn with_drop_flush_limit_for_testing(mut self, limit: Duration) -> Self {
+        self.drop_flush_limit = limit;
+        self
     }
 
     /// The client endpoint for reaching `remote`: bound to loopback for a loopback peer (so tests bind
@@ -93,7 +110,7 @@ impl QuicTransport {
             .map_err(|e| unreachable(e.to_string()))?;
         let limit = self.ctx.config.handshake_timeout;
         let established = authenticate(&self.ctx, &self.make_proof, conn, Role::Client, expected, limit).await?;
-        Ok(QuicConnection::spawn(established, self.ctx.config.max_frame_len))
+        Ok(QuicConnection::spawn(established, self.ctx.config.max_frame_len, self.drop_flush_limit))
     }
 }
 
@@ -118,7 +135,12 @@ impl Transport for QuicTransport {
         let bound = endpoint.local_addr().map_err(|source| TransportError::Io { addr: addr.to_string(), source })?;
         let local = peer_address(bound);
         tracing::info!(addr = %local, "listening");
-        let inbound = QuicInbound { endpoint, ctx: self.ctx.clone(), make_proof: self.make_proof.clone() };
+        let inbound = QuicInbound {
+            endpoint,
+            ctx: self.ctx.clone(),
+            make_proof: self.make_proof.clone(),
+            drop_flush_limit: self.drop_flush_limit,
+        };
         Ok(Box::new(AcceptQueue::spawn(local, &self.ctx.config, inbound)))
     }
 
@@ -146,6 +168,7 @@ struct QuicInbound {
     endpoint: quinn::Endpoint,
     ctx: TransportContext,
     make_proof: ProofMaker,
+    drop_flush_limit: Duration,
 }
 
 impl Drop for QuicInbound {
@@ -167,6 +190,7 @@ impl Inbound for QuicInbound {
     fn authenticate(&self, incoming: quinn::Incoming) -> Handshake {
         let ctx = self.ctx.clone();
         let make_proof = self.make_proof.clone();
+        let drop_flush_limit = self.drop_flush_limit;
         let remote = incoming.remote_address();
         let span = tracing::debug_span!("quic_inbound", %remote);
         Box::pin(
@@ -179,7 +203,7 @@ impl Inbound for QuicInbound {
                 // so the peer is told code 4 rather than just seeing the connection vanish.
                 let limit = ctx.config.handshake_timeout;
                 let established = authenticate(&ctx, &make_proof, conn, Role::Server, None, limit).await?;
-                let connection = QuicConnection::spawn(established, ctx.config.max_frame_len);
+                let connection = QuicConnection::spawn(established, ctx.config.max_frame_len, drop_flush_limit);
                 tracing::debug!(peer = %Connection::remote(&connection), "inbound connection authenticated");
                 Ok(Box::new(connection) as Box<dyn Connection>)
             }
