@@ -48,6 +48,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{random_regular_topology, Sim};
+use quorumnet::devnet::TransportKind;
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, MessageId, MessageKind};
 use quorumnet::node::gossip::GossipConfig;
@@ -107,11 +108,18 @@ async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, config: NodeC
     run(name, sim, &SIM, false, wall).await
 }
 
-async fn tcp_scenario(name: &str, n: usize, degree: Option<usize>, warm: bool, config: NodeConfig) -> Row {
+async fn loopback_scenario(
+    kind: TransportKind,
+    name: &str,
+    n: usize,
+    degree: Option<usize>,
+    warm: bool,
+    config: NodeConfig,
+) -> Row {
     let wall = std::time::Instant::now();
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     let linked = |i: usize, j: usize| neighbours.as_ref().is_none_or(|neighbours| neighbours[i].contains(&j));
-    let mut sim = Sim::start_tcp(n, 2024, config, linked).await;
+    let mut sim = Sim::start_loopback(kind, n, 2024, config, linked).await;
     await_topology(&mut sim, neighbours.as_deref()).await;
     if warm {
         warm_trees(&mut sim).await;
@@ -327,24 +335,30 @@ fn main() {
     // an ordinary one: same worker count, unpinned.
     let pinned = quorumnet::runtime::core_pinned().unwrap();
     let unpinned = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let tcp_scenarios = [
-        ("tcp-noise/degree-8,n=32", 32, Some(8), false, local()),
-        ("tcp-noise/degree-8,n=32,warm", 32, Some(8), true, local()),
+    let tcp = TransportKind::TcpNoise;
+    #[allow(unused_mut)] // Only the `quic` feature adds a row.
+    let mut tcp_scenarios = vec![
+        (tcp, "tcp-noise/degree-8,n=32", 32, Some(8), false, local()),
+        (tcp, "tcp-noise/degree-8,n=32,warm", 32, Some(8), true, local()),
         // The CPU / latency trade-off of batching tree announcements: production's wait.
         (
+            tcp,
             "tcp-noise/degree-8,n=32,tree-announce=10ms",
             32,
             Some(8),
             false,
             local_gossip(|gossip| gossip.tree_announce_delay = GossipConfig::recommended().tree_announce_delay),
         ),
-        ("tcp-noise/full-mesh,n=32", 32, None, false, local()),
-        ("tcp-noise/degree-8,n=32,unpinned-workers", 32, Some(8), false, local()),
+        (tcp, "tcp-noise/full-mesh,n=32", 32, None, false, local()),
+        (tcp, "tcp-noise/degree-8,n=32,unpinned-workers", 32, Some(8), false, local()),
     ];
-    for (name, n, degree, warm, config) in tcp_scenarios {
+    // The reference workload on QUIC (`cargo bench --bench node --features quic`).
+    #[cfg(feature = "quic")]
+    tcp_scenarios.push((TransportKind::Quic, "quic/degree-8,n=32", 32, Some(8), false, local()));
+    for (kind, name, n, degree, warm, config) in tcp_scenarios {
         if wanted(name) {
             let runtime = if name.ends_with("unpinned-workers") { &unpinned } else { &pinned };
-            rows.push(runtime.block_on(tcp_scenario(name, n, degree, warm, config)));
+            rows.push(runtime.block_on(loopback_scenario(kind, name, n, degree, warm, config)));
         }
     }
     if !rows.is_empty() {

@@ -31,6 +31,10 @@ pub use quorumnet_memory as memory;
 #[cfg(feature = "tcp-noise")]
 pub use quorumnet_tcp_noise as tcp_noise;
 
+/// QUIC with the validator identity bound to the TLS session (`quic://`), from `quorumnet-quic`.
+#[cfg(feature = "quic")]
+pub use quorumnet_quic as quic;
+
 pub mod logging;
 pub mod runtime;
 

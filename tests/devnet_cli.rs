@@ -55,13 +55,27 @@ fn devnet_on_the_simulator_reports_the_same_for_the_same_seed() {
     assert_ne!(first, run("12"));
 }
 
+/// `quorumnet devnet --transport NAME` on a socket transport: real time, and it commits.
+fn devnet_runs_over_loopback(transport: &str, validators: &str, heights: u64) {
+    let heights_arg = heights.to_string();
+    let args = ["--transport", transport, "-n", validators, "--heights", &heights_arg];
+    let report: serde_json::Value = serde_json::from_str(&report_of(&args)).unwrap();
+    assert_eq!(report["transport"], transport);
+    assert_eq!(report["virtual_time"], false);
+    assert_eq!(report["agreement"], true);
+    assert!(report["heights_committed"].as_u64().unwrap() >= heights);
+}
+
 #[test]
 fn devnet_runs_over_tcp_noise_loopback() {
-    let report: serde_json::Value =
-        serde_json::from_str(&report_of(&["--transport", "tcp-noise", "-n", "4", "--heights", "3"])).unwrap();
-    assert_eq!(report["transport"], "tcp-noise");
-    assert_eq!(report["virtual_time"], false);
-    assert!(report["heights_committed"].as_u64().unwrap() >= 3);
+    devnet_runs_over_loopback("tcp-noise", "4", 3);
+}
+
+#[cfg(feature = "quic")]
+#[test]
+fn devnet_runs_over_quic_loopback_with_4_and_7_validators() {
+    devnet_runs_over_loopback("quic", "4", 20);
+    devnet_runs_over_loopback("quic", "7", 20);
 }
 
 #[test]

@@ -22,9 +22,9 @@
 //! | --- | --- |
 //! | identity | `mutual_authentication` (both `remote()`s), `wrong_expected_identity_is_refused`, `unadmitted_peer_is_refused`, `peer_banned_while_listening_is_refused` (a ban through the live handle after `listen`), `impostor_claiming_a_key_gets_no_connection`, `impostor_replaying_a_proof_gets_no_connection` |
 //! | frames | `round_trip`, `ten_thousand_mixed_frames_in_order_exactly_once` (1 byte to the limit, seeded sizes, every byte checked), `frame_at_limit_passes`, `oversize_and_empty_frames_fail_cleanly`, `simultaneous_bidirectional_sends`, `try_send_keeps_order_with_send` (the fast path, where a transport has one, keeps order with `send`) |
-//! | lifecycle | `concurrent_connections`, `clean_close_is_seen_as_none`, `dial_to_dead_address_fails_within_bound`, `reconnect_after_drop`, `listen_port_zero_reports_real_address` |
+//! | lifecycle | `concurrent_connections`, `clean_close_is_seen_as_none`, `recv_works_after_local_close`, `dropped_connection_delivers_what_it_accepted`, `dropped_listener_ends_unaccepted_connections`, `dial_to_dead_address_fails_within_bound`, `reconnect_after_drop`, `listen_port_zero_reports_real_address` |
 //! | robustness | `garbage_does_not_take_listener_down`, `half_finished_handshake_does_not_take_listener_down` |
-//! | backpressure | `backpressure_declared_bound_and_blocks_before_16_mib` |
+//! | backpressure | `backpressure_declared_bound_and_blocks_before_16_mib`, `frame_larger_than_k_is_accepted_alone` |
 //! | figures | `throughput_and_latency_figures` (printed, never asserted) |
 //!
 //! Decisions the cases encode, where the contract leaves room:
@@ -42,7 +42,16 @@
 //! - **Backpressure** is observed, not measured: a `send` still pending after 100 ms is "pending"; it
 //!   must happen before 16 MiB were accepted, and once the peer reads, that send completes and every
 //!   frame arrives in order.
-//! - **A dropped connection ends for the peer** (`Ok(None)` or an error), within the patience.
+//! - **A dropped connection ends for the peer** (`Ok(None)` or an error), within the patience; if it
+//!   was dropped without `close`, the peer first receives every frame it accepted, then `Ok(None)`
+//!   (`dropped_connection_delivers_what_it_accepted`).
+//! - **A frame larger than K is accepted alone**: against a peer that never reads, the first such
+//!   `send` completes; the next one stays pending (`frame_larger_than_k_is_accepted_alone`).
+//! - **`close` ends the sending direction only**: `recv` keeps returning the peer's frames, then
+//!   `Ok(None)` after the peer's close (`recv_works_after_local_close`).
+//! - **Dropping a listener closes it**: its unaccepted connections end for their dialers, a new dial
+//!   fails within the dial + handshake timeouts, and accepted connections carry on
+//!   (`dropped_listener_ends_unaccepted_connections`).
 //!
 //! Every network wait is bounded by [`TransportFactory::patience`] (or a tighter bound the case states)
 //! and fails naming the case and what it waited for; nothing sleeps to synchronise.
@@ -66,10 +75,11 @@
 //! clock: `conformance_tests!(factory, runtime = CurrentThreadPaused)`.
 //!
 //! ## Teeth
-//! This crate's own tests (`tests/teeth.rs`) break a working transport in twelve ways — drops a frame,
+//! This crate's own tests (`tests/teeth.rs`) break a working transport in sixteen ways — drops a frame,
 //! duplicates one, reorders, corrupts a byte, skips authentication, ignores the admission handle, ignores
 //! the expected id, accepts oversize frames, buffers without bound, never reports close, hangs dialing a
-//! dead address, dies on garbage — and assert that each is caught by the case named for it, while the
+//! dead address, dies on garbage, waits for room for a frame larger than K, ends `recv` at a local
+//! close, discards unflushed frames on drop, keeps a dropped listener's connections open — and assert that each is caught by the case named for it, while the
 //! unbroken transport passes that same case.
 
 pub mod cases;
@@ -196,6 +206,10 @@ macro_rules! __with_case_names {
             identity::impostor_claiming_a_key_gets_no_connection
             identity::impostor_replaying_a_proof_gets_no_connection
             backpressure::backpressure_declared_bound_and_blocks_before_16_mib
+            backpressure::frame_larger_than_k_is_accepted_alone
+            lifecycle::recv_works_after_local_close
+            lifecycle::dropped_connection_delivers_what_it_accepted
+            lifecycle::dropped_listener_ends_unaccepted_connections
             lifecycle::reconnect_after_drop
             lifecycle::listen_port_zero_reports_real_address
             figures::throughput_and_latency_figures
@@ -291,7 +305,7 @@ mod tests {
     fn cases_have_unique_names_covering_design_section_4() {
         let names: BTreeSet<_> = CASES.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), CASES.len(), "duplicate case names");
-        assert_eq!(CASES.len(), 21);
+        assert_eq!(CASES.len(), 25);
     }
 
     #[tokio::test]

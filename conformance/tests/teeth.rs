@@ -1,5 +1,6 @@
-//! The suite has teeth: a working transport, broken in each way DESIGN.md §4 lists, fails the case
-//! named for that fault — and the same wrapper without a fault passes that case, so each test proves
+//! The suite has teeth: a working transport, broken in each way DESIGN.md §4 lists and in each way
+//! `core::transport`'s contract now rules out (a frame larger than K, `recv` after a local close, a
+//! drop without close, a dropped listener), fails the case named for that fault — and the same wrapper without a fault passes that case, so each test proves
 //! the fault is caught rather than that the case is flaky.
 //!
 //! The working transport is the example third-party transport `custom-tcp`, built by the very factory
@@ -56,6 +57,10 @@ enum Fault {
     NeverReportsClose,
     HangsDialingADeadAddress,
     DiesOnGarbage,
+    WaitsForRoomForAFrameLargerThanK,
+    EndsRecvAtLocalClose,
+    DiscardsUnflushedFramesOnDrop,
+    KeepsADroppedListenerOpen,
 }
 
 impl Fault {
@@ -73,6 +78,10 @@ impl Fault {
             Fault::NeverReportsClose => "clean_close_is_seen_as_none",
             Fault::HangsDialingADeadAddress => "dial_to_dead_address_fails_within_bound",
             Fault::DiesOnGarbage => "garbage_does_not_take_listener_down",
+            Fault::WaitsForRoomForAFrameLargerThanK => "frame_larger_than_k_is_accepted_alone",
+            Fault::EndsRecvAtLocalClose => "recv_works_after_local_close",
+            Fault::DiscardsUnflushedFramesOnDrop => "dropped_connection_delivers_what_it_accepted",
+            Fault::KeepsADroppedListenerOpen => "dropped_listener_ends_unaccepted_connections",
         }
     }
 }
@@ -177,6 +186,8 @@ impl Broken {
             limit: self.limit,
             unbounded,
             received: Mutex::new(Received { count: 0, stashed: None }),
+            closed: AtomicBool::new(false),
+            unflushed: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -195,7 +206,7 @@ impl Transport for Broken {
             limit: self.limit,
             garbage_delivered: self.garbage_delivered.clone(),
         };
-        Ok(Box::new(BrokenListener { inner, transport }))
+        Ok(Box::new(BrokenListener { inner: Some(inner), transport }))
     }
 
     async fn dial(
@@ -214,14 +225,34 @@ impl Transport for Broken {
 }
 
 struct BrokenListener {
-    inner: Box<dyn Listener>,
+    /// `None` only once dropped.
+    inner: Option<Box<dyn Listener>>,
     transport: Broken,
+}
+
+impl BrokenListener {
+    fn inner(&mut self) -> &mut dyn Listener {
+        &mut **self.inner.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for BrokenListener {
+    fn drop(&mut self) {
+        if self.transport.fault == Some(Fault::KeepsADroppedListenerOpen) {
+            // A listener whose drop leaves its accept loop running, still holding what it accepted.
+            let kept = self.inner.take();
+            tokio::spawn(async move {
+                let _kept = kept;
+                std::future::pending::<()>().await
+            });
+        }
+    }
 }
 
 #[async_trait]
 impl Listener for BrokenListener {
     fn local_addr(&self) -> PeerAddress {
-        self.inner.local_addr()
+        self.inner.as_ref().expect("present until drop").local_addr()
     }
 
     async fn accept(&mut self) -> Result<Box<dyn Connection>, TransportError> {
@@ -230,7 +261,8 @@ impl Listener for BrokenListener {
         if died {
             return Err(TransportError::ListenerClosed { addr: self.local_addr().to_string() });
         }
-        Ok(self.transport.wrap(self.inner.accept().await?))
+        let accepted = self.inner().accept().await?;
+        Ok(self.transport.wrap(accepted))
     }
 }
 
@@ -240,6 +272,10 @@ struct BrokenConnection {
     limit: usize,
     unbounded: Option<mpsc::UnboundedSender<Bytes>>,
     received: Mutex<Received>,
+    /// Whether `close` was called (for [`Fault::EndsRecvAtLocalClose`]).
+    closed: AtomicBool,
+    /// Frames held back until `close` (for [`Fault::DiscardsUnflushedFramesOnDrop`]).
+    unflushed: std::sync::Mutex<Vec<Bytes>>,
 }
 
 struct Received {
@@ -266,6 +302,15 @@ impl Connection for BrokenConnection {
         if self.fault != Some(Fault::AcceptsOversizeFrames) {
             check_outgoing_frame(&frame, self.limit)?;
         }
+        if self.fault == Some(Fault::WaitsForRoomForAFrameLargerThanK) && frame.len() > self.inner.unsent_bound() {
+            // A byte budget of K that a frame larger than K can never fit into.
+            return std::future::pending().await;
+        }
+        if self.fault == Some(Fault::DiscardsUnflushedFramesOnDrop) {
+            // A coalescing writer that flushes only on `close`, and so loses its batch on drop.
+            self.unflushed.lock().expect("not poisoned").push(frame);
+            return Ok(());
+        }
         match &self.unbounded {
             Some(queue) => queue.send(frame).map_err(|_| TransportError::Closed),
             None => self.inner.send(frame).await,
@@ -273,6 +318,9 @@ impl Connection for BrokenConnection {
     }
 
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
+        if self.fault == Some(Fault::EndsRecvAtLocalClose) && self.closed.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         let mut received = self.received.lock().await;
         if let Some(frame) = received.stashed.take() {
             return Ok(Some(frame));
@@ -312,6 +360,11 @@ impl Connection for BrokenConnection {
     }
 
     async fn close(&self) -> Result<(), TransportError> {
+        self.closed.store(true, Ordering::Release);
+        let unflushed = std::mem::take(&mut *self.unflushed.lock().expect("not poisoned"));
+        for frame in unflushed {
+            self.inner.send(frame).await?;
+        }
         self.inner.close().await
     }
 }
@@ -354,4 +407,8 @@ teeth! {
     a_close_never_reported_is_caught: NeverReportsClose,
     a_dial_hanging_on_a_dead_address_is_caught: HangsDialingADeadAddress,
     a_listener_dying_on_garbage_is_caught: DiesOnGarbage,
+    waiting_for_room_for_a_frame_larger_than_k_is_caught: WaitsForRoomForAFrameLargerThanK,
+    recv_ending_at_a_local_close_is_caught: EndsRecvAtLocalClose,
+    unflushed_frames_discarded_on_drop_are_caught: DiscardsUnflushedFramesOnDrop,
+    a_dropped_listener_kept_open_is_caught: KeepsADroppedListenerOpen,
 }

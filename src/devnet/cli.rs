@@ -40,6 +40,9 @@ pub enum TransportArg {
     Memory,
     /// TCP + Noise on loopback, in real time.
     TcpNoise,
+    /// QUIC on loopback, in real time (built with the `quic` feature).
+    #[cfg(feature = "quic")]
+    Quic,
 }
 
 /// Where the engines' step timeouts come from, as named on the command line.
@@ -131,6 +134,8 @@ impl DevnetArgs {
         let base = match self.transport {
             TransportArg::Memory => DevnetConfig::memory(self.validators, self.seed),
             TransportArg::TcpNoise => DevnetConfig::tcp_noise(self.validators, self.seed),
+            #[cfg(feature = "quic")]
+            TransportArg::Quic => DevnetConfig::quic(self.validators, self.seed),
         };
         let mut config = DevnetConfig { link, ..base };
         config.engine.block_bytes = self.block_bytes;
@@ -151,7 +156,7 @@ pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
     let config = args.config()?;
     let runtime = match config.transport {
         TransportKind::Memory => tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build(),
-        TransportKind::TcpNoise => crate::runtime::core_pinned(),
+        _ => crate::runtime::core_pinned(),
     }
     .map_err(|e| DevnetError::InvalidOptions(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(run_devnet(args, config))?;

@@ -9,6 +9,8 @@ use crate::memory::{MemoryNetwork, MemoryTransport};
 use crate::node::{NodeBuilder, NodeConfig, VirtualClock};
 use crate::tcp_noise::TcpNoiseTransport;
 use crate::transport::PeerAddress;
+
+use super::TransportKind;
 use crate::validator::{ValidatorInfo, ValidatorSet, ValidatorSetSource};
 
 /// The virtual wall clock simulated validators start from (2026-11-26, in µs), so sequence numbers,
@@ -100,4 +102,39 @@ pub fn on_memory(builder: NodeBuilder, network: &MemoryNetwork, index: usize, wa
 /// Puts `builder`'s node on tcp-noise, listening at `listen` (usually [`loopback_address`]).
 pub fn on_tcp_noise(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
     builder.transport_with(|ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone())))).listen(listen)
+}
+
+/// Puts `builder`'s node on QUIC, listening at `listen` (usually [`loopback_address_of`]`(Quic)`).
+#[cfg(feature = "quic")]
+pub fn on_quic(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
+    builder
+        .transport_with(|ctx| {
+            let transport = crate::quic::QuicTransport::new(ctx.clone()).map_err(|e| {
+                crate::transport::TransportError::Io { addr: "quic://".into(), source: std::io::Error::other(e) }
+            })?;
+            Ok(Arc::new(transport))
+        })
+        .listen(listen)
+}
+
+/// Where a validator on the socket transport `kind` listens in one process: loopback, a port the
+/// system picks. `None` for the simulator, whose addresses are names ([`memory_address`]).
+pub fn loopback_address_of(kind: TransportKind) -> Option<PeerAddress> {
+    match kind {
+        TransportKind::Memory => None,
+        TransportKind::TcpNoise => Some(loopback_address()),
+        #[cfg(feature = "quic")]
+        TransportKind::Quic => Some("quic://127.0.0.1:0".parse().expect("a quic:// address parses")),
+    }
+}
+
+/// Puts `builder`'s node on the socket transport `kind`, listening at `listen`; the simulator needs
+/// [`on_memory`] instead and gets the builder back unchanged.
+pub fn on_loopback(kind: TransportKind, builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
+    match kind {
+        TransportKind::Memory => builder,
+        TransportKind::TcpNoise => on_tcp_noise(builder, listen),
+        #[cfg(feature = "quic")]
+        TransportKind::Quic => on_quic(builder, listen),
+    }
 }

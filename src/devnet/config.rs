@@ -16,6 +16,9 @@ pub enum TransportKind {
     Memory,
     /// TCP + Noise on loopback, in real time.
     TcpNoise,
+    /// QUIC on loopback, in real time (the `quic` feature).
+    #[cfg(feature = "quic")]
+    Quic,
 }
 
 impl TransportKind {
@@ -24,6 +27,8 @@ impl TransportKind {
         match self {
             TransportKind::Memory => "memory",
             TransportKind::TcpNoise => "tcp-noise",
+            #[cfg(feature = "quic")]
+            TransportKind::Quic => "quic",
         }
     }
 }
@@ -91,6 +96,16 @@ impl DevnetConfig {
 
     /// `validators` over tcp-noise on loopback, nodes on [`NodeConfig::local`].
     pub fn tcp_noise(validators: usize, seed: u64) -> Self {
-        DevnetConfig { transport: TransportKind::TcpNoise, node: NodeConfig::local(), ..Self::memory(validators, seed) }
+        Self::on_loopback(TransportKind::TcpNoise, validators, seed)
+    }
+
+    /// `validators` over QUIC on loopback, nodes on [`NodeConfig::local`].
+    #[cfg(feature = "quic")]
+    pub fn quic(validators: usize, seed: u64) -> Self {
+        Self::on_loopback(TransportKind::Quic, validators, seed)
+    }
+
+    fn on_loopback(transport: TransportKind, validators: usize, seed: u64) -> Self {
+        DevnetConfig { transport, node: NodeConfig::local(), ..Self::memory(validators, seed) }
     }
 }

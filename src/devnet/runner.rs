@@ -195,7 +195,7 @@ impl Devnet {
                 let wall = cluster::wall_micros_since(self.created);
                 (cluster::on_memory(builder, &self.network, index, wall), VirtualClock::shared(wall))
             }
-            TransportKind::TcpNoise => {
+            kind => {
                 // Ports are known once nodes listen: each validator is told the addresses of those
                 // already listening and dials them; later ones dial it. A restart listens where it did.
                 let indexed: Vec<_> = self.keys.iter().enumerate().collect();
@@ -204,8 +204,9 @@ impl Devnet {
                 });
                 let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
                 let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
-                let listen = self.validators[index].listen.clone().unwrap_or_else(cluster::loopback_address);
-                (cluster::on_tcp_noise(builder, listen), Arc::new(SystemClock))
+                let listen = self.validators[index].listen.clone().or_else(|| cluster::loopback_address_of(kind));
+                let listen = listen.expect("a socket transport has a loopback address");
+                (cluster::on_loopback(kind, builder, listen), Arc::new(SystemClock))
             }
         };
         let (node, incoming) =

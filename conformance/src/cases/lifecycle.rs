@@ -169,3 +169,81 @@ pub async fn listen_port_zero_reports_real_address(factory: &dyn TransportFactor
     run.connect(&b, &a, &mut *listener).await?;
     Ok(())
 }
+
+/// Frames each side sends in the close and drop cases.
+fn few_frames(side: &str) -> [Bytes; 3] {
+    ["one", "two", "three"].map(|s| Bytes::from(format!("{side} {s}")))
+}
+
+/// After a local `close`, `recv` still returns what the peer sends, then `Ok(None)` after the peer's
+/// own close: `close` ends only the sending direction.
+pub async fn recv_works_after_local_close(factory: &dyn TransportFactory) -> Outcome {
+    let run = Run::new(factory, "recv_works_after_local_close");
+    let [a, b] = run.group();
+    let mut listener = run.listen(&a).await?;
+    let link = run.connect(&b, &a, &mut *listener).await?;
+    close(&run, &link, "the dialer's close").await?;
+    let end = run.recv(&*link.listener, "Ok(None) after the dialer's close").await?;
+    ensure!(run, end.is_none(), "after the dialer's close, its peer received a frame nobody sent");
+    let frames = few_frames("after close");
+    for frame in &frames {
+        run.send(&*link.listener, frame.clone(), "a frame to a peer that closed its sending side").await?;
+    }
+    let closing = &link.listener;
+    run.wait("the listener's close", closing.close())
+        .await?
+        .map_err(|e| run.fail(format!("the listener's close failed: {e}")))?;
+    for frame in &frames {
+        let got = run.recv_frame(&*link.dialer, "a frame sent to a side that had closed").await?;
+        ensure!(run, got == *frame, "after its own close the dialer received {got:?} where {frame:?} was sent");
+    }
+    let end = run.recv(&*link.dialer, "Ok(None) after both closed").await?;
+    ensure!(run, end.is_none(), "after both closed, recv returned a frame, not Ok(None)");
+    Ok(())
+}
+
+/// Dropping a connection without `close` closes it in the background: the peer receives every frame
+/// that was accepted, then `Ok(None)`.
+pub async fn dropped_connection_delivers_what_it_accepted(factory: &dyn TransportFactory) -> Outcome {
+    let run = Run::new(factory, "dropped_connection_delivers_what_it_accepted");
+    let [a, b] = run.group();
+    let mut listener = run.listen(&a).await?;
+    let Link { dialer, listener: accepted } = run.connect(&b, &a, &mut *listener).await?;
+    let frames = few_frames("before drop");
+    for frame in &frames {
+        run.send(&*dialer, frame.clone(), "a frame before the connection is dropped").await?;
+    }
+    drop(dialer);
+    for frame in &frames {
+        let got = run.recv(&*accepted, "a frame accepted before the drop").await?;
+        ensure!(
+            run,
+            got.as_ref() == Some(frame),
+            "the peer of a dropped connection received {got:?} where {frame:?} was accepted"
+        );
+    }
+    let end = run.recv(&*accepted, "Ok(None) after the peer's drop").await?;
+    ensure!(run, end.is_none(), "after the peer's drop, recv returned a frame, not Ok(None)");
+    Ok(())
+}
+
+/// Dropping a listener closes it: connections that finished their handshake but were never accepted
+/// end for their dialers (`Ok(None)` or an error, never a frame), and a new dial to its address fails
+/// within the dial and handshake timeouts. Connections already accepted are not its to end.
+pub async fn dropped_listener_ends_unaccepted_connections(factory: &dyn TransportFactory) -> Outcome {
+    let run = Run::new(factory, "dropped_listener_ends_unaccepted_connections");
+    let [a, b, c] = run.group();
+    let mut listener = run.listen(&a).await?;
+    let addr = listener.local_addr();
+    let kept = run.connect(&c, &a, &mut *listener).await?;
+    let unaccepted = run.dial(&b, &addr, Some(a.id)).await?;
+    let unaccepted = unaccepted.map_err(|e| run.fail(format!("a dial the listener never accepts failed: {e}")))?;
+    drop(listener);
+    let end = run.wait("the unaccepted connection to end after the listener's drop", unaccepted.recv()).await?;
+    ensure!(run, !matches!(end, Ok(Some(_))), "an unaccepted connection delivered a frame nobody sent");
+    let bound = run.config.dial_timeout + run.config.handshake_timeout + DEAD_DIAL_SLACK;
+    let again =
+        run.wait_at_most(bound, "a dial to a dropped listener to fail", b.transport.dial(&addr, Some(a.id))).await?;
+    ensure!(run, again.is_err(), "a dial to {addr} succeeded after its listener was dropped");
+    exchange(&run, &kept, "on a connection accepted before the listener's drop").await
+}

@@ -43,6 +43,16 @@ pub trait Transport: Send + Sync + 'static {
 }
 
 /// Accepts inbound connections.
+///
+/// # Closing
+/// A listener is closed by dropping it; there is no `close` method, because `accept` takes `&mut self`
+/// and so no `accept` can be pending when the owner drops it. Dropping stops taking inbound
+/// connections at once (a new dial to the address fails within the dialer's dial and handshake
+/// timeouts), aborts the handshakes in progress (their peers see the connection fail), and drops the
+/// connections that finished their handshake but were never returned by `accept` (their dialers see
+/// what dropping a [`Connection`] shows: a clean end with no frame). Connections already returned by
+/// `accept` are the caller's and carry on. [`AcceptQueue`](super::AcceptQueue) implements all of this.
+/// Checked by `quorumnet-conformance`'s `dropped_listener_ends_unaccepted_connections`.
 #[async_trait]
 pub trait Listener: Send + 'static {
     /// The address peers dial, with any port 0 replaced by the bound port.
@@ -67,8 +77,21 @@ pub trait Listener: Send + 'static {
 /// - Frames arrive in order, whole and exactly once, or the connection fails: a transport never
 ///   silently drops, duplicates or reorders.
 /// - Backpressure: at most [`Self::unsent_bound`] bytes (K ≤ 256 KiB) sit accepted-but-unsent; beyond
-///   that `send` stays pending until the link drains.
+///   that `send` stays pending until the link drains. A frame larger than K (the frame limit is
+///   4 MiB by default) is accepted when nothing else is unsent, so the bound is *K, or one frame if
+///   larger*: such a frame never waits for room it can never have, and it is the only one unsent.
 /// - After the peer's [`Self::close`], `recv` returns every frame it sent, then `Ok(None)`.
+/// - [`Self::close`] ends the sending direction only: after a local close, `recv` keeps returning the
+///   frames the peer sends, then `Ok(None)` once the peer closes too (a half-close).
+/// - Dropping a connection without `close` closes it in the background: the frames already accepted
+///   are still delivered and the peer then sees `Ok(None)`, as after `close`. Nothing waits for that
+///   flush, so it must be bounded by the transport (a dead peer's link fails by its keepalive or idle
+///   timeout, and the peer then sees an error, never `Ok(None)`). Frames the peer sends after the drop
+///   are discarded; its `send`s may fail with [`TransportError::ConnectionLost`].
+///
+/// `quorumnet-conformance` checks each of these; the cases for the last three and for the one-frame
+/// bound are `recv_works_after_local_close`, `dropped_connection_delivers_what_it_accepted` and
+/// `frame_larger_than_k_is_accepted_alone`.
 #[async_trait]
 pub trait Connection: Send + Sync + 'static {
     /// The remote validator, proven by the handshake — never merely claimed.
@@ -83,7 +106,8 @@ pub trait Connection: Send + Sync + 'static {
     fn max_frame_len(&self) -> usize;
 
     /// K: the most bytes that may sit accepted-but-unsent before `send` stays pending, counting
-    /// user-space queues and, where the OS allows, unsent kernel buffer. At most 256 KiB.
+    /// user-space queues and, where the OS allows, unsent kernel buffer. At most 256 KiB. One frame
+    /// larger than K is accepted alone, when nothing else is unsent.
     fn unsent_bound(&self) -> usize;
 
     /// Queues one frame. Pending while K bytes are unsent. Cancel-safe: if the future is dropped
@@ -114,7 +138,8 @@ pub trait Connection: Send + Sync + 'static {
     /// [`TransportError::ProtocolViolation`] for an oversize or empty frame from the peer.
     async fn recv(&self) -> Result<Option<Bytes>, TransportError>;
 
-    /// Sends what was accepted, then closes; the peer's `recv` sees `Ok(None)`. Idempotent.
+    /// Sends what was accepted, then closes the sending direction; the peer's `recv` sees `Ok(None)`.
+    /// This side's `recv` goes on until the peer closes too. Idempotent.
     ///
     /// # Errors
     /// [`TransportError::ConnectionLost`] if queued frames could not be flushed.
