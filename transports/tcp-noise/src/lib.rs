@@ -153,8 +153,9 @@ fn configure(stream: &TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Configures `stream`, runs the handshake and starts the channel. On a failed handshake the TCP
-/// connection is reset (linger 0), so the peer sees a refusal rather than a clean end.
+/// Configures `stream`, runs the handshake and starts the channel. Until the handshake succeeds the
+/// socket lingers 0, so a failed handshake, and one the listener's own deadline cuts off by dropping
+/// this future, resets the connection: the peer sees a refusal rather than a clean end.
 async fn secure(
     ctx: &TransportContext,
     mut stream: TcpStream,
@@ -163,17 +164,13 @@ async fn secure(
     expected: Option<ValidatorId>,
 ) -> Result<SecureConnection, TransportError> {
     let remote_addr = peer_address(remote);
-    configure(&stream).map_err(|source| TransportError::Io { addr: remote_addr.to_string(), source })?;
+    let io_error = |source| TransportError::Io { addr: remote_addr.to_string(), source };
+    configure(&stream).map_err(io_error)?;
+    socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).map_err(io_error)?;
     let handshake = NoiseHandshake::new(role, ctx, expected);
     let timeout = ctx.config.handshake_timeout;
-    let established = match run_handshake(&mut stream, handshake, timeout, remote_addr.as_str()).await {
-        Ok(established) => established,
-        Err(e) => {
-            // Best effort: the connection is dropped either way.
-            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-            return Err(e);
-        }
-    };
+    let established = run_handshake(&mut stream, handshake, timeout, remote_addr.as_str()).await?;
+    socket2::SockRef::from(&stream).set_linger(None).map_err(io_error)?;
     let options = ChannelOptions {
         send_budget: SEND_BUDGET,
         stream_unsent_bound: KERNEL_UNSENT_BOUND,
