@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{chain, Sim, WALL_BASE_MICROS};
+use quorumnet::identity::adversarial::sign_with_z_out_of_bound;
 use quorumnet::identity::{Keypair, Signature};
 use quorumnet::memory::LinkConfig;
-use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
+use quorumnet::message::{signing_bytes, ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
 use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
@@ -74,6 +75,32 @@ async fn a_corrupted_copy_arriving_first_does_not_suppress_the_real_message() {
     let from_byzantine = stats.peers[&sim.ids[3]].total();
     assert_eq!((from_byzantine.received, from_byzantine.invalid), (2, 1));
     assert_eq!(stats.delivered, 1);
+    sim.shutdown().await;
+}
+
+/// A signature PQClean's AVX2 verify accepts and FIPS 204 rejects (z out of bound) is a forgery on
+/// the receive path too: charged to the forwarder, never delivered, and the genuine copy still is.
+#[tokio::test(start_paused = true)]
+async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    let genuine = Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 3, 1));
+    let bytes = signing_bytes(&chain(), &genuine.origin, genuine.seq, &genuine.payload);
+    let Some(sig) = sign_with_z_out_of_bound(&sim.keys[3], &bytes) else { return sim.shutdown().await };
+    let unbounded = Envelope { sig, ..genuine.clone() };
+
+    send(&*conn, Frame::Envelope(unbounded)).await;
+    send(&*conn, Frame::Envelope(genuine.clone())).await;
+    sim.await_delivered(&[0, 2], &[genuine.id()], WITHIN).await;
+    let misbehaviour = loop {
+        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
+            _ => {}
+        }
+    };
+    assert_eq!(misbehaviour, Misbehaviour::InvalidSignature);
+    let stats = sim.nodes[&0].stats().await.unwrap();
+    assert_eq!((stats.peers[&sim.ids[3]].total().invalid, stats.delivered), (1, 1));
     sim.shutdown().await;
 }
 
