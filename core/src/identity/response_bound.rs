@@ -35,7 +35,8 @@ const Z_LEN: usize = 5 * 640;
 /// let mut sig = key.sign(b"vote").as_bytes().to_vec();
 /// assert!(response_is_short(Algorithm::MlDsa65, &sig));
 /// // The first coefficient packed as t = 0: z = γ1, inside what unpacking allows, outside FIPS 204.
-/// sig[48..51].copy_from_slice(&[0, 0, sig[50] & 0xF0]);
+/// let high_nibble = sig[50] & 0xF0; // the next coefficient's low bits
+/// sig[48..51].copy_from_slice(&[0, 0, high_nibble]);
 /// assert!(!response_is_short(Algorithm::MlDsa65, &sig));
 /// ```
 pub fn response_is_short(algorithm: Algorithm, signature: &[u8]) -> bool {

@@ -73,6 +73,7 @@ mod receive;
 mod reliable_driver;
 mod stats;
 
+pub mod byzantine;
 pub mod gossip;
 pub mod link;
 pub mod liveness;
