@@ -79,6 +79,7 @@ pub mod link;
 pub mod liveness;
 pub mod priority;
 pub mod reliable;
+pub mod reputation;
 pub mod traits;
 pub mod vote_validator;
 
