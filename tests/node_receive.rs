@@ -104,6 +104,40 @@ async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
     sim.shutdown().await;
 }
 
+/// Two different pre-votes for one round from validator 3: node 0 reports evidence anyone can check
+/// from the set alone, delivers only the first, and keeps 3's later messages from its engine.
+#[tokio::test(start_paused = true)]
+async fn an_equivocator_is_reported_with_verifiable_evidence_and_excluded() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    let prevote = |seq: u64, round: u32, block: u8| {
+        let message = ConsensusMessage::PreVote(Vote {
+            height: Height(1),
+            round: Round(round),
+            validator: sim.ids[3],
+            block_hash: Some(quorumnet::message::BlockHash([block; 32])),
+        });
+        Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS + seq, 3, &message)
+    };
+    let (first, second, later) = (prevote(1, 1, 1), prevote(2, 1, 2), prevote(3, 2, 1));
+    // Validly signed by validator 1 and relayed: processed after the others, in order.
+    let marker = Envelope::sign_message(&sim.keys[1], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 1, 5));
+    for envelope in [&first, &second, &later, &marker] {
+        send(&*conn, Frame::Envelope(envelope.clone())).await;
+    }
+    sim.await_delivered(&[0], &[first.id(), marker.id()], WITHIN).await;
+    let evidence = loop {
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed");
+        if let NodeEvent::Equivocation(evidence) = event {
+            break evidence;
+        }
+    };
+    assert_eq!((&evidence.first, &evidence.second), (&first, &second));
+    assert_eq!(evidence.verify(chain(), &sim.set(0..4)).map(|proof| proof.origin()), Ok(sim.ids[3]));
+    assert_eq!(sim.nodes[&0].stats().await.unwrap().delivered, 2, "neither the conflict nor later votes");
+    sim.shutdown().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn forged_and_impersonating_envelopes_are_dropped_and_charged_to_the_forwarder() {
     let (mut sim, conn) = byzantine_setup().await;

@@ -9,7 +9,9 @@
 //!   once per slot, when a second one differs; it also answers whether an origin is a proven
 //!   equivocator, so its later messages can be kept from the engine.
 //!
-//! Not yet wired into the node actor (no driver): the receive path still only reports forgeries.
+//! Wired into the receive path (`node::receive`): evidence is emitted as
+//! [`NodeEvent::Equivocation`](crate::node::NodeEvent::Equivocation) and a proven equivocator's later
+//! envelopes are dropped before the engine. Not yet: gossiping the evidence, replay detection.
 
 mod detector;
 mod evidence;
