@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{chain, Sim, WALL_BASE_MICROS};
+use quorumnet::identity::adversarial::sign_with_z_out_of_bound;
 use quorumnet::identity::{Keypair, Signature};
 use quorumnet::memory::LinkConfig;
-use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
+use quorumnet::message::{signing_bytes, ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
 use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
@@ -74,6 +75,66 @@ async fn a_corrupted_copy_arriving_first_does_not_suppress_the_real_message() {
     let from_byzantine = stats.peers[&sim.ids[3]].total();
     assert_eq!((from_byzantine.received, from_byzantine.invalid), (2, 1));
     assert_eq!(stats.delivered, 1);
+    sim.shutdown().await;
+}
+
+/// A signature PQClean's AVX2 verify accepts and FIPS 204 rejects (z out of bound) is a forgery on
+/// the receive path too: charged to the forwarder, never delivered, and the genuine copy still is.
+#[tokio::test(start_paused = true)]
+async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    let genuine = Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 3, 1));
+    let bytes = signing_bytes(&chain(), &genuine.origin, genuine.seq, &genuine.payload);
+    let Some(sig) = sign_with_z_out_of_bound(&sim.keys[3], &bytes) else { return sim.shutdown().await };
+    let unbounded = Envelope { sig, ..genuine.clone() };
+
+    send(&*conn, Frame::Envelope(unbounded)).await;
+    send(&*conn, Frame::Envelope(genuine.clone())).await;
+    sim.await_delivered(&[0, 2], &[genuine.id()], WITHIN).await;
+    let misbehaviour = loop {
+        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
+            _ => {}
+        }
+    };
+    assert_eq!(misbehaviour, Misbehaviour::InvalidSignature);
+    let stats = sim.nodes[&0].stats().await.unwrap();
+    assert_eq!((stats.peers[&sim.ids[3]].total().invalid, stats.delivered), (1, 1));
+    sim.shutdown().await;
+}
+
+/// Two different pre-votes for one round from validator 3: node 0 reports evidence anyone can check
+/// from the set alone, delivers only the first, and keeps 3's later messages from its engine.
+#[tokio::test(start_paused = true)]
+async fn an_equivocator_is_reported_with_verifiable_evidence_and_excluded() {
+    let (mut sim, conn) = byzantine_setup().await;
+    let mut events = sim.nodes[&0].events();
+    let prevote = |seq: u64, round: u32, block: u8| {
+        let message = ConsensusMessage::PreVote(Vote {
+            height: Height(1),
+            round: Round(round),
+            validator: sim.ids[3],
+            block_hash: Some(quorumnet::message::BlockHash([block; 32])),
+        });
+        Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS + seq, 3, &message)
+    };
+    let (first, second, later) = (prevote(1, 1, 1), prevote(2, 1, 2), prevote(3, 2, 1));
+    // Validly signed by validator 1 and relayed: processed after the others, in order.
+    let marker = Envelope::sign_message(&sim.keys[1], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 1, 5));
+    for envelope in [&first, &second, &later, &marker] {
+        send(&*conn, Frame::Envelope(envelope.clone())).await;
+    }
+    sim.await_delivered(&[0], &[first.id(), marker.id()], WITHIN).await;
+    let evidence = loop {
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed");
+        if let NodeEvent::Equivocation(evidence) = event {
+            break evidence;
+        }
+    };
+    assert_eq!((&evidence.first, &evidence.second), (&first, &second));
+    assert_eq!(evidence.verify(chain(), &sim.set(0..4)).map(|proof| proof.origin()), Ok(sim.ids[3]));
+    assert_eq!(sim.nodes[&0].stats().await.unwrap().delivered, 2, "neither the conflict nor later votes");
     sim.shutdown().await;
 }
 

@@ -87,6 +87,16 @@ fn assert_bad_signature(result: Result<(), EnvelopeError>) {
 }
 
 #[test]
+fn an_envelope_whose_signature_breaks_the_z_bound_is_rejected() {
+    let key = ml_dsa_key();
+    let Some(envelope) = with_z_out_of_bound(&key, signed(&key)) else { return };
+    assert_eq!(
+        envelope.verify(chain(), key.public_key()),
+        Err(EnvelopeError::Signature(IdentityError::ResponseOutOfBound { algorithm: Algorithm::MlDsa65 }))
+    );
+}
+
+#[test]
 fn envelope_signed_for_another_chain_is_rejected() {
     let key = ml_dsa_key();
     assert_bad_signature(signed(&key).verify(ChainId::from_network_name("testnet"), key.public_key()));

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use common::chain;
 use common::validators::set_with_powers;
-use quorumnet_core::identity::Keypair;
-use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, Heartbeat, Height, Round, Vote};
+use quorumnet_core::identity::{Algorithm, IdentityError, Keypair};
+use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, EnvelopeError, Heartbeat, Height, Round, Vote};
 use quorumnet_core::node::vote_validator::{RemoteVoteValidator, VerifiedVote, VoteError, VotePhase, VoteTarget};
 use quorumnet_core::validator::{
     ListValidatorSetSource, ValidatorInfo, ValidatorSetChange, ValidatorSetHistory, ValidatorUpdate,
@@ -46,6 +46,18 @@ fn a_valid_vote_verifies_with_its_voter_and_target() {
     let envelope = precommit(&keys[0], &keys[0], 3);
     let vote = validator.verify(&envelope).unwrap();
     assert_eq!((vote.voter, vote.target, vote.id), (keys[0].validator_id(), target(3), envelope.id()));
+}
+
+#[test]
+fn a_vote_whose_signature_breaks_the_z_bound_is_forged() {
+    let (keys, _, validator) = fixture();
+    let Some(vote) = common::with_z_out_of_bound(&keys[0], precommit(&keys[0], &keys[0], 3)) else { return };
+    assert_eq!(
+        validator.verify(&vote),
+        Err(VoteError::Forged(EnvelopeError::Signature(IdentityError::ResponseOutOfBound {
+            algorithm: Algorithm::MlDsa65
+        })))
+    );
 }
 
 #[test]

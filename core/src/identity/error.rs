@@ -48,6 +48,13 @@ pub enum IdentityError {
         /// The verifying key's algorithm.
         algorithm: Algorithm,
     },
+    /// A signature whose response z has a coefficient of absolute value at least γ1 − β: FIPS 204
+    /// rejects it, though PQClean's AVX2 verify alone would accept it if the rest is consistent.
+    #[error("{algorithm} signature's response z is out of FIPS 204's bound (||z||inf >= gamma1 - beta)")]
+    ResponseOutOfBound {
+        /// The verifying key's algorithm.
+        algorithm: Algorithm,
+    },
     /// A secret key and public key that do not belong together.
     #[error("secret key does not match public key: the key material is corrupt or from two different keys")]
     KeyMismatch,

@@ -37,56 +37,7 @@ impl PreparedKey {
 
 #[cfg(all(target_arch = "x86_64", not(windows)))]
 mod avx2 {
-    use sha3::digest::{ExtendableOutput, Update, XofReader};
-    use sha3::Shake256;
-
-    // ML-DSA-65 (FIPS 204, table 1) and PQClean's packed sizes.
-    const N: usize = 256;
-    const K: usize = 6;
-    const L: usize = 5;
-    const OMEGA: usize = 55;
-    const SEED_BYTES: usize = 32;
-    const TR_BYTES: usize = 64;
-    const MU_BYTES: usize = 64;
-    const CTILDE_BYTES: usize = 48;
-    const POLYT1_PACKED: usize = 320;
-    const POLYZ_PACKED: usize = 640;
-    const POLYW1_PACKED: usize = 128;
-    /// `polyw1_pack` writes up to 14 bytes past its polynomial's 128 (AVX2 stores).
-    const POLYW1_SLACK: usize = 14;
-    const PUBLIC_KEY_BYTES: usize = SEED_BYTES + K * POLYT1_PACKED;
-    const SIGNATURE_BYTES: usize = CTILDE_BYTES + L * POLYZ_PACKED + OMEGA + K;
-
-    /// PQClean's `poly`: 256 coefficients, 32-byte aligned for AVX2 loads.
-    #[repr(C, align(32))]
-    #[derive(Clone, Copy)]
-    struct Poly([i32; N]);
-
-    /// PQClean's `polyvecl`.
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct PolyVecL([Poly; L]);
-
-    const ZERO: Poly = Poly([0; N]);
-
-    // PQClean ML-DSA-65 AVX2 internals, linked from pqcrypto-mldsa's static library. Each takes
-    // pointers to `Poly`/`PolyVecL` as laid out above and touches nothing else.
-    unsafe extern "C" {
-        fn PQCLEAN_MLDSA65_AVX2_polyvec_matrix_expand(mat: *mut PolyVecL, rho: *const u8);
-        fn PQCLEAN_MLDSA65_AVX2_polyvecl_pointwise_acc_montgomery(w: *mut Poly, u: *const PolyVecL, v: *const PolyVecL);
-        fn PQCLEAN_MLDSA65_AVX2_polyt1_unpack(r: *mut Poly, a: *const u8);
-        fn PQCLEAN_MLDSA65_AVX2_polyz_unpack(r: *mut Poly, a: *const u8);
-        fn PQCLEAN_MLDSA65_AVX2_polyw1_pack(r: *mut u8, a: *const Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_challenge(c: *mut Poly, seed: *const u8);
-        fn PQCLEAN_MLDSA65_AVX2_poly_shiftl(a: *mut Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_ntt(a: *mut Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_invntt_tomont(a: *mut Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_pointwise_montgomery(c: *mut Poly, a: *const Poly, b: *const Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_sub(c: *mut Poly, a: *const Poly, b: *const Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_reduce(a: *mut Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_caddq(a: *mut Poly);
-        fn PQCLEAN_MLDSA65_AVX2_poly_use_hint(b: *mut Poly, a: *const Poly, h: *const Poly);
-    }
+    use crate::identity::mldsa65_avx2::*;
 
     /// An ML-DSA-65 public key with what verification derives from it alone already computed.
     pub(in crate::identity) struct PreparedKey {
@@ -123,7 +74,8 @@ mod avx2 {
         }
 
         /// Whether `signature` is this key's ML-DSA-65 signature of `message` with an empty context,
-        /// exactly as pqcrypto-mldsa's `verify_detached_signature` decides.
+        /// exactly as pqcrypto-mldsa's `verify_detached_signature` decides — including its omission of
+        /// the ‖z‖∞ bound, which [`super::super::response_bound`] adds for every verify path.
         pub(in crate::identity) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
             if signature.len() != SIGNATURE_BYTES {
                 return false;
@@ -144,7 +96,8 @@ mod avx2 {
                 PQCLEAN_MLDSA65_AVX2_poly_challenge(&mut c, c_tilde.as_ptr());
                 PQCLEAN_MLDSA65_AVX2_poly_ntt(&mut c);
                 for (i, zi) in z.0.iter_mut().enumerate() {
-                    // Unpacking bounds each coefficient to (−γ1, γ1], as pqcrypto's AVX2 verify relies on.
+                    // Unpacking bounds each coefficient to (−γ1, γ1] only; FIPS 204's tighter
+                    // ‖z‖∞ < γ1 − β is checked by `PublicKey::verify` before this runs.
                     PQCLEAN_MLDSA65_AVX2_polyz_unpack(zi, z_packed[i * POLYZ_PACKED..].as_ptr());
                     PQCLEAN_MLDSA65_AVX2_poly_ntt(zi);
                 }
@@ -189,13 +142,6 @@ mod avx2 {
         }
         *pos = end;
         Some(h)
-    }
-
-    /// SHAKE256 of the concatenation of `parts`, `out.len()` bytes of it.
-    fn shake256(parts: &[&[u8]], out: &mut [u8]) {
-        let mut hasher = Shake256::default();
-        parts.iter().for_each(|part| hasher.update(part));
-        hasher.finalize_xof().read(out);
     }
 }
 

@@ -8,6 +8,9 @@
 //! - [`ValidatorId`]: BLAKE3-256 of the public key encoding.
 //! - [`ChainId`]: 32 bytes bound into every handshake and signature.
 //! - [`key_file`]: the on-disk key format, written owner-read-only.
+//! - [`response_is_short`]: FIPS 204's ‖z‖∞ bound, which PQClean's AVX2 verify skips; checked by
+//!   every [`PublicKey::verify`], so no path accepts a signature FIPS 204 rejects.
+//! - [`adversarial`]: signatures only a lax verifier accepts, for byzantine tests.
 //!
 //! ```
 //! use quorumnet_core::identity::{Algorithm, Keypair};
@@ -19,13 +22,17 @@
 //! assert!(key.public_key().verify(b"another vote", &sig).is_err());
 //! ```
 
+pub mod adversarial;
 mod algorithm;
 mod chain_id;
 mod error;
 pub mod key_file;
 mod keypair;
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+mod mldsa65_avx2;
 mod mldsa65_prepared;
 mod public_key;
+mod response_bound;
 mod scheme;
 mod signature;
 mod validator_id;
@@ -35,5 +42,6 @@ pub use chain_id::ChainId;
 pub use error::IdentityError;
 pub use keypair::Keypair;
 pub use public_key::PublicKey;
+pub use response_bound::response_is_short;
 pub use signature::Signature;
 pub use validator_id::ValidatorId;

@@ -74,6 +74,8 @@ impl PublicKey {
     ///
     /// # Errors
     /// [`IdentityError::WrongSignatureLength`] when the signature cannot belong to this key's algorithm,
+    /// [`IdentityError::ResponseOutOfBound`] when FIPS 204's ‖z‖∞ bound fails (checked here, first and
+    /// cheaply, because pqcrypto's AVX2 verify skips it: see [`super::response_is_short`]),
     /// [`IdentityError::BadSignature`] when it does not verify.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), IdentityError> {
         let algorithm = self.algorithm();
@@ -84,6 +86,9 @@ impl PublicKey {
                 expected: algorithm.signature_len(),
                 actual: sig.len(),
             });
+        }
+        if !super::response_is_short(algorithm, sig) {
+            return Err(IdentityError::ResponseOutOfBound { algorithm });
         }
         let verified = match self.prepared() {
             Some(prepared) => prepared.verify(message, sig),

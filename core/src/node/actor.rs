@@ -25,6 +25,7 @@ use super::reliable_driver::{Reliable, ReliableCommand};
 use super::stats::{KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};
 use crate::message::{Envelope, Frame, Height, MessageKind, Round};
+use crate::node::byzantine::EquivocationDetector;
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::link::{LinkEvent, PeerLink, SendError};
 use crate::node::priority::Priority;
@@ -127,6 +128,8 @@ pub(crate) struct Actor {
     /// One entry per validator of the current set except this node. Ordered: iteration is observable.
     pub peers: BTreeMap<ValidatorId, Peer>,
     pub seen: SeenCache,
+    /// Equivocation among verified envelopes; its proven equivocators are excluded on receive.
+    pub detector: EquivocationDetector,
     pub store: MessageStore,
     /// What each peer is known to hold.
     pub knowledge: PeerKnowledge,

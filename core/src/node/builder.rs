@@ -253,6 +253,7 @@ impl NodeBuilder {
             transports,
             peers: BTreeMap::new(),
             seen: SeenCache::from_config(gossip),
+            detector: Default::default(),
             store: MessageStore::from_config(gossip),
             knowledge: PeerKnowledge::from_config(gossip),
             announced: PeerKnowledge::from_config(gossip),

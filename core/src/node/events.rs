@@ -3,6 +3,7 @@
 use tokio::time::Instant;
 
 use crate::identity::ValidatorId;
+use crate::node::byzantine::EquivocationEvidence;
 use crate::node::link::{CloseReason, LinkId, Violation};
 use crate::node::liveness::LivenessEvent;
 use crate::node::reliable::ReliableEvent;
@@ -110,4 +111,7 @@ pub enum NodeEvent {
     /// A reliable delivery ended (delivered, timed out, failed), or an ack from a validator other than
     /// the destination was refused (see [`crate::node::reliable`]).
     Reliable(ReliableEvent),
+    /// A validator was caught signing two conflicting envelopes (first seen here; verifiable with
+    /// [`EquivocationEvidence::verify`]). Its later messages are kept from the engine.
+    Equivocation(EquivocationEvidence),
 }

@@ -73,11 +73,14 @@ mod receive;
 mod reliable_driver;
 mod stats;
 
+pub mod byzantine;
 pub mod gossip;
 pub mod link;
 pub mod liveness;
 pub mod priority;
+pub mod rate_limit;
 pub mod reliable;
+pub mod reputation;
 pub mod traits;
 pub mod vote_validator;
 

@@ -119,6 +119,9 @@ impl Actor {
         };
         self.seen.record(id, now);
         self.knowledge.mark(from, id);
+        if self.exclude_equivocator(&envelope, &message) {
+            return None;
+        }
         let arrival = match route {
             Route::Gossip => self.keep_for_repair(&envelope, id, from, now),
             Route::PointToPoint => Arrival::Unrequested,
@@ -155,6 +158,17 @@ impl Actor {
             self.keep_parent(envelope, from, copy);
         }
         arrival
+    }
+
+    /// Equivocation comes first (DESIGN.md §5): reports new evidence, and whether `envelope`'s origin
+    /// is a proven equivocator, whose messages the engine must not count. Called on verified
+    /// envelopes only, after they are marked seen, so forwarded copies are not checked again.
+    fn exclude_equivocator(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> bool {
+        if let Some(evidence) = self.detector.observe(envelope, message) {
+            tracing::warn!(origin = %envelope.origin.short(), "equivocation detected");
+            self.emit(NodeEvent::Equivocation(evidence));
+        }
+        self.detector.is_equivocator(&envelope.origin)
     }
 
     /// Verifies `envelope` against the validator set in force at its message's height.

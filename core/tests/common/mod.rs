@@ -16,6 +16,14 @@ pub fn chain() -> ChainId {
     ChainId::from_network_name("devnet")
 }
 
+/// `envelope` re-signed by `key` with a signature FIPS 204 rejects and PQClean's AVX2 verify accepts
+/// (z out of bound, see `identity::adversarial`); `None` where that signer does not exist (no AVX2).
+pub fn with_z_out_of_bound(key: &quorumnet_core::identity::Keypair, envelope: Envelope) -> Option<Envelope> {
+    let bytes = quorumnet_core::message::signing_bytes(&chain(), &envelope.origin, envelope.seq, &envelope.payload);
+    let sig = quorumnet_core::identity::adversarial::sign_with_z_out_of_bound(key, &bytes)?;
+    Some(Envelope { sig, ..envelope })
+}
+
 pub fn validator(byte: u8) -> ValidatorId {
     ValidatorId([byte; 32])
 }

@@ -1,0 +1,222 @@
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::evidence::{slot, EquivocationEvidence};
+use crate::identity::ValidatorId;
+use crate::message::{ConsensusMessage, Envelope, Height, MessageKind, Round};
+
+/// Bounds on what an [`EquivocationDetector`] remembers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DetectorConfig {
+    /// Slots are kept for this many heights below the highest seen; conflicts older than that go
+    /// unnoticed (consensus has moved on and they can no longer split a decision).
+    pub heights: u64,
+    /// Sequence numbers kept per origin (the highest ones); older ones go unnoticed.
+    pub seqs_per_origin: usize,
+}
+
+impl Default for DetectorConfig {
+    /// 4 heights, 256 sequence numbers per origin. Envelopes are shared with the repair store (their
+    /// payload and signature are reference-counted), so the cost is mostly map entries: with 100
+    /// validators about 100 × (4 heights × ~8 slots + 256) entries.
+    fn default() -> Self {
+        DetectorConfig { heights: 4, seqs_per_origin: 256 }
+    }
+}
+
+type Slot = (Height, ValidatorId, Round, MessageKind);
+
+/// Finds equivocation among verified envelopes: the first envelope per (origin, height, round, kind)
+/// and per (origin, seq) is remembered, and a second, different one yields
+/// [`EquivocationEvidence`] — once per slot or sequence number, so evidence is gossiped once.
+///
+/// Feed it only envelopes whose signature, origin and author were checked (the receive path's
+/// `judge`), and only new ones (exact duplicates are filtered by the seen-cache before; a duplicate
+/// passed anyway is recognised by its payload and ignored).
+///
+/// ```
+/// use quorumnet_core::identity::{ChainId, Keypair};
+/// use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, Height, Round, Vote};
+/// use quorumnet_core::node::byzantine::EquivocationDetector;
+///
+/// let chain = ChainId::from_network_name("devnet");
+/// let key = Keypair::from_seed(&[1; 32]);
+/// let vote = |seq: u64, block: u8| {
+///     let vote = Vote { height: Height(5), round: Round(0), validator: key.validator_id(), block_hash: Some(BlockHash([block; 32])) };
+///     let message = ConsensusMessage::PreVote(vote);
+///     (Envelope::sign_message(&key, chain, seq, 3, &message), message)
+/// };
+/// let mut detector = EquivocationDetector::default();
+/// let (first, m1) = vote(1, 1);
+/// let (second, m2) = vote(2, 2);
+/// assert!(detector.observe(&first, &m1).is_none());
+/// let evidence = detector.observe(&second, &m2).expect("two pre-votes for one round");
+/// assert_eq!((evidence.first, evidence.second), (first, second));
+/// assert!(detector.is_equivocator(&key.validator_id()));
+/// ```
+#[derive(Debug, Default)]
+pub struct EquivocationDetector {
+    config: DetectorConfig,
+    slots: BTreeMap<Slot, Kept>,
+    seqs: HashMap<ValidatorId, BTreeMap<u64, Kept>>,
+    highest: Height,
+    equivocators: HashSet<ValidatorId>,
+}
+
+impl EquivocationDetector {
+    /// A detector with `config`'s bounds.
+    pub fn new(config: DetectorConfig) -> Self {
+        EquivocationDetector { config, ..Self::default() }
+    }
+
+    /// Records a verified `envelope` carrying `message`; the evidence if it conflicts with an
+    /// envelope recorded before and no evidence was produced for that slot or seq yet.
+    pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<EquivocationEvidence> {
+        let by_seq = self.observe_seq(envelope);
+        let by_slot = slot(message).and_then(|(height, round, kind)| {
+            self.advance(height);
+            if height.0.saturating_add(self.config.heights) <= self.highest.0 {
+                return None; // below the window
+            }
+            let kept = self.slots.entry((height, envelope.origin, round, kind));
+            conflict(kept.or_insert_with(|| Kept::First(envelope.clone())), envelope)
+        });
+        let evidence = by_seq.or(by_slot)?;
+        self.equivocators.insert(envelope.origin);
+        Some(evidence)
+    }
+
+    /// Whether `origin` was proven to equivocate (evidence produced here or accepted by
+    /// [`mark_equivocator`](Self::mark_equivocator)).
+    pub fn is_equivocator(&self, origin: &ValidatorId) -> bool {
+        self.equivocators.contains(origin)
+    }
+
+    /// Records `origin` as a proven equivocator, from evidence verified elsewhere (gossiped by a peer).
+    pub fn mark_equivocator(&mut self, origin: ValidatorId) {
+        self.equivocators.insert(origin);
+    }
+
+    /// Slots and sequence numbers currently remembered (for tests of the bounds).
+    pub fn remembered(&self) -> usize {
+        self.slots.len() + self.seqs.values().map(BTreeMap::len).sum::<usize>()
+    }
+
+    fn observe_seq(&mut self, envelope: &Envelope) -> Option<EquivocationEvidence> {
+        let seqs = self.seqs.entry(envelope.origin).or_default();
+        if seqs.len() >= self.config.seqs_per_origin && !seqs.contains_key(&envelope.seq) {
+            match seqs.first_key_value() {
+                Some((&lowest, _)) if lowest < envelope.seq => {
+                    seqs.remove(&lowest);
+                }
+                _ => return None, // older than everything kept
+            }
+        }
+        conflict(seqs.entry(envelope.seq).or_insert_with(|| Kept::First(envelope.clone())), envelope)
+    }
+
+    /// Moves the window up to `height`, forgetting slots that fall out of it.
+    fn advance(&mut self, height: Height) {
+        if height <= self.highest {
+            return;
+        }
+        self.highest = height;
+        let floor = Height(height.0.saturating_sub(self.config.heights.saturating_sub(1)));
+        self.slots = self.slots.split_off(&(floor, ValidatorId([0; 32]), Round(0), MessageKind::Proposal));
+    }
+}
+
+/// What is kept for a slot or sequence number.
+#[derive(Debug)]
+enum Kept {
+    /// The first envelope seen for it.
+    First(Envelope),
+    /// Evidence was produced: later conflicts add nothing.
+    Reported,
+}
+
+/// The evidence if `kept` holds a first envelope with another payload than `envelope`; it is then
+/// marked reported, so each slot yields evidence once.
+fn conflict(kept: &mut Kept, envelope: &Envelope) -> Option<EquivocationEvidence> {
+    let Kept::First(first) = kept else { return None };
+    if first.payload == envelope.payload {
+        return None;
+    }
+    // Cheap: payload and signature are reference-counted.
+    let first = first.clone();
+    *kept = Kept::Reported;
+    Some(EquivocationEvidence { first, second: envelope.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{ChainId, Keypair};
+    use crate::message::{BlockHash, Vote};
+
+    fn prevote(key: &Keypair, seq: u64, height: u64, round: u32, block: u8) -> (Envelope, ConsensusMessage) {
+        let vote = Vote {
+            height: Height(height),
+            round: Round(round),
+            validator: key.validator_id(),
+            block_hash: Some(BlockHash([block; 32])),
+        };
+        let message = ConsensusMessage::PreVote(vote);
+        (Envelope::sign_message(key, ChainId::from_network_name("detector"), seq, 3, &message), message)
+    }
+
+    fn observe(detector: &mut EquivocationDetector, (envelope, message): &(Envelope, ConsensusMessage)) -> bool {
+        detector.observe(envelope, message).is_some()
+    }
+
+    #[test]
+    fn honest_traffic_and_resends_never_yield_evidence() {
+        let key = Keypair::from_seed(&[1; 32]);
+        let mut detector = EquivocationDetector::default();
+        for (seq, round) in (1..=20).zip(0..) {
+            assert!(!observe(&mut detector, &prevote(&key, seq, 3, round, 1)));
+        }
+        // The same vote again, as a repair answer or under a new seq: same payload, no conflict.
+        let again = prevote(&key, 1, 3, 0, 1);
+        assert!(!observe(&mut detector, &again));
+        let (envelope, message) = prevote(&key, 40, 3, 0, 1);
+        let resent = Envelope::sign(&key, ChainId::from_network_name("detector"), 41, 3, envelope.payload.clone());
+        assert!(detector.observe(&resent, &message).is_none());
+        assert!(!detector.is_equivocator(&key.validator_id()));
+    }
+
+    #[test]
+    fn a_conflicting_vote_yields_evidence_once_per_slot() {
+        let key = Keypair::from_seed(&[1; 32]);
+        let mut detector = EquivocationDetector::default();
+        let first = prevote(&key, 1, 3, 0, 1);
+        assert!(!observe(&mut detector, &first));
+        let evidence = detector.observe(&prevote(&key, 2, 3, 0, 2).0, &prevote(&key, 2, 3, 0, 2).1);
+        assert_eq!(evidence.expect("conflict").first, first.0);
+        assert!(detector.is_equivocator(&key.validator_id()));
+        assert!(!observe(&mut detector, &prevote(&key, 3, 3, 0, 3)), "the slot was reported already");
+        // Another validator is unaffected.
+        assert!(!detector.is_equivocator(&Keypair::from_seed(&[2; 32]).validator_id()));
+    }
+
+    #[test]
+    fn two_payloads_under_one_seq_yield_evidence() {
+        let key = Keypair::from_seed(&[1; 32]);
+        let mut detector = EquivocationDetector::default();
+        assert!(!observe(&mut detector, &prevote(&key, 5, 3, 0, 1)));
+        assert!(observe(&mut detector, &prevote(&key, 5, 3, 1, 1)), "another round, same seq");
+    }
+
+    #[test]
+    fn memory_stays_within_the_height_window_and_the_seq_cap() {
+        let key = Keypair::from_seed(&[1; 32]);
+        let config = DetectorConfig { heights: 2, seqs_per_origin: 8 };
+        let mut detector = EquivocationDetector::new(config);
+        for seq in 1..=100u64 {
+            assert!(!observe(&mut detector, &prevote(&key, seq, seq, 0, 1)));
+            assert!(detector.remembered() <= 2 + 8, "after seq {seq}: {}", detector.remembered());
+        }
+        // Below the window, a conflict goes unnoticed rather than growing memory.
+        assert!(!observe(&mut detector, &prevote(&key, 1000, 50, 0, 2)));
+        assert!(observe(&mut detector, &prevote(&key, 1001, 100, 0, 2)), "inside the window it is caught");
+    }
+}

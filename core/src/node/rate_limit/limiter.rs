@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::TokenBucket;
+use crate::identity::ValidatorId;
+use crate::node::priority::Priority;
+
+/// One priority's limit: sustained bytes per second and burst bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained rate, bytes per second.
+    pub rate: u64,
+    /// Bucket size, bytes.
+    pub burst: u64,
+}
+
+/// The inbound limits per priority, applied to each peer separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Indexed by [`Priority::rank`].
+    pub limits: [RateLimit; Priority::COUNT],
+}
+
+impl RateLimitConfig {
+    /// Production: well above what one honest validator sends (a vote is ≈ 3.5 KB on the wire and a
+    /// validator sends a few per round; a proposal can be megabytes), far below what a flooder could.
+    pub fn recommended() -> Self {
+        Self::from_pairs([
+            (Priority::Vote, 2_000_000, 512 * 1024),
+            (Priority::Proposal, 8_000_000, 4 * 1024 * 1024),
+            (Priority::Liveness, 64 * 1024, 32 * 1024),
+            (Priority::Discovery, 64 * 1024, 64 * 1024),
+            (Priority::Bulk, 4_000_000, 1024 * 1024),
+        ])
+    }
+
+    /// Tests: small buckets, so a flood is cut after a few frames.
+    pub fn test() -> Self {
+        Self::from_pairs([
+            (Priority::Vote, 200_000, 64 * 1024),
+            (Priority::Proposal, 400_000, 256 * 1024),
+            (Priority::Liveness, 16 * 1024, 8 * 1024),
+            (Priority::Discovery, 16 * 1024, 16 * 1024),
+            (Priority::Bulk, 200_000, 64 * 1024),
+        ])
+    }
+
+    fn from_pairs(pairs: [(Priority, u64, u64); Priority::COUNT]) -> Self {
+        let mut limits = [RateLimit { rate: 0, burst: 0 }; Priority::COUNT];
+        for (priority, rate, burst) in pairs {
+            limits[priority.rank()] = RateLimit { rate, burst };
+        }
+        RateLimitConfig { limits }
+    }
+}
+
+/// Token buckets per peer and priority.
+///
+/// ```
+/// use quorumnet_core::identity::ValidatorId;
+/// use quorumnet_core::node::priority::Priority;
+/// use quorumnet_core::node::rate_limit::{InboundLimiter, RateLimitConfig};
+/// use tokio::time::Instant;
+///
+/// let mut limiter = InboundLimiter::new(RateLimitConfig::test());
+/// let (flooder, honest, now) = (ValidatorId([1; 32]), ValidatorId([2; 32]), Instant::now());
+/// let admitted = (0..100).filter(|_| limiter.admit(flooder, Priority::Vote, 3_500, now)).count();
+/// assert!(admitted < 100);
+/// assert!(limiter.admit(honest, Priority::Vote, 3_500, now), "another peer's bucket is its own");
+/// ```
+#[derive(Debug)]
+pub struct InboundLimiter {
+    config: RateLimitConfig,
+    peers: BTreeMap<ValidatorId, [TokenBucket; Priority::COUNT]>,
+}
+
+impl InboundLimiter {
+    /// No peer seen yet; each starts with full buckets.
+    pub fn new(config: RateLimitConfig) -> Self {
+        InboundLimiter { config, peers: BTreeMap::new() }
+    }
+
+    /// Whether a frame of `bytes` from `peer` at `priority` is within quota at `now` (and if so, charged).
+    pub fn admit(&mut self, peer: ValidatorId, priority: Priority, bytes: u64, now: Instant) -> bool {
+        let config = self.config;
+        let buckets = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| config.limits.map(|limit| TokenBucket::new(limit.rate, limit.burst, now)));
+        buckets[priority.rank()].take(bytes, now)
+    }
+
+    /// Forgets `peer` (it left the set): memory is one bucket set per current peer.
+    pub fn remove(&mut self, peer: &ValidatorId) {
+        self.peers.remove(peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_flood_is_cut_to_the_sustained_rate_and_other_priorities_are_untouched() {
+        let config = RateLimitConfig::test();
+        let vote = config.limits[Priority::Vote.rank()];
+        let mut limiter = InboundLimiter::new(config);
+        let (peer, start) = (ValidatorId([1; 32]), Instant::now());
+        // 100× the vote quota for 10 s, in 1 ms steps.
+        let per_ms = vote.rate * 100 / 1000;
+        let mut admitted = 0u64;
+        for ms in 0..10_000u64 {
+            let now = start + Duration::from_millis(ms);
+            if limiter.admit(peer, Priority::Vote, per_ms, now) {
+                admitted += per_ms;
+            }
+        }
+        let allowed = vote.burst + vote.rate * 10;
+        assert!(admitted <= allowed, "{admitted} > {allowed}");
+        assert!(admitted >= allowed / 2, "the sustained rate still passes: {admitted}");
+        assert!(limiter.admit(peer, Priority::Liveness, 100, start + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_burst_passes_from_a_full_bucket() {
+        let mut limiter = InboundLimiter::new(RateLimitConfig::test());
+        let now = Instant::now();
+        assert!(limiter.admit(ValidatorId([1; 32]), Priority::Proposal, 10_000_000, now));
+        assert!(!limiter.admit(ValidatorId([1; 32]), Priority::Proposal, 1, now), "and empties it");
+    }
+}
