@@ -14,6 +14,7 @@ use quorumnet::identity::{Keypair, Signature};
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{signing_bytes, ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
 use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
+use quorumnet::node::reputation::PeerBehavior;
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
 use quorumnet::validator::ListValidatorSetSource;
@@ -105,10 +106,16 @@ async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
 }
 
 /// Two different pre-votes for one round from validator 3: node 0 reports evidence anyone can check
-/// from the set alone, delivers only the first, and keeps 3's later messages from its engine.
+/// from the set alone, delivers only the first, bans 3, and keeps 3's later messages from its engine
+/// even when an honest-looking peer (validator 4) relays them.
 #[tokio::test(start_paused = true)]
-async fn an_equivocator_is_reported_with_verifiable_evidence_and_excluded() {
-    let (mut sim, conn) = byzantine_setup().await;
+async fn an_equivocator_is_reported_with_verifiable_evidence_banned_and_excluded() {
+    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
+    for i in 0..3 {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    let (conn, relay) = (sim.raw_peer(3, 0).await, sim.raw_peer(4, 0).await);
     let mut events = sim.nodes[&0].events();
     let prevote = |seq: u64, round: u32, block: u8| {
         let message = ConsensusMessage::PreVote(Vote {
@@ -120,12 +127,8 @@ async fn an_equivocator_is_reported_with_verifiable_evidence_and_excluded() {
         Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS + seq, 3, &message)
     };
     let (first, second, later) = (prevote(1, 1, 1), prevote(2, 1, 2), prevote(3, 2, 1));
-    // Validly signed by validator 1 and relayed: processed after the others, in order.
-    let marker = Envelope::sign_message(&sim.keys[1], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 1, 5));
-    for envelope in [&first, &second, &later, &marker] {
-        send(&*conn, Frame::Envelope(envelope.clone())).await;
-    }
-    sim.await_delivered(&[0], &[first.id(), marker.id()], WITHIN).await;
+    send(&*conn, Frame::Envelope(first.clone())).await;
+    send(&*conn, Frame::Envelope(second.clone())).await;
     let evidence = loop {
         let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed");
         if let NodeEvent::Equivocation(evidence) = event {
@@ -133,13 +136,34 @@ async fn an_equivocator_is_reported_with_verifiable_evidence_and_excluded() {
         }
     };
     assert_eq!((&evidence.first, &evidence.second), (&first, &second));
-    assert_eq!(evidence.verify(chain(), &sim.set(0..4)).map(|proof| proof.origin()), Ok(sim.ids[3]));
+    assert_eq!(evidence.verify(chain(), &sim.set(0..5)).map(|proof| proof.origin()), Ok(sim.ids[3]));
+    let banned = next_ban(&mut events).await;
+    assert_eq!((banned.0, banned.1), (sim.ids[3], Some(PeerBehavior::Equivocation)));
+    // Relayed by validator 4, then a marker from validator 1 on the same link, processed after it.
+    let marker = Envelope::sign_message(&sim.keys[1], chain(), WALL_BASE_MICROS, 3, &vote(&sim, 1, 5));
+    send(&*relay, Frame::Envelope(later)).await;
+    send(&*relay, Frame::Envelope(marker.clone())).await;
+    sim.await_delivered(&[0], &[first.id(), marker.id()], WITHIN).await;
     assert_eq!(sim.nodes[&0].stats().await.unwrap().delivered, 2, "neither the conflict nor later votes");
     sim.shutdown().await;
 }
 
+/// The next `PeerBanned` of `events`: the peer and the behaviour that banned it.
+async fn next_ban(
+    events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
+) -> (quorumnet::identity::ValidatorId, Option<PeerBehavior>) {
+    loop {
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("a ban").expect("subscribed");
+        if let NodeEvent::PeerBanned { peer, behavior, .. } = event {
+            return (peer, behavior);
+        }
+    }
+}
+
+/// Invalid bytes are charged to the forwarder; a validly signed payload naming another author is the
+/// signer's provable fault and bans it at once (here the forwarder is the signer).
 #[tokio::test(start_paused = true)]
-async fn forged_and_impersonating_envelopes_are_dropped_and_charged_to_the_forwarder() {
+async fn forged_and_impersonating_envelopes_are_dropped_and_charged() {
     let (mut sim, conn) = byzantine_setup().await;
     let mut events = sim.nodes[&0].events();
     // Validator 3 signs a vote that names validator 1 as its author.
@@ -155,26 +179,27 @@ async fn forged_and_impersonating_envelopes_are_dropped_and_charged_to_the_forwa
     let unknown = Envelope::sign_message(&outsider, chain(), 1, 3, &outsider_vote);
     // Not a consensus message at all.
     let garbage = Envelope::sign(&sim.keys[3], chain(), 2, 3, vec![0xff; 16]);
-    send(&*conn, Frame::Envelope(impersonation)).await;
     send(&*conn, Frame::Envelope(unknown)).await;
     send(&*conn, Frame::Envelope(garbage)).await;
+    send(&*conn, Frame::Envelope(impersonation)).await;
 
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("three reports").expect("subscribed");
         if let NodeEvent::PeerMisbehaved { peer, misbehaviour } = event {
-            assert_eq!(peer, sim.ids[3], "charged to the forwarder");
+            assert_eq!(peer, sim.ids[3], "reported as the forwarder");
             seen.push(misbehaviour);
         }
     }
     assert_eq!(
         seen,
         vec![
-            Misbehaviour::AuthorMismatch { origin: sim.ids[3], named: sim.ids[1] },
             Misbehaviour::UnknownOrigin(outsider.validator_id()),
             Misbehaviour::UndecodablePayload,
+            Misbehaviour::AuthorMismatch { origin: sim.ids[3], named: sim.ids[1] },
         ]
     );
+    assert_eq!(next_ban(&mut events).await, (sim.ids[3], Some(PeerBehavior::Impersonation)));
     let stats = sim.nodes[&0].stats().await.unwrap();
     assert_eq!(stats.delivered, 0);
     assert_eq!(stats.peers[&sim.ids[3]].total().invalid, 3);

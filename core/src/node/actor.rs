@@ -29,6 +29,8 @@ use crate::node::byzantine::EquivocationDetector;
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::link::{LinkEvent, PeerLink, SendError};
 use crate::node::priority::Priority;
+use crate::node::rate_limit::InboundLimiter;
+use crate::node::reputation::driver::{Reputation, ReputationCommand};
 use crate::transport::{Admission, Connection, PeerAddress, Transport};
 use crate::validator::{ValidatorSet, ValidatorSetSource};
 
@@ -49,6 +51,8 @@ pub(crate) enum Command {
     Liveness(LivenessCommand),
     /// A reliable send, status question or retransmission request.
     Reliable(ReliableCommand),
+    /// A score question, a ban or unban, or an engine's report.
+    Reputation(ReputationCommand),
     Disconnect(ValidatorId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -130,6 +134,10 @@ pub(crate) struct Actor {
     pub seen: SeenCache,
     /// Equivocation among verified envelopes; its proven equivocators are excluded on receive.
     pub detector: EquivocationDetector,
+    /// Peer scores and bans.
+    pub reputation: Reputation,
+    /// Inbound token buckets per peer and priority.
+    pub limiter: InboundLimiter,
     pub store: MessageStore,
     /// What each peer is known to hold.
     pub knowledge: PeerKnowledge,
@@ -201,10 +209,16 @@ impl Actor {
     /// The earliest of the node's timers: dials, deferred wants and announcements, liveness and
     /// reliable delivery.
     fn next_deadline(&mut self) -> Instant {
-        [self.next_dial_at(), self.policy.next_want_due(), self.policy.next_announce_due(), self.next_reliable_wakeup()]
-            .into_iter()
-            .flatten()
-            .fold(self.next_liveness_wakeup(), Instant::min)
+        [
+            self.next_dial_at(),
+            self.policy.next_want_due(),
+            self.policy.next_announce_due(),
+            self.next_reliable_wakeup(),
+            self.next_unban_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.next_liveness_wakeup(), Instant::min)
     }
 
     /// Runs every timer that is due, in a fixed order.
@@ -226,6 +240,9 @@ impl Actor {
         if due(self.next_reliable_wakeup()) {
             self.reliable_due();
         }
+        if due(self.next_unban_at()) {
+            self.unbans_due();
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -245,6 +262,7 @@ impl Actor {
             Command::SetPosition(height, round) => self.liveness.position = (height, round),
             Command::Liveness(command) => self.on_liveness_command(command),
             Command::Reliable(command) => self.on_reliable_command(command),
+            Command::Reputation(command) => self.on_reputation_command(command),
             Command::Shutdown(_) => unreachable!("handled by the run loop"),
         }
     }
@@ -353,9 +371,15 @@ impl Actor {
         self.peers.get_mut(peer).map(|peer| peer.stats.kinds.entry(kind).or_default())
     }
 
-    pub fn emit(&self, event: NodeEvent) {
+    /// Reports `event` to subscribers, then scores whatever it charges a peer with.
+    pub fn emit(&mut self, event: NodeEvent) {
+        let charged = crate::node::reputation::charge_for(&event).is_some();
+        let scored = charged.then(|| event.clone());
         // No subscriber is fine: events are for whoever listens.
         let _ = self.events.send(event);
+        if let Some(event) = scored {
+            self.charge_event(&event);
+        }
     }
 
     fn connections(&self) -> Vec<PeerConnection> {

@@ -20,6 +20,8 @@ use super::liveness_driver::Liveness;
 use super::reliable_driver::Reliable;
 use crate::identity::{ChainId, Keypair};
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
+use crate::node::rate_limit::InboundLimiter;
+use crate::node::reputation::driver::Reputation;
 use crate::transport::{
     build_transport, Admission, Connection, Listener, PeerAddress, Transport, TransportContext, TransportError,
 };
@@ -254,6 +256,8 @@ impl NodeBuilder {
             peers: BTreeMap::new(),
             seen: SeenCache::from_config(gossip),
             detector: Default::default(),
+            reputation: Reputation::new(config.reputation),
+            limiter: InboundLimiter::new(config.rate_limits),
             store: MessageStore::from_config(gossip),
             knowledge: PeerKnowledge::from_config(gossip),
             announced: PeerKnowledge::from_config(gossip),

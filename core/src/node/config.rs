@@ -5,7 +5,9 @@ use std::time::Duration;
 use crate::node::gossip::GossipConfig;
 use crate::node::link::PeerLinkConfig;
 use crate::node::liveness::LivenessConfig;
+use crate::node::rate_limit::RateLimitConfig;
 use crate::node::reliable::ReliableConfig;
+use crate::node::reputation::ReputationConfig;
 use crate::transport::TransportConfig;
 
 /// The node's configuration: its links, gossip, transports, queues and timers.
@@ -68,6 +70,10 @@ pub struct NodeConfig {
     pub liveness: LivenessConfig,
     /// Reliable delivery's retransmission schedule, deadline and bounds.
     pub reliable: ReliableConfig,
+    /// Scoring thresholds, decay and ban length.
+    pub reputation: ReputationConfig,
+    /// Inbound rate limits per peer and priority.
+    pub rate_limits: RateLimitConfig,
 }
 
 impl NodeConfig {
@@ -107,6 +113,8 @@ impl NodeConfig {
             accept_error_backoff: Duration::from_millis(100),
             liveness: LivenessConfig::recommended(),
             reliable: ReliableConfig::recommended(),
+            reputation: ReputationConfig::default(),
+            rate_limits: RateLimitConfig::recommended(),
         }
     }
 

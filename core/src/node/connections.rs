@@ -54,7 +54,7 @@ impl Actor {
         self.book.set_validators(&set);
         for (peer, before) in unlinked {
             if set.contains(&peer) && self.book.addresses_of(&peer) != before.as_slice() {
-                self.dial_new_address(peer);
+                self.dial_afresh(peer);
             }
         }
         self.liveness_set_changed(set.clone());
@@ -71,6 +71,7 @@ impl Actor {
                 }
             });
             self.forget(peer);
+            self.limiter.remove(peer);
             self.reliable_peer_removed(*peer);
             if had_link {
                 self.emit(NodeEvent::PeerDisconnected { peer: *peer, reason: DisconnectReason::LeftValidatorSet });
@@ -177,8 +178,15 @@ impl Actor {
         self.install(conn, Direction::Inbound, address);
     }
 
-    /// Schedules the next dial to `peer` after a failure, with backoff.
+    /// Schedules the next dial to `peer` after a failure, with backoff; none while it is banned (the
+    /// unban dials it afresh).
     fn schedule_redial(&mut self, peer: ValidatorId) {
+        if !self.admission.is_admitted(&peer) {
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.next_dial = None;
+            }
+            return;
+        }
         let delay = self.backoff(self.peers.get(&peer).map_or(0, |state| state.attempts));
         let at = self.first_dial_at(&peer, self.clock.now()) + delay;
         if let Some(state) = self.peers.get_mut(&peer) {
@@ -203,6 +211,12 @@ impl Actor {
             close_connection_in_background(conn, self.config.link.close_timeout);
             return;
         };
+        if let Err(refusal) = self.admission.check(&peer) {
+            // Banned while its handshake was in flight.
+            tracing::debug!(peer = %peer.short(), %refusal, "connection from a refused peer: closing");
+            close_connection_in_background(conn, self.config.link.close_timeout);
+            return;
+        }
         let dialer = |direction| if direction == Direction::Outbound { me } else { peer };
         let preferred_dialer = me.min(peer);
         if let Some(existing) = &state.link {
@@ -313,12 +327,26 @@ impl Actor {
         }
     }
 
-    /// Closes the link to `peer`; the connection manager redials after backoff while it is a validator.
+    /// Closes the link to `peer` on request; the connection manager redials after backoff while it is
+    /// a validator.
     pub(crate) fn disconnect(&mut self, peer: ValidatorId) {
-        let Some(active) = self.peers.get_mut(&peer).and_then(|state| state.link.take()) else { return };
+        self.disconnect_for(peer, DisconnectReason::Requested);
+    }
+
+    /// Closes the link to `peer` for `reason`; redialed after backoff unless it is banned now.
+    pub(crate) fn disconnect_for(&mut self, peer: ValidatorId, reason: DisconnectReason) {
+        let Some(active) = self.peers.get_mut(&peer).and_then(|state| state.link.take()) else {
+            if !self.admission.is_admitted(&peer) {
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    // Aborts a dial in flight (and the next one) to a peer banned before it connected.
+                    (state.dialing, state.next_dial) = (None, None);
+                }
+            }
+            return;
+        };
         close_in_background(active.link);
         self.forget(&peer);
-        self.emit(NodeEvent::PeerDisconnected { peer, reason: DisconnectReason::Requested });
+        self.emit(NodeEvent::PeerDisconnected { peer, reason });
         self.liveness_connection_lost(peer);
         self.schedule_redial(peer);
     }
@@ -334,12 +362,12 @@ impl Actor {
         }
         tracing::debug!(validator = %validator.short(), "address record applied");
         self.emit(NodeEvent::AddressUpdated { validator, addresses });
-        self.dial_new_address(validator);
+        self.dial_afresh(validator);
     }
 
-    /// `peer` has a new address: if we are not connected to it, the backoff earned at the old one
-    /// does not apply, so dial it as if it had just joined.
-    fn dial_new_address(&mut self, peer: ValidatorId) {
+    /// `peer` has a new address, or was unbanned: if we are not connected to it, the backoff it earned
+    /// before does not apply, so dial it as if it had just joined.
+    pub(crate) fn dial_afresh(&mut self, peer: ValidatorId) {
         let at = self.first_dial_at(&peer, self.clock.now());
         if let Some(state) = self.peers.get_mut(&peer) {
             if state.link.is_none() {

@@ -7,6 +7,7 @@ use crate::node::byzantine::EquivocationEvidence;
 use crate::node::link::{CloseReason, LinkId, Violation};
 use crate::node::liveness::LivenessEvent;
 use crate::node::reliable::ReliableEvent;
+use crate::node::reputation::PeerBehavior;
 use crate::transport::PeerAddress;
 
 /// Who dialed a connection.
@@ -42,6 +43,11 @@ pub enum DisconnectReason {
     LeftValidatorSet,
     /// [`Node::disconnect`](super::Node::disconnect) was called.
     Requested,
+    /// Its reputation fell to the disconnect threshold; it is redialed with backoff (and may dial us)
+    /// while its score recovers.
+    LowReputation,
+    /// It is banned ([`NodeEvent::PeerBanned`]): not redialed, refused at admission until unbanned.
+    Banned,
 }
 
 /// Something a peer did wrong that reputation scoring (a later layer) charges it with.
@@ -111,6 +117,23 @@ pub enum NodeEvent {
     /// A reliable delivery ended (delivered, timed out, failed), or an ack from a validator other than
     /// the destination was refused (see [`crate::node::reliable`]).
     Reliable(ReliableEvent),
+    /// A peer is banned — its score reached the ban threshold, it proved itself byzantine, or
+    /// [`Node::ban_peer`](super::Node::ban_peer) was called: disconnected, not redialed, and refused at
+    /// admission by every transport until `until` (the timed unban) or
+    /// [`Node::unban_peer`](super::Node::unban_peer).
+    PeerBanned {
+        /// The peer.
+        peer: ValidatorId,
+        /// The behaviour whose report banned it (`None`: an operator's ban).
+        behavior: Option<PeerBehavior>,
+        /// When the timed unban lifts it.
+        until: Instant,
+    },
+    /// A ban was lifted: the peer is admitted again (if a validator) and redialed.
+    PeerUnbanned {
+        /// The peer.
+        peer: ValidatorId,
+    },
     /// A validator was caught signing two conflicting envelopes (first seen here; verifiable with
     /// [`EquivocationEvidence::verify`]). Its later messages are kept from the engine.
     Equivocation(EquivocationEvidence),

@@ -334,7 +334,7 @@ impl Node {
         }
     }
 
-    async fn command(&self, command: Command) -> Result<(), NodeError> {
+    pub(super) async fn command(&self, command: Command) -> Result<(), NodeError> {
         self.shared.commands.send(command).await.map_err(|_| NodeError::Stopped)
     }
 

@@ -80,7 +80,7 @@ pub(crate) type LivenessCommand = Box<dyn FnOnce(&mut Liveness, Instant) -> Vec<
 
 impl Actor {
     /// Emits each liveness event as a [`NodeEvent::Liveness`].
-    pub(crate) fn emit_liveness(&self, events: Vec<LivenessEvent>) {
+    pub(crate) fn emit_liveness(&mut self, events: Vec<LivenessEvent>) {
         for event in events {
             self.emit(NodeEvent::Liveness(event));
         }

@@ -23,6 +23,7 @@ use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
 use crate::node::gossip::{Arrival, CopyKind, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
+use crate::node::reputation::PeerBehavior;
 
 /// How an envelope came: gossip (a broadcast, forwarded and repaired by everyone) or point to point
 /// (a `Reliable` frame from its sender to this validator alone).
@@ -45,8 +46,8 @@ impl Actor {
 
     fn on_frame(&mut self, inbound: InboundFrame) {
         let (from, received_at, wire_len) = (inbound.peer, inbound.received_at, inbound.wire_len);
-        if !self.peers.contains_key(&from) {
-            return; // a frame still in flight from a validator that left
+        if !self.admit_frame(&inbound) {
+            return;
         }
         match inbound.into_frame() {
             Frame::Envelope(envelope) => {
@@ -119,7 +120,8 @@ impl Actor {
         };
         self.seen.record(id, now);
         self.knowledge.mark(from, id);
-        if self.exclude_equivocator(&envelope, &message) {
+        self.report_behavior(from, PeerBehavior::ValidMessage);
+        if self.excluded_origin(&envelope, &message) {
             return None;
         }
         let arrival = match route {
@@ -161,14 +163,15 @@ impl Actor {
     }
 
     /// Equivocation comes first (DESIGN.md §5): reports new evidence, and whether `envelope`'s origin
-    /// is a proven equivocator, whose messages the engine must not count. Called on verified
-    /// envelopes only, after they are marked seen, so forwarded copies are not checked again.
-    fn exclude_equivocator(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> bool {
+    /// is excluded from quorum — a proven equivocator or a banned validator — so that the engine never
+    /// counts its messages and nobody gets them from us. Called on verified envelopes only, after they
+    /// are marked seen, so forwarded copies are not checked again.
+    fn excluded_origin(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> bool {
         if let Some(evidence) = self.detector.observe(envelope, message) {
             tracing::warn!(origin = %envelope.origin.short(), "equivocation detected");
             self.emit(NodeEvent::Equivocation(evidence));
         }
-        self.detector.is_equivocator(&envelope.origin)
+        self.detector.is_equivocator(&envelope.origin) || self.is_banned(&envelope.origin)
     }
 
     /// Verifies `envelope` against the validator set in force at its message's height.

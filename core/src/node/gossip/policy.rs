@@ -423,6 +423,12 @@ impl GossipPolicy {
         self.graft_parent(id, parent, now).then_some((parent, id))
     }
 
+    /// Whether a `Want` for `id` sent to `from` is outstanding (nothing settled: see
+    /// [`answers_want`](Self::answers_want)).
+    pub fn asked(&self, id: &MessageId, from: &ValidatorId) -> bool {
+        self.wants.get(id).is_some_and(|pending| pending.peer == *from)
+    }
+
     /// Whether a copy of `id` from `from`, a duplicate, answers a `Want` we sent `from` for it after
     /// already holding it ([`graft_parent`](Self::graft_parent)): then it is no redundant tree edge, and
     /// the want is settled.

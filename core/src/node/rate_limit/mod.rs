@@ -5,9 +5,11 @@
 //!   [`RateLimitConfig`] preset. A frame over quota is dropped (the caller scores it as
 //!   `PeerBehavior::OverQuota`), never queued: memory stays one bucket set per peer.
 //!
-//! Not yet wired into the link reader (no driver).
+//! The driver (`driver.rs`) applies them to every frame the node's links deliver, before the frame
+//! is decoded further or verified.
 
 mod bucket;
+mod driver;
 mod limiter;
 
 pub use bucket::TokenBucket;

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::PeerBehavior;
 use crate::identity::ValidatorId;
 
-/// Thresholds and decay of a [`PeerReputation`].
+/// Thresholds and decay of a [`ReputationTable`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReputationConfig {
     /// A score at or below this disconnects the peer (it may redial once its score recovers).
@@ -64,26 +64,26 @@ struct Score {
 ///
 /// ```
 /// use quorumnet_core::identity::ValidatorId;
-/// use quorumnet_core::node::reputation::{PeerBehavior, PeerReputation, ReputationConfig, Verdict};
+/// use quorumnet_core::node::reputation::{PeerBehavior, ReputationTable, ReputationConfig, Verdict};
 /// use tokio::time::Instant;
 ///
-/// let mut reputation = PeerReputation::new(ReputationConfig::default());
+/// let mut reputation = ReputationTable::new(ReputationConfig::default());
 /// let (peer, now) = (ValidatorId([1; 32]), Instant::now());
 /// assert_eq!(reputation.record(peer, PeerBehavior::InvalidSignature, now), Verdict::Keep);
 /// assert!(matches!(reputation.record(peer, PeerBehavior::Equivocation, now), Verdict::Ban { .. }));
 /// assert!(reputation.is_banned(&peer, now));
 /// ```
 #[derive(Debug)]
-pub struct PeerReputation {
+pub struct ReputationTable {
     config: ReputationConfig,
     scores: BTreeMap<ValidatorId, Score>,
     bans: BTreeMap<ValidatorId, Instant>,
 }
 
-impl PeerReputation {
+impl ReputationTable {
     /// Empty: every peer neutral.
     pub fn new(config: ReputationConfig) -> Self {
-        PeerReputation { config, scores: BTreeMap::new(), bans: BTreeMap::new() }
+        ReputationTable { config, scores: BTreeMap::new(), bans: BTreeMap::new() }
     }
 
     /// Scores `behavior` against `peer` at `now` and says what to do. A banned peer stays banned; a
@@ -134,6 +134,11 @@ impl PeerReputation {
         self.bans.get(peer).is_some_and(|until| *until > now)
     }
 
+    /// The peers banned at `now`, with when each ban ends, in id order.
+    pub fn bans(&self, now: Instant) -> Vec<(ValidatorId, Instant)> {
+        self.bans.iter().filter(|(_, until)| **until > now).map(|(peer, until)| (*peer, *until)).collect()
+    }
+
     /// Lifts every ban that has run out by `now` (the timed unban); the peers unbanned, to readmit.
     pub fn expire_bans(&mut self, now: Instant) -> Vec<ValidatorId> {
         let expired: Vec<ValidatorId> = self.bans.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
@@ -167,7 +172,7 @@ mod tests {
 
     #[test]
     fn liveness_alone_never_disconnects_or_bans_however_long_it_lasts() {
-        let mut reputation = PeerReputation::new(ReputationConfig::default());
+        let mut reputation = ReputationTable::new(ReputationConfig::default());
         let start = Instant::now();
         for i in 0..100_000u64 {
             let now = start + Duration::from_millis(i * 10);
@@ -182,7 +187,7 @@ mod tests {
     #[test]
     fn invalid_envelopes_disconnect_then_ban_and_a_provable_fault_bans_at_once() {
         let config = ReputationConfig::default();
-        let mut reputation = PeerReputation::new(config);
+        let mut reputation = ReputationTable::new(config);
         let now = Instant::now();
         let verdicts: Vec<Verdict> =
             (0..10).map(|_| reputation.record(peer(), PeerBehavior::InvalidSignature, now)).collect();
@@ -200,7 +205,7 @@ mod tests {
     #[test]
     fn scores_decay_toward_neutral_and_bans_lift_on_time() {
         let config = ReputationConfig::default();
-        let mut reputation = PeerReputation::new(config);
+        let mut reputation = ReputationTable::new(config);
         let now = Instant::now();
         reputation.record(peer(), PeerBehavior::InvalidSignature, now);
         let later = now + config.half_life;
