@@ -16,7 +16,7 @@ use quorumnet::identity::{ChainId, Keypair, ValidatorId};
 use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
 use quorumnet::message::{BlockHash, ConsensusMessage, Height, MessageId, Proposal, Round, Vote};
 use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent};
-use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
+use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext, TransportError};
 use quorumnet::validator::{ListValidatorSetSource, ValidatorSet, ValidatorSetSource};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -196,6 +196,11 @@ impl Sim {
     /// A raw connection from validator `from` (which runs no node) to node `to`: a peer the test
     /// scripts frame by frame, or reads what the node sends it.
     pub async fn raw_peer(&self, from: usize, to: usize) -> Box<dyn Connection> {
+        self.try_raw_peer(from, to).await.expect("admitted: the raw peer is in the node's set")
+    }
+
+    /// [`raw_peer`](Self::raw_peer), or why node `to` refused it.
+    pub async fn try_raw_peer(&self, from: usize, to: usize) -> Result<Box<dyn Connection>, TransportError> {
         let ctx = TransportContext {
             keypair: self.keys[from].clone(),
             chain_id: chain(),
@@ -203,7 +208,7 @@ impl Sim {
             config: TransportConfig::test(),
         };
         let raw = MemoryTransport::new(self.network.clone(), ctx);
-        raw.dial(&address(to), Some(self.ids[to])).await.expect("admitted: the raw peer is in the node's set")
+        raw.dial(&address(to), Some(self.ids[to])).await
     }
 
     /// A fresh pre-vote by validator `index` (each call a new round, so a new message).

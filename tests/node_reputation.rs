@@ -1,0 +1,135 @@
+//! Reputation against real bytes: a peer forwarding forged envelopes is disconnected, then banned,
+//! and cannot come back by redialing; an operator's ban holds until its timed unban; honest peers
+//! are never scored down by each other's normal traffic.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{chain, Sim, WALL_BASE_MICROS};
+use quorumnet::identity::{Signature, ValidatorId};
+use quorumnet::memory::LinkConfig;
+use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, Round, Vote};
+use quorumnet::node::reputation::{PeerBehavior, ReputationConfig};
+use quorumnet::node::{DisconnectReason, NodeConfig, NodeEvent};
+use quorumnet::transport::Connection;
+use quorumnet::validator::ListValidatorSetSource;
+use tokio::sync::broadcast;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
+}
+
+/// A vote of `author` for `round` whose signature has one byte flipped.
+fn forged(sim: &Sim, author: usize, round: u32) -> Frame {
+    let vote = Vote { height: Height(1), round: Round(round), validator: sim.ids[author], block_hash: None };
+    let genuine =
+        Envelope::sign_message(&sim.keys[author], chain(), WALL_BASE_MICROS, 3, &ConsensusMessage::PreVote(vote));
+    let mut sig = genuine.sig.as_bytes().to_vec();
+    sig[0] ^= 1;
+    Frame::Envelope(Envelope { sig: Signature::from_bytes(sig), ..genuine })
+}
+
+/// The first event of `events` that `pick` maps to something, within `within` (virtual).
+async fn next<T>(
+    events: &mut broadcast::Receiver<NodeEvent>,
+    within: Duration,
+    mut pick: impl FnMut(NodeEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(within, async {
+        loop {
+            if let Some(found) = pick(events.recv().await.expect("subscribed")) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the awaited event")
+}
+
+/// Sends `frames` on `conn`, stopping at the first refused send (the node closed the link).
+async fn send_all(conn: &dyn Connection, frames: impl IntoIterator<Item = Frame>) -> usize {
+    let mut sent = 0;
+    for frame in frames {
+        if conn.send(Bytes::from(frame.encode())).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// Validators 0..3 run nodes; validator 3 is a raw byzantine forwarder of forged copies.
+async fn with_forger() -> Sim {
+    let mut sim = Sim::new(4, 11, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
+    for i in 0..3 {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    sim
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forwarder_of_forged_envelopes_is_disconnected_then_banned_and_cannot_redial() {
+    let mut sim = with_forger().await;
+    let (forger, victim) = (sim.ids[3], 0);
+    let mut events = sim.nodes[&victim].events();
+    // −100 per forged envelope: the fifth reaches −500 and disconnects.
+    let conn = sim.raw_peer(3, victim).await;
+    send_all(&*conn, (0..5).map(|round| forged(&sim, 1, round))).await;
+    let reason = next(&mut events, WITHIN, |event| match event {
+        NodeEvent::PeerDisconnected { peer, reason } if peer == forger => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, DisconnectReason::LowReputation);
+    assert!(sim.nodes[&victim].banned_peers().await.unwrap().is_empty(), "disconnected, not banned");
+    // It may come back; five more bring it to −1 000: banned.
+    let conn = sim.try_raw_peer(3, victim).await.expect("a disconnected peer may redial");
+    send_all(&*conn, (5..10).map(|round| forged(&sim, 1, round))).await;
+    let behavior = next(&mut events, WITHIN, |event| match event {
+        NodeEvent::PeerBanned { peer, behavior, .. } if peer == forger => Some(behavior),
+        _ => None,
+    })
+    .await;
+    assert_eq!(behavior, Some(PeerBehavior::InvalidSignature));
+    let score = sim.nodes[&victim].reputation(forger).await.unwrap();
+    assert!(score <= ReputationConfig::default().ban_below, "{score}");
+    assert!(sim.try_raw_peer(3, victim).await.is_err(), "a banned peer's handshake is refused");
+    // The honest validators were never charged for any of it.
+    for honest in [1, 2] {
+        let score = sim.nodes[&victim].reputation(sim.ids[honest]).await.unwrap();
+        assert!(score >= 0.0, "validator {honest}: {score}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operator_ban_holds_across_redials_until_the_timed_unban() {
+    let mut sim = Sim::start(3, 12, link(), NodeConfig::test()).await;
+    sim.await_full_mesh(WITHIN).await;
+    let (node, banned): (_, ValidatorId) = (sim.nodes[&0].clone(), sim.ids[1]);
+    let mut events = node.events();
+    let ban = Duration::from_secs(60);
+    let until = node.ban_peer(banned, ban).await.unwrap();
+    assert_eq!(node.banned_peers().await.unwrap(), vec![(banned, until)]);
+    sim.await_connected(0, &BTreeSet::from([2]), WITHIN).await;
+    // Validator 1 keeps redialing (its backoff tops out at 2 s): every handshake is refused.
+    tokio::time::sleep(ban / 2).await;
+    assert!(!node.connected_peers().await.unwrap().contains(&banned), "still banned at half time");
+    let unbanned = next(&mut events, ban, |event| match event {
+        NodeEvent::PeerUnbanned { peer } => Some(peer),
+        _ => None,
+    });
+    assert_eq!(unbanned.await, banned);
+    assert!(tokio::time::Instant::now() >= until);
+    sim.await_connected(0, &BTreeSet::from([1, 2]), WITHIN).await;
+    assert!(node.banned_peers().await.unwrap().is_empty());
+    assert_eq!(node.reputation(banned).await.unwrap(), 0.0, "an unbanned peer starts neutral");
+    sim.shutdown().await;
+}
