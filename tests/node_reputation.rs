@@ -76,7 +76,7 @@ async fn with_forger() -> Sim {
 
 #[tokio::test(start_paused = true)]
 async fn a_forwarder_of_forged_envelopes_is_disconnected_then_banned_and_cannot_redial() {
-    let mut sim = with_forger().await;
+    let sim = with_forger().await;
     let (forger, victim) = (sim.ids[3], 0);
     let mut events = sim.nodes[&victim].events();
     // −100 per forged envelope: the fifth reaches −500 and disconnects.
