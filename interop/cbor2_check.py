@@ -142,6 +142,9 @@ CONSENSUS_MESSAGE = Enum(
 )
 ENVELOPE = Map(("origin", ID), ("seq", Uint(64)), ("ttl", Uint(8)), ("payload", Embedded(CONSENSUS_MESSAGE)),
                ("sig", Bstr()))
+# An evidence report holds two envelopes, whose payloads are consensus messages again.
+CONSENSUS_MESSAGE.variants["Evidence"] = Map(
+    ("reporter", ID), ("height", HEIGHT), ("evidence", Map(("first", ENVELOPE), ("second", ENVELOPE))))
 FRAME = Enum(
     Envelope=ENVELOPE,
     Reliable=ENVELOPE,

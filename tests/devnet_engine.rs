@@ -11,7 +11,9 @@ use quorumnet::devnet::journal::{CommitPath, Journal};
 use quorumnet::devnet::proposer::proposer;
 use quorumnet::devnet::timeouts::{NetworkTimeouts, TimeoutConfig};
 use quorumnet::identity::{Keypair, ValidatorId};
-use quorumnet::message::{BlockHash, Commit, ConsensusMessage, Height, Proposal, Round, Vote};
+use quorumnet::message::{
+    BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, Height, Proposal, Round, Vote,
+};
 use quorumnet::node::liveness::ValidatorTimeout;
 use quorumnet::node::{Clock, VirtualClock};
 use quorumnet::validator::ValidatorSet;
@@ -227,4 +229,34 @@ async fn a_measured_quorum_round_trip_re_times_the_running_step_and_sets_the_nex
     run_deadline(&mut engine).await;
     assert_eq!(engine.deadline(), Some(at + rtt * NetworkTimeouts::local().vote_round_trips));
     assert_eq!(engine.timeouts(), NetworkTimeouts::local().for_round_trip(Some(rtt)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_proven_equivocator_s_votes_stop_counting_and_its_proof_is_journaled() {
+    let (f, me, mut engine, others) = Fixture::started();
+    let proposer_id = proposer(&f.set, Height(1), Round(0));
+    let (proposal, block) = fresh_proposal(0, proposer_id, 1);
+    engine.on_message(&ConsensusMessage::Proposal(proposal), proposer_id);
+    let (equivocator, honest) = (others[0], &others[1..]);
+    let prevote = |index: usize, block: Option<BlockHash>| ConsensusMessage::PreVote(f.vote(index, 0, block));
+    // Its vote for the block counts at first: with ours, 2 of 4.
+    assert!(broadcasts(&engine.on_message(&prevote(equivocator, Some(block)), f.id(equivocator))).is_empty());
+    let chain = quorumnet::identity::ChainId::from_network_name("engine-tests");
+    let signed = |vote: ConsensusMessage, seq| Envelope::sign_message(&f.keys[equivocator], chain, seq, 3, &vote);
+    let evidence = EquivocationEvidence {
+        first: signed(prevote(equivocator, Some(block)), 1),
+        second: signed(prevote(equivocator, None), 2),
+    };
+    assert!(engine.on_evidence(&evidence).is_empty());
+    assert!(engine.is_excluded(&f.id(equivocator)));
+    // One honest pre-vote would have made 3 of 4 with the equivocator's: now it is 2, no polka; and
+    // the equivocator's later votes are ignored.
+    let after = engine.on_message(&prevote(honest[0], Some(block)), f.id(honest[0]));
+    assert!(broadcasts(&after).is_empty(), "the equivocator's pre-vote was forgotten: {after:?}");
+    assert!(broadcasts(&engine.on_message(&prevote(equivocator, Some(block)), f.id(equivocator))).is_empty());
+    let actions = engine.on_message(&prevote(honest[1], Some(block)), f.id(honest[1]));
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreCommit(f.vote(me, 0, Some(block)))], "3 honest of 4");
+    assert_eq!(f.journal.lock().evidence, vec![evidence.clone()]);
+    engine.on_evidence(&evidence);
+    assert_eq!(f.journal.lock().evidence.len(), 1, "one proof per validator");
 }

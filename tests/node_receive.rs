@@ -117,15 +117,7 @@ async fn an_equivocator_is_reported_with_verifiable_evidence_banned_and_excluded
     }
     let (conn, relay) = (sim.raw_peer(3, 0).await, sim.raw_peer(4, 0).await);
     let mut events = sim.nodes[&0].events();
-    let prevote = |seq: u64, round: u32, block: u8| {
-        let message = ConsensusMessage::PreVote(Vote {
-            height: Height(1),
-            round: Round(round),
-            validator: sim.ids[3],
-            block_hash: Some(quorumnet::message::BlockHash([block; 32])),
-        });
-        Envelope::sign_message(&sim.keys[3], chain(), WALL_BASE_MICROS + seq, 3, &message)
-    };
+    let prevote = |seq, round, block| sim.signed_prevote(3, seq, round, block);
     let (first, second, later) = (prevote(1, 1, 1), prevote(2, 1, 2), prevote(3, 2, 1));
     send(&*conn, Frame::Envelope(first.clone())).await;
     send(&*conn, Frame::Envelope(second.clone())).await;

@@ -60,6 +60,8 @@ fn every_kind_roundtrips_and_reports_its_author_height_round_and_kind() {
         (0x44, Some((7, 8)), MessageKind::Heartbeat),
         // An address record is about no height or round: it is judged against the latest set.
         (0x46, None, MessageKind::AddressRecord),
+        // So is an evidence report (the evidence inside is checked against the set at its height).
+        (0x77, None, MessageKind::Evidence),
     ];
     assert_eq!(one_of_each_kind().len(), expected.len());
     assert_eq!(MessageKind::ALL.len(), expected.len());
@@ -129,8 +131,8 @@ fn missing_field_is_rejected_by_name() {
 #[test]
 fn unknown_variant_is_rejected_by_name() {
     let mut value = value_of(&nil_prevote().encode());
-    value.as_map_mut().unwrap()[0].0 = Value::Text("Evidence".into());
-    assert_schema_error(ConsensusMessage::decode(&bytes_of(&value)), "Evidence");
+    value.as_map_mut().unwrap()[0].0 = Value::Text("Slashing".into());
+    assert_schema_error(ConsensusMessage::decode(&bytes_of(&value)), "Slashing");
 }
 
 #[test]

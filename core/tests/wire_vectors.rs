@@ -45,6 +45,7 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         "consensus_commit",
         "consensus_heartbeat",
         "consensus_address_record",
+        "consensus_evidence",
     ];
     let mut vectors: Vec<Vector> = names
         .into_iter()

@@ -1,12 +1,14 @@
 //! Runs an [`Engine`] on a network: the only place the engine meets quorumnet, and only through its
 //! public traits — [`MessageBroadcaster`], [`ReliableMessaging`], [`HeartbeatProtocol`],
-//! [`LivenessMonitor`], [`NetworkTiming`] and [`ConsensusMessageReceiver`] — so any engine can be wired
-//! the same way.
+//! [`LivenessMonitor`], [`NetworkTiming`], [`ByzantineNetworkDetector`] and [`ConsensusMessageReceiver`]
+//! — so any engine can be wired the same way.
+
+use tokio::sync::broadcast::error::RecvError;
 
 use super::engine::{Action, Engine};
 use crate::node::{
-    ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster, NetworkTiming, NodeError,
-    ReliableMessaging,
+    ByzantineNetworkDetector, ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster,
+    NetworkTiming, NodeError, NodeEvent, ReliableMessaging,
 };
 
 /// Feeds `engine` the node's messages and its own deadlines, and carries out its actions, until the
@@ -14,7 +16,8 @@ use crate::node::{
 /// validator's crash looks from here.
 ///
 /// Deadlines are polled before messages (`biased`): a flood of messages cannot hold a round open
-/// past its timeout. Each time the engine enters a round, the driver reads the node's quorum round
+/// past its timeout. Proofs of equivocation come next, before messages, so an equivocator's votes
+/// stop counting as soon as the node has proven it (a subscriber that lagged re-reads every proof). Each time the engine enters a round, the driver reads the node's quorum round
 /// trip and hands it to the engine, whose next steps' timeouts follow it.
 ///
 /// # Errors
@@ -22,9 +25,15 @@ use crate::node::{
 /// which means a bug in the engine rather than in the network.
 pub async fn run<N, R>(network: N, mut incoming: R, mut engine: Engine) -> Result<(), NodeError>
 where
-    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming,
+    N: MessageBroadcaster
+        + ReliableMessaging
+        + HeartbeatProtocol
+        + LivenessMonitor
+        + NetworkTiming
+        + ByzantineNetworkDetector,
     R: ConsensusMessageReceiver,
 {
+    let mut events = network.byzantine_events();
     let first = engine.start();
     if !perform(&network, first, &mut engine).await? {
         return Ok(());
@@ -34,6 +43,16 @@ where
         let actions = tokio::select! {
             biased;
             () = sleep_until(deadline), if deadline.is_some() => engine.on_deadline(),
+            event = events.recv() => match event {
+                Ok(NodeEvent::Equivocation(evidence)) => engine.on_evidence(&evidence),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => match network.equivocation_proofs().await {
+                    Ok(proofs) => proofs.iter().flat_map(|proof| engine.on_evidence(proof)).collect(),
+                    Err(NodeError::Stopped) => return Ok(()),
+                    Err(other) => return Err(other),
+                },
+                Err(RecvError::Closed) => return Ok(()),
+            },
             message = incoming.receive() => match message {
                 Some(message) => {
                     let m = &message.message;
@@ -58,7 +77,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// Carries out `actions`; `false` once the node has stopped.
 async fn perform<N>(network: &N, actions: Vec<Action>, engine: &mut Engine) -> Result<bool, NodeError>
 where
-    N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming,
+    N: MessageBroadcaster
+        + ReliableMessaging
+        + HeartbeatProtocol
+        + LivenessMonitor
+        + NetworkTiming
+        + ByzantineNetworkDetector,
 {
     for action in actions {
         let done = match action {

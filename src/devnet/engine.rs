@@ -38,7 +38,7 @@ use super::proposer::proposer;
 use super::timeouts::{NetworkTimeouts, TimeoutConfig, TimeoutSource};
 use super::votes::{Phase, VoteBook};
 use crate::identity::ValidatorId;
-use crate::message::{BlockHash, Commit, ConsensusMessage, Height, Proposal, Round, Vote};
+use crate::message::{BlockHash, Commit, ConsensusMessage, EquivocationEvidence, Height, Proposal, Round, Vote};
 use crate::node::liveness::ValidatorTimeout;
 use crate::node::Clock;
 use crate::validator::ValidatorSet;
@@ -166,6 +166,8 @@ pub struct Engine {
     certificates: CommitCertificates,
     serving: ServeSchedule,
     reported: BTreeSet<ValidatorId>,
+    /// Validators proven to equivocate: none of their messages counts.
+    excluded: BTreeSet<ValidatorId>,
     out: Vec<Action>,
 }
 
@@ -204,6 +206,7 @@ impl Engine {
             certificates: CommitCertificates::default(),
             serving: ServeSchedule::default(),
             reported: BTreeSet::new(),
+            excluded: BTreeSet::new(),
             out: Vec::new(),
         }
     }
@@ -282,6 +285,25 @@ impl Engine {
         std::mem::take(&mut self.out)
     }
 
+    /// The node proved `evidence`'s accused validator equivocated: from now on none of its votes,
+    /// proposals or commits counts (those already counted are forgotten), and the proof is kept in the
+    /// journal. Quorums stay 2/3 of the whole set's power, so excluding a validator can only make them
+    /// harder to reach, never unsafe.
+    pub fn on_evidence(&mut self, evidence: &EquivocationEvidence) -> Vec<Action> {
+        let accused = evidence.accused();
+        if self.set.contains(&accused) && self.excluded.insert(accused) {
+            tracing::warn!(accused = %accused.short(), "equivocator excluded from quorum");
+            self.votes.forget(&accused);
+            self.journal.lock().evidence.push(evidence.clone());
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// Whether `validator` is excluded for equivocation.
+    pub fn is_excluded(&self, validator: &ValidatorId) -> bool {
+        self.excluded.contains(validator)
+    }
+
     /// Handles the step timeout if it is due.
     pub fn on_deadline(&mut self) -> Vec<Action> {
         let now = self.clock.now();
@@ -310,7 +332,7 @@ impl Engine {
             // the origin's to send (the node already checks this: defence in depth).
             _ => return,
         };
-        if !self.set.contains(&origin) {
+        if !self.set.contains(&origin) || self.excluded.contains(&origin) {
             return;
         }
         if origin != self.me && self.reported.remove(&origin) {

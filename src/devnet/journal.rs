@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::locking::Locked;
-use crate::message::{BlockHash, Height, Round};
+use crate::message::{BlockHash, EquivocationEvidence, Height, Round};
 
 /// How a block came to be committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -50,6 +50,9 @@ pub struct JournalState {
     pub timeouts: u64,
     /// Rounds after the first that heights needed.
     pub extra_rounds: u64,
+    /// The node's proof against each validator excluded for equivocation, in the order learnt: at
+    /// most one per validator of the set.
+    pub evidence: Vec<EquivocationEvidence>,
 }
 
 impl JournalState {

@@ -19,8 +19,8 @@ pub enum Phase {
 /// Pre-votes and pre-commits of one height, by round, each validator's first vote per round and phase.
 ///
 /// A second, different vote from the same validator in the same round and phase is ignored here:
-/// the first one counts (reporting such equivocation is the byzantine detector's job, not the
-/// engine's). Rounds are bounded by the engine, which drops votes too far ahead of its round.
+/// the first one counts until the node proves the validator equivocated; then the engine
+/// [`forget`](VoteBook::forget)s all its votes. Rounds are bounded by the engine, which drops votes too far ahead of its round.
 ///
 /// ```
 /// use quorumnet::devnet::votes::{Phase, VoteBook};
@@ -71,6 +71,14 @@ impl VoteBook {
         }
         map.insert(voter, block);
         true
+    }
+
+    /// Forgets every vote of `voter` (proven byzantine): none of them counts any more.
+    pub fn forget(&mut self, voter: &ValidatorId) {
+        for votes in self.rounds.values_mut() {
+            votes.prevotes.remove(voter);
+            votes.precommits.remove(voter);
+        }
     }
 
     /// The power behind `block` (nil for `None`) in `phase` of `round`.

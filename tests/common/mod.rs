@@ -14,7 +14,7 @@ use quorumnet::devnet::cluster;
 pub use quorumnet::devnet::cluster::{keys, memory_address as address, set_listing, set_of, WALL_BASE_MICROS};
 use quorumnet::identity::{ChainId, Keypair, ValidatorId};
 use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
-use quorumnet::message::{BlockHash, ConsensusMessage, Height, MessageId, Proposal, Round, Vote};
+use quorumnet::message::{BlockHash, ConsensusMessage, Envelope, Height, MessageId, Proposal, Round, Vote};
 use quorumnet::node::{IncomingMessages, Node, NodeBuilder, NodeConfig, NodeEvent};
 use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext, TransportError};
 use quorumnet::validator::{ListValidatorSetSource, ValidatorSet, ValidatorSetSource};
@@ -220,6 +220,19 @@ impl Sim {
             validator: self.ids[index],
             block_hash: None,
         })
+    }
+
+    /// Validator `author`'s pre-vote at height 1 for `round` and block `[block; 32]`, signed with
+    /// sequence number `WALL_BASE_MICROS + seq`: two of these for one round and different blocks are
+    /// an equivocation.
+    pub fn signed_prevote(&self, author: usize, seq: u64, round: u32, block: u8) -> Envelope {
+        let message = ConsensusMessage::PreVote(Vote {
+            height: Height(1),
+            round: Round(round),
+            validator: self.ids[author],
+            block_hash: Some(BlockHash([block; 32])),
+        });
+        Envelope::sign_message(&self.keys[author], chain(), WALL_BASE_MICROS + seq, 3, &message)
     }
 
     /// A fresh proposal by validator `index` carrying a `block_len`-byte block (each call a new round).

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::address::AddressRecordWire;
-use super::{AddressRecord, BlockHash, Height, Round};
+use super::{AddressRecord, BlockHash, EvidenceReport, Height, Round};
 use crate::codec::{self, CodecError};
 use crate::identity::ValidatorId;
 
@@ -46,6 +46,9 @@ pub enum ConsensusMessage {
     Heartbeat(Heartbeat),
     /// Where a validator can be reached (WIRE.md §6). It is about no height or round.
     AddressRecord(AddressRecord),
+    /// A validator's proof that another equivocated. Judged against the latest set, like an address
+    /// record; the evidence inside against the set at its own height.
+    Evidence(EvidenceReport),
 }
 
 /// The message as received, with an address record's bounds not yet checked, so a violation comes out
@@ -58,6 +61,7 @@ enum ConsensusMessageWire {
     Commit(Commit),
     Heartbeat(Heartbeat),
     AddressRecord(AddressRecordWire),
+    Evidence(EvidenceReport),
 }
 
 impl TryFrom<ConsensusMessageWire> for ConsensusMessage {
@@ -71,6 +75,7 @@ impl TryFrom<ConsensusMessageWire> for ConsensusMessage {
             ConsensusMessageWire::Commit(c) => ConsensusMessage::Commit(c),
             ConsensusMessageWire::Heartbeat(h) => ConsensusMessage::Heartbeat(h),
             ConsensusMessageWire::AddressRecord(r) => ConsensusMessage::AddressRecord(r.try_into()?),
+            ConsensusMessageWire::Evidence(e) => ConsensusMessage::Evidence(e),
         })
     }
 }
@@ -155,17 +160,20 @@ pub enum MessageKind {
     Heartbeat,
     /// [`ConsensusMessage::AddressRecord`]: discovery traffic.
     AddressRecord,
+    /// [`ConsensusMessage::Evidence`].
+    Evidence,
 }
 
 impl MessageKind {
     /// Every kind, so counters can be laid out as fixed arrays indexed by kind.
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::Proposal,
         MessageKind::PreVote,
         MessageKind::PreCommit,
         MessageKind::Commit,
         MessageKind::Heartbeat,
         MessageKind::AddressRecord,
+        MessageKind::Evidence,
     ];
 
     /// The kind's name as it appears on the wire (the CBOR variant key) and in metrics.
@@ -177,6 +185,7 @@ impl MessageKind {
             MessageKind::Commit => "Commit",
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::AddressRecord => "AddressRecord",
+            MessageKind::Evidence => "Evidence",
         }
     }
 }
@@ -203,6 +212,7 @@ impl ConsensusMessage {
             ConsensusMessage::Commit(c) => c.validator,
             ConsensusMessage::Heartbeat(h) => h.validator,
             ConsensusMessage::AddressRecord(r) => r.validator,
+            ConsensusMessage::Evidence(e) => e.reporter,
         }
     }
 
@@ -217,7 +227,7 @@ impl ConsensusMessage {
             ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.height),
             ConsensusMessage::Commit(c) => Some(c.height),
             ConsensusMessage::Heartbeat(h) => Some(h.height),
-            ConsensusMessage::AddressRecord(_) => None,
+            ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
         }
     }
 
@@ -228,7 +238,7 @@ impl ConsensusMessage {
             ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.round),
             ConsensusMessage::Commit(c) => Some(c.round),
             ConsensusMessage::Heartbeat(h) => Some(h.round),
-            ConsensusMessage::AddressRecord(_) => None,
+            ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
         }
     }
 
@@ -241,6 +251,7 @@ impl ConsensusMessage {
             ConsensusMessage::Commit(_) => MessageKind::Commit,
             ConsensusMessage::Heartbeat(_) => MessageKind::Heartbeat,
             ConsensusMessage::AddressRecord(_) => MessageKind::AddressRecord,
+            ConsensusMessage::Evidence(_) => MessageKind::Evidence,
         }
     }
 

@@ -45,6 +45,7 @@ mod address;
 mod consensus;
 mod envelope;
 mod error;
+mod evidence;
 mod frame;
 mod types;
 
@@ -52,6 +53,7 @@ pub use address::AddressRecord;
 pub use consensus::{Commit, ConsensusMessage, Heartbeat, MessageKind, Proposal, Vote};
 pub use envelope::{signing_bytes, Envelope, MessageId, ENVELOPE_SIGNING_DOMAIN};
 pub use error::EnvelopeError;
+pub use evidence::{EquivocationEvidence, EvidenceReport};
 pub use frame::Frame;
 pub use types::{BlockHash, Height, Round};
 

@@ -25,7 +25,7 @@ use super::reliable_driver::{Reliable, ReliableCommand};
 use super::stats::{KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};
 use crate::message::{Envelope, Frame, Height, MessageKind, Round};
-use crate::node::byzantine::EquivocationDetector;
+use crate::node::byzantine::driver::{Byzantine, ByzantineCommand};
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::link::{LinkEvent, PeerLink, SendError};
 use crate::node::priority::Priority;
@@ -53,6 +53,8 @@ pub(crate) enum Command {
     Reliable(ReliableCommand),
     /// A score question, a ban or unban, or an engine's report.
     Reputation(ReputationCommand),
+    /// An exclusion question.
+    Byzantine(ByzantineCommand),
     Disconnect(ValidatorId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -132,8 +134,8 @@ pub(crate) struct Actor {
     /// One entry per validator of the current set except this node. Ordered: iteration is observable.
     pub peers: BTreeMap<ValidatorId, Peer>,
     pub seen: SeenCache,
-    /// Equivocation among verified envelopes; its proven equivocators are excluded on receive.
-    pub detector: EquivocationDetector,
+    /// Equivocation among verified envelopes, and the proofs against those excluded.
+    pub byzantine: Byzantine,
     /// Peer scores and bans.
     pub reputation: Reputation,
     /// Inbound token buckets per peer and priority.
@@ -263,6 +265,7 @@ impl Actor {
             Command::Liveness(command) => self.on_liveness_command(command),
             Command::Reliable(command) => self.on_reliable_command(command),
             Command::Reputation(command) => self.on_reputation_command(command),
+            Command::Byzantine(command) => self.on_byzantine_command(command),
             Command::Shutdown(_) => unreachable!("handled by the run loop"),
         }
     }

@@ -19,6 +19,7 @@ use super::incoming::IncomingMessages;
 use super::liveness_driver::Liveness;
 use super::reliable_driver::Reliable;
 use crate::identity::{ChainId, Keypair};
+use crate::node::byzantine::driver::Byzantine;
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::rate_limit::InboundLimiter;
 use crate::node::reputation::driver::Reputation;
@@ -255,7 +256,7 @@ impl NodeBuilder {
             transports,
             peers: BTreeMap::new(),
             seen: SeenCache::from_config(gossip),
-            detector: Default::default(),
+            byzantine: Byzantine::new(Default::default()),
             reputation: Reputation::new(config.reputation),
             limiter: InboundLimiter::new(config.rate_limits),
             store: MessageStore::from_config(gossip),

@@ -3,7 +3,7 @@
 use tokio::time::Instant;
 
 use crate::identity::ValidatorId;
-use crate::node::byzantine::EquivocationEvidence;
+use crate::node::byzantine::{EquivocationEvidence, EvidenceError};
 use crate::node::link::{CloseReason, LinkId, Violation};
 use crate::node::liveness::LivenessEvent;
 use crate::node::reliable::ReliableEvent;
@@ -68,6 +68,13 @@ pub enum Misbehaviour {
     UndecodablePayload,
     /// The peer broke the wire protocol; its link closed.
     ProtocolViolation(Violation),
+    /// A signed evidence report whose evidence proves nothing: charged to its reporter, who signed it.
+    InvalidEvidence {
+        /// The report's signer.
+        reporter: ValidatorId,
+        /// What the evidence failed.
+        error: EvidenceError,
+    },
 }
 
 /// What the node reports to [`Node::events`](super::Node::events) subscribers.

@@ -94,6 +94,7 @@ pub use handle::Node;
 pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{KindCounters, NodeStats, PeerStats};
 pub use traits::{
-    ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol, LivenessMonitor,
-    MessageBroadcaster, NetworkTiming, PeerConnectionManager, ReliableMessaging, ValidatorDiscovery,
+    ByzantineNetworkDetector, ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol,
+    LivenessMonitor, MessageBroadcaster, NetworkTiming, PeerConnectionManager, PeerReputation, ReliableMessaging,
+    ValidatorDiscovery,
 };

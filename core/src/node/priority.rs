@@ -115,7 +115,8 @@ impl Priority {
     pub const fn of_kind(kind: MessageKind) -> Priority {
         match kind {
             MessageKind::PreVote | MessageKind::PreCommit | MessageKind::Commit => Priority::Vote,
-            MessageKind::Proposal => Priority::Proposal,
+            // Evidence is rare and changes whose votes count: ahead of liveness, behind votes.
+            MessageKind::Proposal | MessageKind::Evidence => Priority::Proposal,
             MessageKind::Heartbeat => Priority::Liveness,
             MessageKind::AddressRecord => Priority::Discovery,
         }

@@ -121,7 +121,7 @@ impl Actor {
         self.seen.record(id, now);
         self.knowledge.mark(from, id);
         self.report_behavior(from, PeerBehavior::ValidMessage);
-        if self.excluded_origin(&envelope, &message) {
+        if self.screen_verified(&envelope, &message, from) {
             return None;
         }
         let arrival = match route {
@@ -134,9 +134,14 @@ impl Actor {
         if route == Route::Gossip {
             self.forward(&envelope, id, from, kind);
         }
-        if let ConsensusMessage::Heartbeat(heartbeat) = &message {
-            self.on_heartbeat(heartbeat, from);
-            return Some(id);
+        match &message {
+            ConsensusMessage::Heartbeat(heartbeat) => {
+                self.on_heartbeat(heartbeat, from);
+                return Some(id);
+            }
+            // Checked and reported by `screen_verified`; the engine learns of it as an event.
+            ConsensusMessage::Evidence(_) => return Some(id),
+            _ => {}
         }
         self.deliver(IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope });
         Some(id)
@@ -160,18 +165,6 @@ impl Actor {
             self.keep_parent(envelope, from, copy);
         }
         arrival
-    }
-
-    /// Equivocation comes first (DESIGN.md §5): reports new evidence, and whether `envelope`'s origin
-    /// is excluded from quorum — a proven equivocator or a banned validator — so that the engine never
-    /// counts its messages and nobody gets them from us. Called on verified envelopes only, after they
-    /// are marked seen, so forwarded copies are not checked again.
-    fn excluded_origin(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> bool {
-        if let Some(evidence) = self.detector.observe(envelope, message) {
-            tracing::warn!(origin = %envelope.origin.short(), "equivocation detected");
-            self.emit(NodeEvent::Equivocation(evidence));
-        }
-        self.detector.is_equivocator(&envelope.origin) || self.is_banned(&envelope.origin)
     }
 
     /// Verifies `envelope` against the validator set in force at its message's height.

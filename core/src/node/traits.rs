@@ -21,8 +21,7 @@
 //! state, so they are synchronous calls on a value the engine can keep, clone and use off the node's
 //! task.
 //!
-//! Byzantine detection, reputation and routing (`ByzantineNetworkDetector`, `PeerReputation`,
-//! `MessageRouter`) arrive with the layers that implement them.
+//! Routing (`MessageRouter`) arrives with the relay layer that implements it.
 
 use std::time::Duration;
 
@@ -36,10 +35,68 @@ use super::incoming::{IncomingMessage, IncomingMessages};
 use super::stats::NodeStats;
 use crate::codec::CodecError;
 use crate::identity::ValidatorId;
-use crate::message::{ConsensusMessage, Height, MessageId, Round};
+use crate::message::{ConsensusMessage, EquivocationEvidence, Height, MessageId, Round};
 use crate::node::liveness::{ClockSkew, RttEstimate, ValidatorTimeout};
 use crate::node::reliable::DeliveryStatus;
+use crate::node::reputation::PeerBehavior;
 use crate::transport::PeerAddress;
+use tokio::time::Instant;
+
+/// Byzantine detection (DESIGN.md §5): what the node proved and whom it excludes from quorum.
+///
+/// Deviation from the seed: detection is not a call the engine makes per message — the node runs it
+/// on every envelope it receives, before the engine sees it, and drops what an excluded validator
+/// sends. The engine asks who is excluded, reads the proofs, and listens for new ones
+/// ([`NodeEvent::Equivocation`]) to leave those validators out of its quorum arithmetic.
+#[async_trait]
+pub trait ByzantineNetworkDetector: Send + Sync {
+    /// Whether `validator` is proven to equivocate or banned.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn is_excluded(&self, validator: ValidatorId) -> Result<bool, NodeError>;
+
+    /// The first verified proof against each validator proven to equivocate.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn equivocation_proofs(&self) -> Result<Vec<EquivocationEvidence>, NodeError>;
+
+    /// The node's events; [`NodeEvent::Equivocation`] is this trait's.
+    fn byzantine_events(&self) -> broadcast::Receiver<NodeEvent>;
+}
+
+/// Peer reputation (DESIGN.md §5): scores, bans and timed unbans.
+///
+/// Deviation from the seed: the node scores peers itself from what they send (the rules are
+/// [`charge_for`](crate::node::reputation::charge_for)'s); [`report`](Self::report) is for what only the
+/// engine can judge, such as a proposal whose block is invalid.
+#[async_trait]
+pub trait PeerReputation: Send + Sync {
+    /// `peer`'s score: 0 neutral, lower is worse.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn reputation(&self, peer: ValidatorId) -> Result<f64, NodeError>;
+
+    /// Scores `behavior` against `peer`.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn report(&self, peer: ValidatorId, behavior: PeerBehavior) -> Result<(), NodeError>;
+
+    /// Bans `peer` for `duration`; returns when the ban ends.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn ban_peer(&self, peer: ValidatorId, duration: Duration) -> Result<Instant, NodeError>;
+
+    /// Lifts `peer`'s ban; whether it was banned.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    async fn unban_peer(&self, peer: ValidatorId) -> Result<bool, NodeError>;
+}
 
 /// Sends a message to every validator.
 ///
@@ -442,5 +499,39 @@ impl ReliableMessaging for Node {
 
     async fn retransmit_unacked(&self) -> Result<usize, NodeError> {
         Node::retransmit_unacked(self).await
+    }
+}
+
+#[async_trait]
+impl ByzantineNetworkDetector for Node {
+    async fn is_excluded(&self, validator: ValidatorId) -> Result<bool, NodeError> {
+        Node::is_excluded(self, validator).await
+    }
+
+    async fn equivocation_proofs(&self) -> Result<Vec<EquivocationEvidence>, NodeError> {
+        Node::equivocation_proofs(self).await
+    }
+
+    fn byzantine_events(&self) -> broadcast::Receiver<NodeEvent> {
+        Node::events(self)
+    }
+}
+
+#[async_trait]
+impl PeerReputation for Node {
+    async fn reputation(&self, peer: ValidatorId) -> Result<f64, NodeError> {
+        Node::reputation(self, peer).await
+    }
+
+    async fn report(&self, peer: ValidatorId, behavior: PeerBehavior) -> Result<(), NodeError> {
+        Node::report_peer(self, peer, behavior).await
+    }
+
+    async fn ban_peer(&self, peer: ValidatorId, duration: Duration) -> Result<Instant, NodeError> {
+        Node::ban_peer(self, peer, duration).await
+    }
+
+    async fn unban_peer(&self, peer: ValidatorId) -> Result<bool, NodeError> {
+        Node::unban_peer(self, peer).await
     }
 }

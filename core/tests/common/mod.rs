@@ -9,7 +9,8 @@ use ciborium::Value;
 use quorumnet_core::codec::CodecError;
 use quorumnet_core::identity::{ChainId, Signature, ValidatorId};
 use quorumnet_core::message::{
-    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Heartbeat, Height, Proposal, Round, Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, EvidenceReport, Heartbeat,
+    Height, Proposal, Round, Vote,
 };
 
 pub fn chain() -> ChainId {
@@ -54,6 +55,32 @@ pub fn address_record() -> AddressRecord {
     AddressRecord::new(validator(0x46), 1_795_651_200_000_000, addresses.to_vec()).unwrap()
 }
 
+/// Validator `77…77`'s report that `66…66` signed two pre-votes for height 9, round 0 (blocks `01…01`
+/// and `02…02`, seqs 1 and 2, ttl 0). The inner signatures are 4-byte placeholders: the vector shows
+/// the layout (a real one holds two 3 309-byte ML-DSA-65 signatures and verifies).
+pub fn evidence_report() -> EvidenceReport {
+    let envelope = |seq: u64, block: u8, sig: u8| {
+        let vote = ConsensusMessage::PreVote(Vote {
+            height: Height(9),
+            round: Round(0),
+            validator: validator(0x66),
+            block_hash: Some(BlockHash([block; 32])),
+        });
+        Envelope {
+            origin: validator(0x66),
+            seq,
+            ttl: 0,
+            payload: vote.encode().into(),
+            sig: Signature::from_bytes(vec![sig; 4]),
+        }
+    };
+    EvidenceReport {
+        reporter: validator(0x77),
+        height: Height(9),
+        evidence: EquivocationEvidence { first: envelope(1, 0x01, 0xaa), second: envelope(2, 0x02, 0xbb) },
+    }
+}
+
 /// One message of every kind, with distinct heights, rounds and authors.
 pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
     vec![
@@ -86,6 +113,7 @@ pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
             hears: vec![validator(0x55)],
         }),
         ConsensusMessage::AddressRecord(address_record()),
+        ConsensusMessage::Evidence(evidence_report()),
     ]
 }
 

@@ -1,36 +1,7 @@
 use crate::identity::{ChainId, ValidatorId};
-use crate::message::{ConsensusMessage, Envelope, EnvelopeError, Height, MessageKind, Round};
+pub use crate::message::EquivocationEvidence;
+use crate::message::{ConsensusMessage, EnvelopeError, Height, MessageKind, Round};
 use crate::validator::ValidatorSet;
-
-/// Two envelopes by one origin that an honest validator never signs both of.
-///
-/// Self-contained: [`verify`](Self::verify) needs only the chain and the validator set in force at
-/// the messages' height, so a node can check evidence gossiped by anyone, including a byzantine
-/// peer trying to frame an honest validator (it cannot: it would need two of the victim's signatures).
-///
-/// ```
-/// use quorumnet_core::identity::{ChainId, Keypair};
-/// use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, Height, Round, Vote};
-/// use quorumnet_core::node::byzantine::{Equivocation, EquivocationEvidence};
-/// use quorumnet_core::validator::{ValidatorInfo, ValidatorSet};
-///
-/// let chain = ChainId::from_network_name("devnet");
-/// let key = Keypair::from_seed(&[1; 32]);
-/// let set = ValidatorSet::new([ValidatorInfo::new(key.public_key().clone(), 1)]).unwrap();
-/// let vote = |block: u8| {
-///     let vote = Vote { height: Height(5), round: Round(0), validator: key.validator_id(), block_hash: Some(BlockHash([block; 32])) };
-///     Envelope::sign_message(&key, chain, u64::from(block), 3, &ConsensusMessage::PreCommit(vote))
-/// };
-/// let evidence = EquivocationEvidence { first: vote(1), second: vote(2) };
-/// assert!(matches!(evidence.verify(chain, &set), Ok(Equivocation::SameSlot { .. })));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EquivocationEvidence {
-    /// The envelope seen first.
-    pub first: Envelope,
-    /// The conflicting one.
-    pub second: Envelope,
-}
 
 /// What an [`EquivocationEvidence`] proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +118,7 @@ pub(super) fn slot(message: &ConsensusMessage) -> Option<(Height, Round, Message
         | ConsensusMessage::PreVote(_)
         | ConsensusMessage::PreCommit(_)
         | ConsensusMessage::Commit(_) => Some((message.height()?, message.round()?, message.kind())),
-        ConsensusMessage::Heartbeat(_) | ConsensusMessage::AddressRecord(_) => None,
+        ConsensusMessage::Heartbeat(_) | ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
     }
 }
 
@@ -155,7 +126,7 @@ pub(super) fn slot(message: &ConsensusMessage) -> Option<(Height, Round, Message
 mod tests {
     use super::*;
     use crate::identity::Keypair;
-    use crate::message::{BlockHash, Vote};
+    use crate::message::{BlockHash, Envelope, Vote};
     use crate::validator::ValidatorInfo;
 
     fn chain() -> ChainId {

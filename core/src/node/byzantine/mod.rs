@@ -14,6 +14,7 @@
 //! envelopes are dropped before the engine. Not yet: gossiping the evidence, replay detection.
 
 mod detector;
+pub(crate) mod driver;
 mod evidence;
 
 pub use detector::{DetectorConfig, EquivocationDetector};

@@ -19,6 +19,9 @@ pub enum PeerBehavior {
     InvalidSignature,
     /// A broken wire protocol: undecodable frame, oversized part (charged to the forwarder): −100.
     ProtocolViolation,
+    /// A signed evidence report whose evidence proves nothing (charged to the reporter, who signed it):
+    /// −100. Not a ban by itself: the reporter may have judged against a set we no longer share.
+    InvalidEvidence,
     /// An envelope whose payload is not a consensus message (charged to the forwarder): −50.
     UndecodablePayload,
     /// An envelope from an origin outside the set at its height (charged to the forwarder): −20.
@@ -41,7 +44,7 @@ impl PeerBehavior {
         match self {
             PeerBehavior::ValidMessage => 1.0,
             PeerBehavior::Equivocation | PeerBehavior::Impersonation => -1000.0,
-            PeerBehavior::InvalidSignature | PeerBehavior::ProtocolViolation => -100.0,
+            PeerBehavior::InvalidSignature | PeerBehavior::ProtocolViolation | PeerBehavior::InvalidEvidence => -100.0,
             PeerBehavior::UndecodablePayload => -50.0,
             PeerBehavior::UnknownOrigin | PeerBehavior::Replay => -20.0,
             PeerBehavior::OverQuota => -2.0,

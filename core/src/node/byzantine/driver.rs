@@ -1,0 +1,154 @@
+//! The actor's side of byzantine detection: it feeds the pure [`EquivocationDetector`] from the
+//! receive path, gossips what it finds, checks what others found, and answers the engine's question
+//! "is this validator excluded from quorum?".
+//!
+//! - A verified envelope goes through the detector after it is marked seen. The first proof against a
+//!   validator is reported as [`NodeEvent::Equivocation`] (which bans it, see
+//!   [`charge_for`](crate::node::reputation::charge_for)) and gossiped once, signed by this node, as a
+//!   [`ConsensusMessage::Evidence`] payload.
+//! - A received `Evidence` report is checked against the validator set at the conflicting messages'
+//!   height: a valid one excludes the accused here too (and is reported and forwarded like any new
+//!   envelope, but never handed to the engine as a message); an invalid one is the reporter's signed
+//!   fault ([`Misbehaviour::InvalidEvidence`]) and goes no further. Evidence older than every kept set
+//!   is dropped without blame.
+//! - Excluded from quorum: proven equivocators and banned validators. Their messages are dropped
+//!   before the engine and not forwarded.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::oneshot;
+
+use super::{DetectorConfig, EquivocationDetector, EquivocationEvidence};
+use crate::identity::ValidatorId;
+use crate::message::{ConsensusMessage, Envelope, EvidenceReport, Height, MessageKind};
+use crate::node::actor::{Actor, Command};
+use crate::node::error::NodeError;
+use crate::node::events::{Misbehaviour, NodeEvent};
+use crate::node::handle::Node;
+
+/// What the actor keeps for byzantine detection.
+pub(crate) struct Byzantine {
+    detector: EquivocationDetector,
+    /// The first verified proof against each equivocator: at most one per validator.
+    proofs: BTreeMap<ValidatorId, EquivocationEvidence>,
+}
+
+impl Byzantine {
+    pub fn new(config: DetectorConfig) -> Self {
+        Byzantine { detector: EquivocationDetector::new(config), proofs: BTreeMap::new() }
+    }
+}
+
+/// An exclusion question from a handle.
+pub(crate) enum ByzantineCommand {
+    IsExcluded { validator: ValidatorId, reply: oneshot::Sender<bool> },
+    Proofs(oneshot::Sender<Vec<EquivocationEvidence>>),
+}
+
+impl Actor {
+    pub(crate) fn on_byzantine_command(&mut self, command: ByzantineCommand) {
+        match command {
+            ByzantineCommand::IsExcluded { validator, reply } => {
+                let _ = reply.send(self.is_excluded(&validator));
+            }
+            ByzantineCommand::Proofs(reply) => {
+                let _ = reply.send(self.byzantine.proofs.values().cloned().collect());
+            }
+        }
+    }
+
+    /// Whether `validator`'s messages are kept from the engine: proven to equivocate, or banned.
+    pub(crate) fn is_excluded(&self, validator: &ValidatorId) -> bool {
+        self.byzantine.proofs.contains_key(validator) || self.is_banned(validator)
+    }
+
+    /// Runs the detector on a verified new `envelope` (equivocation comes first, DESIGN.md §5) and
+    /// handles an evidence report it carries; whether the envelope goes no further (its origin is
+    /// excluded, or it is invalid evidence).
+    pub(crate) fn screen_verified(
+        &mut self,
+        envelope: &Envelope,
+        message: &ConsensusMessage,
+        from: ValidatorId,
+    ) -> bool {
+        if let Some(evidence) = self.byzantine.detector.observe(envelope, message) {
+            // A message about no height (an address record) is judged against the latest set: so is its evidence.
+            let height = message.height().unwrap_or(self.liveness.position.0);
+            self.proven(evidence, Some(height));
+        }
+        if self.is_excluded(&envelope.origin) {
+            return true;
+        }
+        match message {
+            ConsensusMessage::Evidence(report) => !self.accept_report(report, from),
+            _ => false,
+        }
+    }
+
+    /// Checks a peer's evidence report; whether it holds (then it is forwarded like any envelope).
+    fn accept_report(&mut self, report: &EvidenceReport, from: ValidatorId) -> bool {
+        let Some(set) = self.source.at_height(report.height) else {
+            self.totals.stale += 1;
+            return false;
+        };
+        match report.evidence.verify(self.chain, &set) {
+            Ok(_) => {
+                self.proven(report.evidence.clone(), None);
+                true
+            }
+            Err(error) => {
+                let misbehaviour = Misbehaviour::InvalidEvidence { reporter: report.reporter, error };
+                self.emit(NodeEvent::PeerMisbehaved { peer: from, misbehaviour });
+                false
+            }
+        }
+    }
+
+    /// Records verified `evidence`; the first proof against a validator is reported and, if this node
+    /// found it itself (`found_at` is the messages' height), gossiped as a signed report.
+    fn proven(&mut self, evidence: EquivocationEvidence, found_at: Option<Height>) {
+        let accused = evidence.accused();
+        self.byzantine.detector.mark_equivocator(accused);
+        if self.byzantine.proofs.contains_key(&accused) {
+            return;
+        }
+        tracing::warn!(accused = %accused.short(), "equivocation proven");
+        self.byzantine.proofs.insert(accused, evidence.clone());
+        if let Some(height) = found_at {
+            let report = EvidenceReport { reporter: self.me, height, evidence: evidence.clone() };
+            let envelope = self.signer.sign(&ConsensusMessage::Evidence(report));
+            self.send_own(envelope, MessageKind::Evidence);
+        }
+        self.emit(NodeEvent::Equivocation(evidence));
+    }
+}
+
+/// Byzantine detection (DESIGN.md §5): what the node found and whom it excludes from quorum.
+impl Node {
+    /// Whether `validator` is excluded from quorum here: proven to equivocate (by this node or by
+    /// verified evidence from another) or banned. The node already keeps its messages from the engine;
+    /// an engine asks to leave its voting power out of its quorum arithmetic too.
+    ///
+    /// ```no_run
+    /// # async fn tally(node: quorumnet_core::node::Node, voter: quorumnet_core::identity::ValidatorId)
+    /// #     -> Result<(), quorumnet_core::node::NodeError> {
+    /// if node.is_excluded(voter).await? {
+    ///     return Ok(()); // do not count it
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn is_excluded(&self, validator: ValidatorId) -> Result<bool, NodeError> {
+        self.ask(|reply| Command::Byzantine(ByzantineCommand::IsExcluded { validator, reply })).await
+    }
+
+    /// The first verified proof against each validator proven to equivocate, in id order.
+    ///
+    /// # Errors
+    /// [`NodeError::Stopped`].
+    pub async fn equivocation_proofs(&self) -> Result<Vec<EquivocationEvidence>, NodeError> {
+        self.ask(|reply| Command::Byzantine(ByzantineCommand::Proofs(reply))).await
+    }
+}
