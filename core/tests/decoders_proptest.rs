@@ -1,5 +1,7 @@
 //! Property tests: no decoder panics on arbitrary or mutated input, and every wire type roundtrips.
 
+mod common;
+
 use bytes::BytesMut;
 use proptest::prelude::*;
 use quorumnet_core::codec::{self, CodecError, FrameDecoder};
@@ -190,13 +192,8 @@ proptest! {
     }
 
     #[test]
-    fn decoders_never_panic_on_flipped_bytes(valid in valid_encoding(), flips in proptest::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..4)) {
-        let mut bytes = valid;
-        for (index, mask) in flips {
-            let at = index.index(bytes.len());
-            bytes[at] ^= mask;
-        }
-        decode_with_every_decoder(&bytes);
+    fn decoders_never_panic_on_flipped_bytes(valid in valid_encoding(), flips in common::flips()) {
+        decode_with_every_decoder(&common::flipped(valid, &flips));
     }
 
     #[test]
