@@ -1,6 +1,13 @@
-//! Property tests: no decoder panics on arbitrary or mutated input, and every wire type roundtrips.
+//! Property tests: no decoder panics on arbitrary or mutated input, every wire type roundtrips, and part
+//! reassembly and address records stay within their bounds.
 
-use bytes::BytesMut;
+mod common;
+#[path = "../../fuzz/targets.rs"]
+mod targets;
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use quorumnet_core::codec::{self, CodecError, FrameDecoder};
 use quorumnet_core::identity::{key_file, Keypair, PublicKey, Signature, ValidatorId};
@@ -8,6 +15,7 @@ use quorumnet_core::message::{
     AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, Height, MessageId, Proposal, Round,
     Vote,
 };
+use quorumnet_core::node::link::testing::PartReassembler;
 
 /// Small enough that the suite stays fast, large enough to reach every variant many times.
 const CASES: u32 = 256;
@@ -190,13 +198,8 @@ proptest! {
     }
 
     #[test]
-    fn decoders_never_panic_on_flipped_bytes(valid in valid_encoding(), flips in proptest::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..4)) {
-        let mut bytes = valid;
-        for (index, mask) in flips {
-            let at = index.index(bytes.len());
-            bytes[at] ^= mask;
-        }
-        decode_with_every_decoder(&bytes);
+    fn decoders_never_panic_on_flipped_bytes(valid in valid_encoding(), flips in common::flips()) {
+        decode_with_every_decoder(&common::flipped(valid, &flips));
     }
 
     #[test]
@@ -265,5 +268,79 @@ proptest! {
         text in "((quorumnet-key|algorithm|validator-id|public-key|secret-key|#[ -~]{0,8}|[a-z-]{0,12}):? ?(1|ml-dsa-65|dilithium3|[0-9a-fA-F]{0,80}|[ -~]{0,8})\n){0,8}"
     ) {
         let _ = key_file::from_text(&text, std::path::Path::new("fuzz.key"));
+    }
+}
+
+/// A peer's parts as `(id, in sequence, index, count, data length)`. A part in sequence continues its
+/// id's frame (or starts one) with the next index and the first part's count, so that a sequence gets
+/// past the order checks to the count, size and budget bounds; the rest are arbitrary.
+fn part_steps() -> impl Strategy<Value = Vec<(u64, bool, u32, u32, usize)>> {
+    // Mostly three ids (the limit of partial frames), 16 parts (the most a frame may have) and full
+    // parts, so that many sequences run into the byte budget before they break another bound.
+    let id = prop_oneof![30 => 0..3u64, 1 => 3..5u64];
+    let count = prop_oneof![8 => Just(16u32), 2 => 1..=16u32, 1 => 17..=20u32];
+    let data_len = prop_oneof![12 => Just(64usize), 4 => 1..=64usize, 1 => 0..=80usize];
+    proptest::collection::vec((id, prop::bool::weighted(0.98), any::<u32>(), count, data_len), 1..80)
+}
+
+/// The length of each address of a record (7 is the shortest `mem://` one): mostly within the bound,
+/// sometimes at it, sometimes past it.
+fn address_lens() -> impl Strategy<Value = Vec<usize>> {
+    let longest = AddressRecord::MAX_ADDRESS_LEN;
+    let len = prop_oneof![20 => 7..=longest, 2 => longest - 1..=longest + 1, 1 => longest + 1..=2 * longest];
+    proptest::collection::vec(len, 0..=2 * AddressRecord::MAX_ADDRESSES)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn part_reassembly_stays_within_its_bounds_for_any_part_sequence(steps in part_steps()) {
+        // The part fuzz target's link: its bounds are reached within a few dozen parts.
+        let config = targets::part_config();
+        let mut reassembler = PartReassembler::new(&config, targets::PART_FRAME_LIMIT).unwrap();
+        // The next index and the count of each frame the sequence has in flight.
+        let mut next: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+        for (id, in_sequence, index, count, len) in steps {
+            let (index, count) = match (in_sequence, next.get(&id)) {
+                (true, Some(&continued)) => continued,
+                (true, None) => (0, count),
+                // An index past the count would not even decode as a part.
+                (false, _) => (index % count, count),
+            };
+            let part = Frame::Part { id, index, count, data: vec![0xa5; len] };
+            if reassembler.receive(&Bytes::from(part.encode())).is_err() {
+                break; // the link closes
+            }
+            if index + 1 == count {
+                next.remove(&id);
+            } else {
+                next.insert(id, (index + 1, count));
+            }
+            prop_assert!(reassembler.buffered_bytes() <= config.max_reassembly_bytes);
+            prop_assert!(reassembler.partial_frames() <= config.max_partial_frames);
+        }
+    }
+
+    #[test]
+    fn address_records_decode_exactly_when_within_their_bounds(lens in address_lens()) {
+        // Built without `AddressRecord::new`, which refuses what is past the bounds.
+        let addresses = lens.iter().map(|&len| common::address_of_len(len)).collect();
+        let record = AddressRecord { validator: ValidatorId([0x46; 32]), version: 1, addresses };
+        let message = ConsensusMessage::AddressRecord(record);
+        let too_many = lens.len() > AddressRecord::MAX_ADDRESSES;
+        let first_too_long = lens.iter().position(|&len| len > AddressRecord::MAX_ADDRESS_LEN);
+        match ConsensusMessage::decode(&message.encode()) {
+            Ok(decoded) => {
+                prop_assert!(!too_many && first_too_long.is_none());
+                prop_assert_eq!(decoded, message);
+            }
+            // The count is checked while reading, before any address is parsed.
+            Err(CodecError::TooManyItems { count, limit, .. }) => {
+                prop_assert!(too_many && count == lens.len() && limit == AddressRecord::MAX_ADDRESSES);
+            }
+            Err(CodecError::InvalidAddress { index, .. }) => prop_assert!(!too_many && Some(index) == first_too_long),
+            Err(other) => prop_assert!(false, "unexpected {:?}", other),
+        }
     }
 }

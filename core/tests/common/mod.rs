@@ -171,6 +171,27 @@ pub fn without_field(bytes: &[u8], path: &[&str]) -> Vec<u8> {
     bytes_of(&value)
 }
 
+/// A `mem://` address of exactly `len` bytes (at least 7), to reach an address record's length bound.
+pub fn address_of_len(len: usize) -> quorumnet_core::transport::PeerAddress {
+    const SCHEME: &str = "mem://";
+    format!("{SCHEME}{}", "a".repeat(len - SCHEME.len())).parse().expect("a valid address")
+}
+
+/// One to three byte flips, for [`flipped`].
+pub fn flips() -> impl proptest::strategy::Strategy<Value = Vec<(proptest::sample::Index, u8)>> {
+    proptest::collection::vec((proptest::arbitrary::any::<proptest::sample::Index>(), 1..=255u8), 1..4)
+}
+
+/// `bytes` with each `(position, mask)` of `flips` xored in: mutations of a valid encoding reach far
+/// deeper into a decoder than random bytes, which mostly fail at the first byte. `bytes` is non-empty.
+pub fn flipped(mut bytes: Vec<u8>, flips: &[(proptest::sample::Index, u8)]) -> Vec<u8> {
+    for (index, mask) in flips {
+        let at = index.index(bytes.len());
+        bytes[at] ^= mask;
+    }
+    bytes
+}
+
 /// What a careless encoder writes for a `Vec<u8>` or `[u8; N]`: an array of small integers.
 pub fn int_array(len: usize) -> Value {
     Value::Array((0..len).map(|i| Value::Integer((i as u8).into())).collect())

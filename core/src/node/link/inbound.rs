@@ -8,6 +8,7 @@ use crate::message::Frame;
 
 use super::event::Violation;
 use super::stats::Counters;
+use super::PeerLinkConfig;
 
 /// The bounds reassembly enforces; every one broken is a [`Violation`].
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +20,16 @@ pub(super) struct ReassemblyLimits {
 }
 
 impl ReassemblyLimits {
+    /// The bounds of a link with `config` over a connection whose frame limit is `max_frame_len`.
+    pub fn new(config: &PeerLinkConfig, max_frame_len: usize) -> Self {
+        ReassemblyLimits {
+            part_size: config.part_size,
+            max_frame_len,
+            max_partial_frames: config.max_partial_frames,
+            max_bytes: config.max_reassembly_bytes,
+        }
+    }
+
     /// ⌈max_frame_len / part_size⌉: the parts the largest frame needs.
     fn max_parts(&self) -> u32 {
         u32::try_from(self.max_frame_len.div_ceil(self.part_size)).unwrap_or(u32::MAX)
@@ -49,6 +60,16 @@ pub(super) struct Reassembly {
 impl Reassembly {
     pub fn new(limits: ReassemblyLimits) -> Self {
         Reassembly { limits, partial: BTreeMap::new(), buffered: 0 }
+    }
+
+    /// Bytes of partial frames held now: at most `limits.max_bytes`.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Frames partly received now: at most `limits.max_partial_frames`.
+    pub fn partial_frames(&self) -> usize {
+        self.partial.len()
     }
 
     /// Takes one frame off the connection: the whole frame it completes, if any.

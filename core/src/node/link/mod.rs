@@ -384,12 +384,7 @@ async fn run(
     events: mpsc::Sender<LinkEvent>,
     finished: watch::Sender<bool>,
 ) {
-    let limits = ReassemblyLimits {
-        part_size: config.part_size,
-        max_frame_len: shared.max_frame_len,
-        max_partial_frames: config.max_partial_frames,
-        max_bytes: config.max_reassembly_bytes,
-    };
+    let limits = ReassemblyLimits::new(&config, shared.max_frame_len);
     let undelivered = Arc::new(Semaphore::new(config.max_undelivered_bytes));
     let reason = tokio::select! {
         biased;

@@ -5,6 +5,7 @@
 //!   held at a [`Gate`]. Its raw end is how tests write hand-crafted frames at a link.
 //! - [`Tap`]: a connection wrapper that counts accepted sends (`try_send`s included), to act at a known
 //!   point of a transfer.
+//! - [`PartReassembler`]: a link's part reassembly on its own, for fuzz targets and property tests.
 //! - [`vote_overtakes_proposal`]: the headline scenario of DESIGN.md §2, generic over the transport, so
 //!   each transport proves it with one line (see `transports/in-memory/tests/priority_over_transports.rs`).
 
@@ -17,7 +18,9 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{LinkEvent, PeerLink, PeerLinkConfig, PART_OVERHEAD};
+use super::inbound::{Reassembly, ReassemblyLimits};
+use super::stats::Counters;
+use super::{InvalidConfig, LinkEvent, PeerLink, PeerLinkConfig, Violation, PART_OVERHEAD};
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::message::{BlockHash, ConsensusMessage, Envelope, Frame, Height, Proposal, Round, Vote};
 use crate::node::priority::Priority;
@@ -200,6 +203,44 @@ impl Connection for Tap {
 
     async fn close(&self) -> Result<(), TransportError> {
         self.inner.close().await
+    }
+}
+
+/// The part reassembly a [`PeerLink`]'s reader runs, without a task or connection around it, so a fuzz
+/// target can feed it a peer's frames one by one and check how much it holds after each.
+pub struct PartReassembler {
+    reassembly: Reassembly,
+    counters: Counters,
+}
+
+impl PartReassembler {
+    /// The reassembly of a link with `config` over a connection whose frame limit is `max_frame_len`.
+    ///
+    /// # Errors
+    /// [`InvalidConfig`] where [`PeerLink::spawn`] would refuse `config`.
+    pub fn new(config: &PeerLinkConfig, max_frame_len: usize) -> Result<Self, InvalidConfig> {
+        config.validate(max_frame_len)?;
+        let reassembly = Reassembly::new(ReassemblyLimits::new(config, max_frame_len));
+        Ok(PartReassembler { reassembly, counters: Counters::default() })
+    }
+
+    /// Takes one frame's contents as the connection delivered them (within its frame limit): the whole
+    /// frame this completes, if any. After an error the link would be closed: feed nothing more.
+    ///
+    /// # Errors
+    /// The [`Violation`] the link would close with.
+    pub fn receive(&mut self, frame: &Bytes) -> Result<Option<Frame>, Violation> {
+        Ok(self.reassembly.receive(frame, &self.counters)?.map(|received| received.frame))
+    }
+
+    /// Bytes of partial frames held now; never above [`PeerLinkConfig::max_reassembly_bytes`].
+    pub fn buffered_bytes(&self) -> usize {
+        self.reassembly.buffered_bytes()
+    }
+
+    /// Frames partly received now; never above [`PeerLinkConfig::max_partial_frames`].
+    pub fn partial_frames(&self) -> usize {
+        self.reassembly.partial_frames()
     }
 }
 
