@@ -85,7 +85,7 @@ runners! {
     part: 2000;
     address_record: 512;
     heartbeat: 512;
-    // Evidence (issue 14): `evidence: <longest random input>;` belongs here.
+    evidence: 8000;
 }
 
 /// The envelope target's signature property is only worth something if the corpus holds envelopes
@@ -339,6 +339,39 @@ fn heartbeat_seeds() -> Seeds {
     ]
 }
 
+fn evidence_seeds() -> Seeds {
+    let key = targets::signer();
+    let prevote = |seq: u64, block: u8| {
+        let vote = ConsensusMessage::PreVote(quorumnet_core::message::Vote {
+            height: Height(3),
+            round: Round(0),
+            validator: key.validator_id(),
+            block_hash: Some(quorumnet_core::message::BlockHash([block; 32])),
+        });
+        Envelope::sign_message(key, targets::chain(), seq, 3, &vote)
+    };
+    let report = |first: Envelope, second: Envelope| {
+        ConsensusMessage::Evidence(quorumnet_core::message::EvidenceReport {
+            reporter: common::validator(0x77),
+            height: Height(3),
+            evidence: quorumnet_core::message::EquivocationEvidence { first, second },
+        })
+        .encode()
+    };
+    let valid = report(prevote(1, 1), prevote(2, 2));
+    let mut wrong_sig = prevote(2, 2);
+    wrong_sig.sig = prevote(3, 3).sig;
+    vec![
+        ("valid_two_prevotes_for_one_round", valid.clone()),
+        ("a_resend_not_a_conflict", report(prevote(1, 1), prevote(1, 1))),
+        ("a_borrowed_signature", report(prevote(1, 1), wrong_sig)),
+        ("the_layout_vector", ConsensusMessage::Evidence(common::evidence_report()).encode()),
+        ("truncated", valid[..valid.len() / 2].to_vec()),
+        ("no_evidence", common::without_field(&valid, &["Evidence", "evidence"])),
+        ("empty", Vec::new()),
+    ]
+}
+
 /// Replaces `target`'s seed files named in `seeds`.
 fn write_seeds(target: &str, seeds: Seeds) {
     let dir = corpus_dir(target);
@@ -358,4 +391,20 @@ fn write_seed_corpus() {
     write_seeds("part", part_seeds());
     write_seeds("address_record", address_record_seeds());
     write_seeds("heartbeat", heartbeat_seeds());
+    write_seeds("evidence", evidence_seeds());
+}
+
+/// As for envelopes: the evidence corpus holds a report that proves an equivocation, and near misses
+/// that do not, so the target's verification property is exercised both ways.
+#[test]
+fn exactly_the_valid_evidence_of_the_corpus_proves_an_equivocation() {
+    for (name, data) in corpus("evidence") {
+        let proves = match ConsensusMessage::decode(&data) {
+            Ok(ConsensusMessage::Evidence(report)) => {
+                report.evidence.verify(targets::chain(), targets::evidence_set()).is_ok()
+            }
+            _ => false,
+        };
+        assert_eq!(proves, name.starts_with("valid_"), "{name}");
+    }
 }

@@ -1,0 +1,7 @@
+//! Arbitrary bytes as an evidence report payload (see `targets.rs`).
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::evidence(data));
