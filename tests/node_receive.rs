@@ -278,3 +278,50 @@ async fn an_ack_from_a_node_in_the_middle_never_delivers_a_reliable_message() {
     assert!(!saw_reliable(byzantine.as_ref(), id, Duration::from_secs(1)).await);
     sim.shutdown().await;
 }
+
+/// A validly signed envelope far below its origin's latest sequence number, which node 0 never held
+/// and never asked for, is a replay: charged to the forwarder and not delivered. The same envelope
+/// sent in answer to node 0's own `Want` is a repair, delivered like any other.
+#[tokio::test(start_paused = true)]
+async fn an_old_envelope_nobody_asked_for_is_a_replay_but_a_repair_answer_is_not() {
+    // Validator 4 runs no node: the raw peer 3 holds (here: makes) envelopes of 4's to replay.
+    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
+    for i in 0..3 {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    let conn = sim.raw_peer(3, 0).await;
+    let mut events = sim.nodes[&0].events();
+    let window = quorumnet::node::byzantine::DetectorConfig::default().replay_window;
+    let by_4 = |seq: u64, round: u32| Envelope::sign_message(&sim.keys[4], chain(), seq, 3, &vote(&sim, 4, round));
+    let latest = by_4(WALL_BASE_MICROS + 2 * window, 10);
+    let (replayed, late, repaired) =
+        (by_4(WALL_BASE_MICROS, 11), by_4(WALL_BASE_MICROS + window + 1, 12), by_4(WALL_BASE_MICROS + 1, 13));
+    send(&*conn, Frame::Envelope(latest.clone())).await;
+    send(&*conn, Frame::Envelope(replayed.clone())).await;
+    send(&*conn, Frame::Envelope(late.clone())).await;
+    let misbehaviour = loop {
+        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
+            _ => {}
+        }
+    };
+    assert_eq!(misbehaviour, Misbehaviour::Replay { origin: sim.ids[4], seq: replayed.seq });
+    sim.await_delivered(&[0], &[latest.id(), late.id()], WITHIN).await;
+    // Announced, asked for, answered: a repair, however old.
+    send(&*conn, Frame::Have { ids: vec![repaired.id()] }).await;
+    let asked = tokio::time::timeout(WITHIN, async {
+        loop {
+            let bytes = conn.recv().await.expect("a frame").expect("the link stays up");
+            if matches!(Frame::decode(&bytes), Ok(Frame::Want { ids }) if ids.contains(&repaired.id())) {
+                return;
+            }
+        }
+    });
+    asked.await.expect("node 0 asks for the announced id");
+    send(&*conn, Frame::Envelope(repaired.clone())).await;
+    sim.await_delivered(&[0], &[repaired.id()], WITHIN).await;
+    sim.drain();
+    assert!(!sim.holds(0, &replayed.id()), "the replay never reached the engine");
+    sim.shutdown().await;
+}

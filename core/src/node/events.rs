@@ -68,6 +68,14 @@ pub enum Misbehaviour {
     UndecodablePayload,
     /// The peer broke the wire protocol; its link closed.
     ProtocolViolation(Violation),
+    /// A validly signed envelope far older than its origin's latest (outside its sequence window),
+    /// which this node did not ask for: re-injected by the forwarder it is charged to.
+    Replay {
+        /// The envelope's origin.
+        origin: ValidatorId,
+        /// Its sequence number.
+        seq: u64,
+    },
     /// A signed evidence report whose evidence proves nothing: charged to its reporter, who signed it.
     InvalidEvidence {
         /// The report's signer.

@@ -121,7 +121,8 @@ impl Actor {
         self.seen.record(id, now);
         self.knowledge.mark(from, id);
         self.report_behavior(from, PeerBehavior::ValidMessage);
-        if self.screen_verified(&envelope, &message, from) {
+        let requested = route == Route::PointToPoint || self.policy.asked(&id, &from);
+        if self.screen_verified(&envelope, &message, from, requested) {
             return None;
         }
         let arrival = match route {

@@ -12,14 +12,21 @@ pub struct DetectorConfig {
     pub heights: u64,
     /// Sequence numbers kept per origin (the highest ones); older ones go unnoticed.
     pub seqs_per_origin: usize,
+    /// A new envelope more than this many sequence numbers below its origin's highest is a replay
+    /// ([`ReplayWindow`](super::ReplayWindow)).
+    pub replay_window: u64,
 }
 
 impl Default for DetectorConfig {
-    /// 4 heights, 256 sequence numbers per origin. Envelopes are shared with the repair store (their
-    /// payload and signature are reference-counted), so the cost is mostly map entries: with 100
-    /// validators about 100 × (4 heights × ~8 slots + 256) entries.
+    /// 4 heights, 256 sequence numbers per origin, a replay window of 1 024. Envelopes are shared
+    /// with the repair store (their payload and signature are reference-counted), so the cost is
+    /// mostly map entries: with 100 validators about 100 × (4 heights × ~8 slots + 256) entries.
+    ///
+    /// The window is far wider than the messages an honest origin sends while one of its frames is in
+    /// flight (a few per height; a multi-megabyte proposal overtaken by its own later votes), so an
+    /// honest forwarder is not charged for a late first copy.
     fn default() -> Self {
-        DetectorConfig { heights: 4, seqs_per_origin: 256 }
+        DetectorConfig { heights: 4, seqs_per_origin: 256, replay_window: 1024 }
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::oneshot;
 
-use super::{DetectorConfig, EquivocationDetector, EquivocationEvidence};
+use super::{DetectorConfig, EquivocationDetector, EquivocationEvidence, ReplayWindow};
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, EvidenceReport, Height, MessageKind};
 use crate::node::actor::{Actor, Command};
@@ -29,13 +29,18 @@ use crate::node::handle::Node;
 /// What the actor keeps for byzantine detection.
 pub(crate) struct Byzantine {
     detector: EquivocationDetector,
+    replays: ReplayWindow,
     /// The first verified proof against each equivocator: at most one per validator.
     proofs: BTreeMap<ValidatorId, EquivocationEvidence>,
 }
 
 impl Byzantine {
     pub fn new(config: DetectorConfig) -> Self {
-        Byzantine { detector: EquivocationDetector::new(config), proofs: BTreeMap::new() }
+        Byzantine {
+            detector: EquivocationDetector::new(config),
+            replays: ReplayWindow::new(config.replay_window),
+            proofs: BTreeMap::new(),
+        }
     }
 }
 
@@ -62,14 +67,16 @@ impl Actor {
         self.byzantine.proofs.contains_key(validator) || self.is_banned(validator)
     }
 
-    /// Runs the detector on a verified new `envelope` (equivocation comes first, DESIGN.md §5) and
-    /// handles an evidence report it carries; whether the envelope goes no further (its origin is
-    /// excluded, or it is invalid evidence).
+    /// Screens a verified new `envelope` in DESIGN.md §5's order — equivocation, then (forgery was
+    /// `judge`'s) replay — and handles an evidence report it carries; whether the envelope goes no
+    /// further (its origin is excluded, it is a replay, or it is invalid evidence). `requested`: it
+    /// answers a want of ours or came point to point from its origin, so it is never a replay.
     pub(crate) fn screen_verified(
         &mut self,
         envelope: &Envelope,
         message: &ConsensusMessage,
         from: ValidatorId,
+        requested: bool,
     ) -> bool {
         if let Some(evidence) = self.byzantine.detector.observe(envelope, message) {
             // A message about no height (an address record) is judged against the latest set: so is its evidence.
@@ -77,6 +84,11 @@ impl Actor {
             self.proven(evidence, Some(height));
         }
         if self.is_excluded(&envelope.origin) {
+            return true;
+        }
+        if !requested && self.byzantine.replays.is_replay(envelope.origin, envelope.seq) {
+            let misbehaviour = Misbehaviour::Replay { origin: envelope.origin, seq: envelope.seq };
+            self.emit(NodeEvent::PeerMisbehaved { peer: from, misbehaviour });
             return true;
         }
         match message {

@@ -16,6 +16,8 @@
 mod detector;
 pub(crate) mod driver;
 mod evidence;
+mod replay;
 
 pub use detector::{DetectorConfig, EquivocationDetector};
 pub use evidence::{Equivocation, EquivocationEvidence, EvidenceError};
+pub use replay::ReplayWindow;

@@ -40,6 +40,7 @@ pub fn charge_for(event: &NodeEvent) -> Option<(ValidatorId, PeerBehavior)> {
             Misbehaviour::UndecodablePayload => (*peer, PeerBehavior::UndecodablePayload),
             Misbehaviour::ProtocolViolation(_) => (*peer, PeerBehavior::ProtocolViolation),
             Misbehaviour::AuthorMismatch { origin, .. } => (*origin, PeerBehavior::Impersonation),
+            Misbehaviour::Replay { .. } => (*peer, PeerBehavior::Replay),
             Misbehaviour::InvalidEvidence { reporter, .. } => (*reporter, PeerBehavior::InvalidEvidence),
         }),
         NodeEvent::Equivocation(evidence) => Some((evidence.first.origin, PeerBehavior::Equivocation)),
