@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn memory_stays_within_the_height_window_and_the_seq_cap() {
         let key = Keypair::from_seed(&[1; 32]);
-        let config = DetectorConfig { heights: 2, seqs_per_origin: 8 };
+        let config = DetectorConfig { heights: 2, seqs_per_origin: 8, ..DetectorConfig::default() };
         let mut detector = EquivocationDetector::new(config);
         for seq in 1..=100u64 {
             assert!(!observe(&mut detector, &prevote(&key, seq, seq, 0, 1)));
