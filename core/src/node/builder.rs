@@ -256,7 +256,7 @@ impl NodeBuilder {
             transports,
             peers: BTreeMap::new(),
             seen: SeenCache::from_config(gossip),
-            byzantine: Byzantine::new(Default::default()),
+            byzantine: Byzantine::new(config.detector),
             reputation: Reputation::new(config.reputation),
             limiter: InboundLimiter::new(config.rate_limits),
             store: MessageStore::from_config(gossip),

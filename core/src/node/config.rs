@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::node::byzantine::DetectorConfig;
 use crate::node::gossip::GossipConfig;
 use crate::node::link::PeerLinkConfig;
 use crate::node::liveness::LivenessConfig;
@@ -70,6 +71,8 @@ pub struct NodeConfig {
     pub liveness: LivenessConfig,
     /// Reliable delivery's retransmission schedule, deadline and bounds.
     pub reliable: ReliableConfig,
+    /// What the equivocation detector remembers, and the replay window.
+    pub detector: DetectorConfig,
     /// Scoring thresholds, decay and ban length.
     pub reputation: ReputationConfig,
     /// Inbound rate limits per peer and priority.
@@ -113,6 +116,7 @@ impl NodeConfig {
             accept_error_backoff: Duration::from_millis(100),
             liveness: LivenessConfig::recommended(),
             reliable: ReliableConfig::recommended(),
+            detector: DetectorConfig::default(),
             reputation: ReputationConfig::default(),
             rate_limits: RateLimitConfig::recommended(),
         }

@@ -7,9 +7,14 @@ use crate::message::{ConsensusMessage, Envelope, Height, MessageKind, Round};
 /// Bounds on what an [`EquivocationDetector`] remembers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DetectorConfig {
-    /// Slots are kept for this many heights below the highest seen; conflicts older than that go
-    /// unnoticed (consensus has moved on and they can no longer split a decision).
+    /// Slots are kept for this many heights around the current height (see
+    /// [`EquivocationDetector::set_current_height`]): from `heights − 1` below it to `heights` above.
+    /// Conflicts outside go unnoticed: below, consensus has moved on and they can no longer split a
+    /// decision; far above, no honest validator votes yet.
     pub heights: u64,
+    /// Slots kept per origin (the lowest are forgotten first): a validator signing votes for
+    /// thousands of rounds fills its own budget, never anyone else's.
+    pub slots_per_origin: usize,
     /// Sequence numbers kept per origin (the highest ones); older ones go unnoticed.
     pub seqs_per_origin: usize,
     /// A new envelope more than this many sequence numbers below its origin's highest is a replay
@@ -18,19 +23,20 @@ pub struct DetectorConfig {
 }
 
 impl Default for DetectorConfig {
-    /// 4 heights, 256 sequence numbers per origin, a replay window of 1 024. Envelopes are shared
-    /// with the repair store (their payload and signature are reference-counted), so the cost is
-    /// mostly map entries: with 100 validators about 100 × (4 heights × ~8 slots + 256) entries.
+    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. Envelopes
+    /// are shared with the repair store (their payload and signature are reference-counted), so the
+    /// cost is mostly map entries: with 100 validators at most 100 × (64 + 256) entries.
     ///
     /// The window is far wider than the messages an honest origin sends while one of its frames is in
     /// flight (a few per height; a multi-megabyte proposal overtaken by its own later votes), so an
     /// honest forwarder is not charged for a late first copy.
     fn default() -> Self {
-        DetectorConfig { heights: 4, seqs_per_origin: 256, replay_window: 1024 }
+        DetectorConfig { heights: 4, slots_per_origin: 64, seqs_per_origin: 256, replay_window: 1024 }
     }
 }
 
-type Slot = (Height, ValidatorId, Round, MessageKind);
+/// One origin's slot: each is filled once by an honest validator.
+type Slot = (Height, Round, MessageKind);
 
 /// Finds equivocation among verified envelopes: the first envelope per (origin, height, round, kind)
 /// and per (origin, seq) is remembered, and a second, different one yields
@@ -63,9 +69,12 @@ type Slot = (Height, ValidatorId, Round, MessageKind);
 #[derive(Debug, Default)]
 pub struct EquivocationDetector {
     config: DetectorConfig,
-    slots: BTreeMap<Slot, Kept>,
+    slots: HashMap<ValidatorId, BTreeMap<Slot, Kept>>,
     seqs: HashMap<ValidatorId, BTreeMap<u64, Kept>>,
+    /// The highest height seen in a slot: the window's anchor until the current height is known.
     highest: Height,
+    /// The local engine's height, once known: the window's anchor, which no peer can move.
+    current: Option<Height>,
     equivocators: HashSet<ValidatorId>,
 }
 
@@ -79,17 +88,42 @@ impl EquivocationDetector {
     /// envelope recorded before and no evidence was produced for that slot or seq yet.
     pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<EquivocationEvidence> {
         let by_seq = self.observe_seq(envelope);
-        let by_slot = slot(message).and_then(|(height, round, kind)| {
-            self.advance(height);
-            if height.0.saturating_add(self.config.heights) <= self.highest.0 {
-                return None; // below the window
-            }
-            let kept = self.slots.entry((height, envelope.origin, round, kind));
-            conflict(kept.or_insert_with(|| Kept::First(envelope.clone())), envelope)
-        });
+        let by_slot = slot(message).and_then(|slot| self.observe_slot(envelope, slot));
         let evidence = by_seq.or(by_slot)?;
         self.equivocators.insert(envelope.origin);
         Some(evidence)
+    }
+
+    /// Anchors the height window at `height`, the local engine's (0: not known). Until it is set the
+    /// window follows the highest height any verified message named — which a validator could move
+    /// far ahead with one signed vote, making the others' conflicts at the real height go unnoticed.
+    pub fn set_current_height(&mut self, height: Height) {
+        self.current = (height.0 > 0).then_some(height);
+    }
+
+    /// The heights whose slots are kept.
+    fn window(&self) -> std::ops::RangeInclusive<u64> {
+        let below = self.config.heights.saturating_sub(1);
+        match self.current {
+            Some(current) => current.0.saturating_sub(below)..=current.0.saturating_add(self.config.heights),
+            None => self.highest.0.saturating_sub(below)..=u64::MAX,
+        }
+    }
+
+    fn observe_slot(&mut self, envelope: &Envelope, slot: Slot) -> Option<EquivocationEvidence> {
+        self.highest = self.highest.max(slot.0);
+        let window = self.window();
+        if !window.contains(&slot.0 .0) {
+            return None;
+        }
+        let slots = self.slots.entry(envelope.origin).or_default();
+        // Forget this origin's slots that fell below the window, then keep it within its budget.
+        *slots = slots.split_off(&(Height(*window.start()), Round(0), MessageKind::Proposal));
+        let evidence = conflict(slots.entry(slot).or_insert_with(|| Kept::First(envelope.clone())), envelope);
+        while slots.len() > self.config.slots_per_origin {
+            slots.pop_first();
+        }
+        evidence
     }
 
     /// Whether `origin` was proven to equivocate (evidence produced here or accepted by
@@ -105,7 +139,8 @@ impl EquivocationDetector {
 
     /// Slots and sequence numbers currently remembered (for tests of the bounds).
     pub fn remembered(&self) -> usize {
-        self.slots.len() + self.seqs.values().map(BTreeMap::len).sum::<usize>()
+        let slots: usize = self.slots.values().map(BTreeMap::len).sum();
+        slots + self.seqs.values().map(BTreeMap::len).sum::<usize>()
     }
 
     fn observe_seq(&mut self, envelope: &Envelope) -> Option<EquivocationEvidence> {
@@ -119,16 +154,6 @@ impl EquivocationDetector {
             }
         }
         conflict(seqs.entry(envelope.seq).or_insert_with(|| Kept::First(envelope.clone())), envelope)
-    }
-
-    /// Moves the window up to `height`, forgetting slots that fall out of it.
-    fn advance(&mut self, height: Height) {
-        if height <= self.highest {
-            return;
-        }
-        self.highest = height;
-        let floor = Height(height.0.saturating_sub(self.config.heights.saturating_sub(1)));
-        self.slots = self.slots.split_off(&(floor, ValidatorId([0; 32]), Round(0), MessageKind::Proposal));
     }
 }
 
@@ -225,5 +250,34 @@ mod tests {
         // Below the window, a conflict goes unnoticed rather than growing memory.
         assert!(!observe(&mut detector, &prevote(&key, 1000, 50, 0, 2)));
         assert!(observe(&mut detector, &prevote(&key, 1001, 100, 0, 2)), "inside the window it is caught");
+    }
+
+    #[test]
+    fn a_far_future_vote_cannot_move_the_window_once_the_current_height_is_known() {
+        let (honest_looking, pusher) = (Keypair::from_seed(&[1; 32]), Keypair::from_seed(&[2; 32]));
+        let mut detector = EquivocationDetector::default();
+        detector.set_current_height(Height(5));
+        assert!(!observe(&mut detector, &prevote(&pusher, 1, 1_000_000, 0, 1)), "far ahead: not kept");
+        assert!(!observe(&mut detector, &prevote(&honest_looking, 1, 5, 0, 1)));
+        assert!(observe(&mut detector, &prevote(&honest_looking, 2, 5, 0, 2)), "caught at the current height");
+        // Without an anchor the same push would have hidden it.
+        let mut unanchored = EquivocationDetector::default();
+        observe(&mut unanchored, &prevote(&pusher, 1, 1_000_000, 0, 1));
+        observe(&mut unanchored, &prevote(&honest_looking, 1, 5, 0, 1));
+        assert!(!observe(&mut unanchored, &prevote(&honest_looking, 2, 5, 0, 2)));
+    }
+
+    #[test]
+    fn votes_for_thousands_of_rounds_fill_only_their_signer_s_slot_budget() {
+        let (spammer, other) = (Keypair::from_seed(&[1; 32]), Keypair::from_seed(&[2; 32]));
+        let config = DetectorConfig::default();
+        let mut detector = EquivocationDetector::new(config);
+        detector.set_current_height(Height(3));
+        assert!(!observe(&mut detector, &prevote(&other, 1, 3, 0, 1)));
+        for round in 0..5_000u32 {
+            observe(&mut detector, &prevote(&spammer, u64::from(round) + 1, 3, round, 1));
+        }
+        assert!(detector.remembered() <= 2 * config.slots_per_origin + config.seqs_per_origin + 1);
+        assert!(observe(&mut detector, &prevote(&other, 2, 3, 0, 2)), "the other's slot was kept");
     }
 }

@@ -78,6 +78,7 @@ impl Actor {
         from: ValidatorId,
         requested: bool,
     ) -> bool {
+        self.byzantine.detector.set_current_height(self.liveness.position.0);
         if let Some(evidence) = self.byzantine.detector.observe(envelope, message) {
             // A message about no height (an address record) is judged against the latest set: so is its evidence.
             let height = message.height().unwrap_or(self.liveness.position.0);
