@@ -24,8 +24,9 @@ fn neighbours(i: usize, n: usize) -> BTreeSet<usize> {
 }
 
 /// Broadcasts `messages` votes from origins taken in turn and returns the duplicates received per
-/// validator per message.
-async fn duplicates_per_validator_per_message(n: usize, degree_8: bool, messages: usize) -> f64 {
+/// validator per message, and the copies received per signature verified over all nodes. Checks that
+/// every node verified each envelope it received once, however many peers forwarded it.
+async fn duplicates_per_validator_per_message(n: usize, degree_8: bool, messages: usize) -> (f64, f64) {
     let mut sim = Sim::new(n, 31, link(), NodeConfig::local());
     if degree_8 {
         for a in 0..n {
@@ -54,22 +55,31 @@ async fn duplicates_per_validator_per_message(n: usize, degree_8: bool, messages
     }
     let everyone: Vec<usize> = (0..n).collect();
     sim.await_delivered(&everyone, &ids, Duration::from_secs(30)).await;
-    let mut duplicates = 0;
-    for node in sim.nodes.values() {
-        duplicates += node.stats().await.unwrap().duplicates;
+    let (mut duplicates, mut copies, mut verified) = (0, 0, 0);
+    for (index, node) in &sim.nodes {
+        let stats = node.stats().await.unwrap();
+        let received =
+            stats.peers.values().map(|peer| peer.total()).fold((0, 0), |(r, d), t| (r + t.received, d + t.duplicates));
+        assert_eq!(stats.verified, received.0 - received.1, "node {index}: one verification per new envelope");
+        (duplicates, copies, verified) =
+            (duplicates + stats.duplicates, copies + received.0, verified + stats.verified);
     }
     sim.shutdown().await;
-    duplicates as f64 / (n * messages) as f64
+    (duplicates as f64 / (n * messages) as f64, copies as f64 / verified as f64)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_degree_8_network_receives_at_most_two_duplicates_per_validator_per_message() {
-    let duplicates = duplicates_per_validator_per_message(24, true, 72).await;
+    let (duplicates, copies_per_verify) = duplicates_per_validator_per_message(24, true, 72).await;
     assert!(duplicates <= 2.0, "{duplicates:.2} duplicates per validator per message");
+    assert!(
+        copies_per_verify > 1.0,
+        "forwarded copies arrived ({copies_per_verify:.2} per verification), none re-verified"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_full_mesh_receives_hardly_any_duplicates() {
-    let duplicates = duplicates_per_validator_per_message(12, false, 48).await;
+    let (duplicates, _) = duplicates_per_validator_per_message(12, false, 48).await;
     assert!(duplicates <= 0.5, "{duplicates:.2} duplicates per validator per message");
 }

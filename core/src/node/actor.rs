@@ -114,6 +114,7 @@ pub(crate) struct Totals {
     pub delivered: u64,
     pub undeliverable: u64,
     pub stale: u64,
+    pub verified: u64,
 }
 
 pub(crate) struct Actor {
@@ -414,6 +415,7 @@ impl Actor {
             delivered: self.totals.delivered,
             undeliverable: self.totals.undeliverable,
             stale: self.totals.stale,
+            verified: self.totals.verified,
             duplicates: self.seen.total_duplicates(),
             stored: self.store.len(),
             outstanding_wants: self.policy.outstanding_wants(),

@@ -171,7 +171,7 @@ impl Actor {
     /// Verifies `envelope` against the validator set in force at its message's height.
     ///
     /// `Ok(None)`: older than every kept set, dropped without blame.
-    fn judge(&self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
+    fn judge(&mut self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
         let message = envelope.message().map_err(|_| Misbehaviour::UndecodablePayload)?;
         let set = match message.height() {
             Some(height) => match self.source.at_height(height) {
@@ -181,6 +181,7 @@ impl Actor {
             None => self.set.clone(),
         };
         let key = set.public_key(&envelope.origin).ok_or(Misbehaviour::UnknownOrigin(envelope.origin))?;
+        self.totals.verified += 1;
         envelope.verify(self.chain, key).map_err(|_| Misbehaviour::InvalidSignature)?;
         let named = message.validator();
         if named != envelope.origin {

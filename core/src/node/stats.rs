@@ -84,6 +84,10 @@ pub struct NodeStats {
     /// Messages dropped because their height is older than every validator set kept (nobody is
     /// blamed: DESIGN.md §2).
     pub stale: u64,
+    /// Envelope signatures this node checked. Each envelope is verified at most once, however many
+    /// peers forward it (copies are recognised by id first), so this is at most the envelopes
+    /// received minus their duplicates.
+    pub verified: u64,
     /// Duplicates counted by the seen-cache since start: the headline cost of gossip.
     pub duplicates: u64,
     /// Verified messages currently held for repair.
