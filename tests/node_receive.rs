@@ -325,3 +325,46 @@ async fn an_old_envelope_nobody_asked_for_is_a_replay_but_a_repair_answer_is_not
     assert!(!sim.holds(0, &replayed.id()), "the replay never reached the engine");
     sim.shutdown().await;
 }
+
+/// Validator 3 leaves the set at height 10. Its pre-vote for height 5, relayed after the change, is
+/// judged against the set in force at height 5: delivered, nobody charged. Its pre-vote for height
+/// 12 names an origin outside that height's set: charged to the relay.
+#[tokio::test(start_paused = true)]
+async fn a_validator_that_left_at_h_is_no_forger_for_its_votes_below_h() {
+    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
+    for i in 0..3 {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    let relay = sim.raw_peer(4, 0).await;
+    let mut events = sim.nodes[&0].events();
+    source.push_set(Height(10), sim.set([0, 1, 2, 4])).unwrap();
+    loop {
+        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("the set change").expect("subscribed");
+        if matches!(event, NodeEvent::ValidatorSetChanged { .. }) {
+            break;
+        }
+    }
+    let at = |height: u64, round: u32| {
+        let vote = Vote { height: Height(height), round: Round(round), validator: sim.ids[3], block_hash: None };
+        Envelope::sign_message(
+            &sim.keys[3],
+            chain(),
+            WALL_BASE_MICROS + u64::from(round),
+            3,
+            &ConsensusMessage::PreVote(vote),
+        )
+    };
+    let (before, after) = (at(5, 1), at(12, 2));
+    send(&*relay, Frame::Envelope(before.clone())).await;
+    send(&*relay, Frame::Envelope(after)).await;
+    let misbehaviour = loop {
+        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[4] => break misbehaviour,
+            _ => {}
+        }
+    };
+    assert_eq!(misbehaviour, Misbehaviour::UnknownOrigin(sim.ids[3]), "only the vote above its last height");
+    sim.await_delivered(&[0], &[before.id()], WITHIN).await;
+    sim.shutdown().await;
+}
