@@ -79,9 +79,18 @@ impl Liveness {
 pub(crate) type LivenessCommand = Box<dyn FnOnce(&mut Liveness, Instant) -> Vec<LivenessEvent> + Send>;
 
 impl Actor {
-    /// Emits each liveness event as a [`NodeEvent::Liveness`].
+    /// Emits each liveness event as a [`NodeEvent::Liveness`]. An eclipsed node also dials, afresh,
+    /// every validator not hearing it that it has no link to: a path around its peers.
     pub(crate) fn emit_liveness(&mut self, events: Vec<LivenessEvent>) {
         for event in events {
+            if let LivenessEvent::Eclipsed { unheard_by } = &event {
+                tracing::warn!(unheard_by = unheard_by.len(), "eclipsed: a quorum does not hear this node");
+                for validator in unheard_by {
+                    if self.peers.get(validator).is_some_and(|peer| peer.link.is_none()) {
+                        self.dial_afresh(*validator);
+                    }
+                }
+            }
             self.emit(NodeEvent::Liveness(event));
         }
     }

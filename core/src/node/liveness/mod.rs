@@ -22,6 +22,7 @@
 //!   from what the other side sees.
 
 mod config;
+pub mod eclipse;
 mod heartbeat;
 mod monitor;
 mod quorum_rtt;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::eclipse::{EclipseChange, EclipseSignal};
 use super::LivenessConfig;
 use crate::identity::ValidatorId;
 use crate::message::{Height, Round};
@@ -84,6 +85,15 @@ pub enum LivenessEvent {
     },
     /// Reachable voting power has stayed at a quorum for the debounce time after a partition.
     PartitionHealed,
+    /// This node hears a quorum, but the validators whose heartbeats list it hold no quorum, and have
+    /// not for the debounce (see [`liveness::eclipse`](super::eclipse)): its direct peers take its
+    /// traffic and pass none of it on. It redials the validators that do not hear it.
+    Eclipsed {
+        /// The validators (heard, with a heartbeat) whose latest heartbeat does not list this node.
+        unheard_by: BTreeSet<ValidatorId>,
+    },
+    /// A quorum hears this node again.
+    EclipseCleared,
     /// `validator`'s wall clock is further from ours than
     /// [`LivenessConfig::max_clock_skew`](super::LivenessConfig::max_clock_skew), by the median of
     /// a majority of its skew window. Reported once, until [`ClockSkewCleared`](Self::ClockSkewCleared).
@@ -189,6 +199,7 @@ pub struct LivenessMonitor {
     watched: BTreeMap<ValidatorId, Watched>,
     stalled: bool,
     partition: Partition,
+    eclipse: EclipseSignal,
 }
 
 impl LivenessMonitor {
@@ -203,6 +214,8 @@ impl LivenessMonitor {
             watched,
             stalled: false,
             partition: Partition::Connected { below_since: None },
+            // Others list this node only after its heartbeat reached them and theirs came back.
+            eclipse: EclipseSignal::new(config.partition_debounce + config.liveness_timeout),
         }
     }
 
@@ -435,6 +448,22 @@ impl LivenessMonitor {
                 }
             }
         }
+        let me = self.me;
+        let judged = self
+            .watched
+            .iter()
+            .filter(|(_, watched)| watched.is_reachable() && watched.last_heartbeat.is_some())
+            .map(|(id, watched)| (*id, watched.hears.contains(&me)));
+        match self.eclipse.evaluate(&self.set, me, judged, now) {
+            Some(EclipseChange::Eclipsed { unheard_by }) => events.push(LivenessEvent::Eclipsed { unheard_by }),
+            Some(EclipseChange::Cleared) => events.push(LivenessEvent::EclipseCleared),
+            None => {}
+        }
         events
+    }
+
+    /// Whether this node is eclipsed (see [`LivenessEvent::Eclipsed`]).
+    pub fn is_eclipsed(&self) -> bool {
+        self.eclipse.is_eclipsed()
     }
 }
