@@ -55,6 +55,21 @@ fn devnet_on_the_simulator_reports_the_same_for_the_same_seed() {
     assert_ne!(first, run("12"));
 }
 
+/// `--bandwidth-mbit` limits each validator's interface: a proposer sending a 256 KiB block to three
+/// peers through 10 Mbit/s needs ≈ 630 ms for it alone, so finality slows by about that much.
+#[test]
+fn a_validator_bandwidth_limit_slows_finality_by_what_the_blocks_take_to_upload() {
+    let p50 = |extra: &[&str]| {
+        let args = [&["-n", "4", "--heights", "5", "--seed", "4", "--block-bytes", "262144"], extra].concat();
+        let report: serde_json::Value = serde_json::from_str(&report_of(&args)).unwrap();
+        assert_eq!(report["agreement"], true);
+        report["finality_latency"]["p50_ms"].as_f64().unwrap()
+    };
+    let (unlimited, limited) = (p50(&[]), p50(&["--bandwidth-mbit", "10"]));
+    let upload_ms = 3.0 * 262_144.0 * 8.0 / 10e6 * 1e3;
+    assert!(limited >= unlimited + 0.8 * upload_ms, "p50 {limited:.0} ms at 10 Mbit/s, {unlimited:.0} ms unlimited");
+}
+
 /// `quorumnet devnet --transport NAME` on a socket transport: real time, and it commits.
 fn devnet_runs_over_loopback(transport: &str, validators: &str, heights: u64) {
     let heights_arg = heights.to_string();

@@ -87,6 +87,10 @@ pub struct DevnetArgs {
     /// Mean seconds between resets of each connection; none if absent (memory).
     #[arg(long)]
     pub reset_every: Option<f64>,
+    /// Each validator's upload and download capacity, Mbit/s, shared by all its links; unlimited if
+    /// absent (memory).
+    #[arg(long)]
+    pub bandwidth_mbit: Option<f64>,
     /// Where step timeouts come from: the measured quorum round trip, or a fixed preset.
     #[arg(long, value_enum, default_value_t = TimeoutsArg::Network)]
     pub timeouts: TimeoutsArg,
@@ -131,13 +135,19 @@ impl DevnetArgs {
             mean_time_between_resets: reset,
             ..LinkConfig::perfect()
         };
+        let bandwidth = match self.bandwidth_mbit {
+            Some(mbit) if !(mbit > 0.0 && mbit.is_finite()) => {
+                return invalid("--bandwidth-mbit must be a positive number of Mbit/s")
+            }
+            other => other.map(|mbit| (mbit * 1e6 / 8.0).round().max(1.0) as u64),
+        };
         let base = match self.transport {
             TransportArg::Memory => DevnetConfig::memory(self.validators, self.seed),
             TransportArg::TcpNoise => DevnetConfig::tcp_noise(self.validators, self.seed),
             #[cfg(feature = "quic")]
             TransportArg::Quic => DevnetConfig::quic(self.validators, self.seed),
         };
-        let mut config = DevnetConfig { link, ..base };
+        let mut config = DevnetConfig { link, bandwidth, ..base };
         config.engine.block_bytes = self.block_bytes;
         if self.timeouts == TimeoutsArg::Fixed {
             config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());

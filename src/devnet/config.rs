@@ -55,6 +55,9 @@ pub struct DevnetConfig {
     pub transport: TransportKind,
     /// Every simulated link's behaviour (memory only).
     pub link: LinkConfig,
+    /// Each validator's upload and download capacity in bytes per second, shared by all its links
+    /// (memory only; `None`: unlimited). See `MemoryNetwork::set_validator_bandwidth`.
+    pub bandwidth: Option<u64>,
     /// Seeds the simulator and the nodes' randomness.
     pub seed: u64,
     /// Each validator's node.
@@ -81,6 +84,7 @@ impl DevnetConfig {
                 jitter: std::time::Duration::from_millis(10),
                 ..LinkConfig::perfect()
             },
+            bandwidth: None,
             seed,
             node: NodeConfig {
                 liveness: LivenessConfig::local(),

@@ -94,6 +94,7 @@ impl Devnet {
         let set = Arc::new(cluster::set_of(&indexed, cluster::memory_address));
         let network = MemoryNetwork::new(config.seed);
         network.set_default_link(config.link.clone());
+        network.set_validator_bandwidth(config.bandwidth);
         let validators = (0..config.validators)
             .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
             .collect();

@@ -107,6 +107,7 @@ mod handshake;
 mod link;
 mod link_config;
 mod network;
+mod nic;
 #[doc(hidden)]
 pub mod testing;
 mod transport;

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 
 use crate::link_config::{probability, LinkConfig};
 use crate::network::MemoryNetwork;
+use crate::nic::Nic;
 
 /// K, the declared unsent bound of every `mem` connection: `send` stays pending while this many bytes
 /// are accepted but not yet transmitted. 64 KiB is one part of a split proposal (DESIGN.md §2), so a
@@ -101,6 +102,16 @@ struct LinkState {
     config_version: u64,
     rng: StdRng,
     reset_at: Option<Instant>,
+    /// The interfaces each direction passes through: `nics[s]` = (side `s`'s upload, the other
+    /// side's download), for the validators whose bandwidth is limited.
+    nics: [Interfaces; 2],
+}
+
+/// The upload of a direction's sender and the download of its receiver.
+#[derive(Default, Clone)]
+pub(crate) struct Interfaces {
+    pub upload: Option<Arc<Nic>>,
+    pub download: Option<Arc<Nic>>,
 }
 
 #[derive(Default)]
@@ -109,6 +120,8 @@ struct Direction {
     unsent_bytes: usize,
     /// When the head of `unsent` finishes transmitting, if it has started.
     transmitting: Option<Instant>,
+    /// When its first byte left (after the sender's interface, if any, had room).
+    first_byte_sent: Option<Instant>,
     in_flight: VecDeque<(Instant, Bytes)>,
     in_flight_bytes: usize,
     inbox: VecDeque<Bytes>,
@@ -152,6 +165,7 @@ impl Link {
         config: LinkConfig,
         config_version: u64,
         rng: StdRng,
+        nics: [Interfaces; 2],
     ) -> (Arc<Link>, LinkEnd, LinkEnd) {
         let mut state = LinkState {
             dirs: Default::default(),
@@ -160,6 +174,7 @@ impl Link {
             config_version,
             rng,
             reset_at: None,
+            nics,
         };
         state.apply_config(config, config_version, Instant::now());
         let link =
@@ -250,8 +265,9 @@ impl LinkState {
 
     /// One direction's transmissions and deliveries. `Err` when the link draws a per-frame reset.
     fn step_direction(&mut self, side: usize, now: Instant) -> Result<(bool, Option<Instant>), ()> {
-        let LinkState { dirs, config, rng, .. } = self;
+        let LinkState { dirs, config, rng, nics, .. } = self;
         let dir = &mut dirs[side];
+        let nics = &nics[side];
         let mut changed = false;
         if dir.receiver_gone {
             changed = !dir.drained() || !dir.inbox.is_empty();
@@ -274,7 +290,14 @@ impl LinkState {
                 if config.loss > 0.0 && rng.gen_bool(probability(config.loss)) {
                     delay = delay.saturating_add(config.retransmission_delay);
                 }
-                let at = later(end, delay).max(dir.last_delivery.unwrap_or(end));
+                let mut at = later(end, delay);
+                if let Some(download) = &nics.download {
+                    // Pipelined, like TCP: the receiver's interface takes bytes as they arrive, so the
+                    // slower of the two rates sets the pace, not their sum.
+                    let first_byte_arrives = later(dir.first_byte_sent.unwrap_or(end), delay);
+                    at = at.max(download.pass(frame.len(), first_byte_arrives));
+                }
+                let at = at.max(dir.last_delivery.unwrap_or(end));
                 dir.last_delivery = Some(at);
                 dir.in_flight_bytes += frame.len();
                 dir.in_flight.push_back((at, frame));
@@ -287,7 +310,14 @@ impl LinkState {
                         return Err(());
                     }
                     let start = dir.last_tx_end.map_or(now, |t| t.max(now));
-                    let end = later(start, config.transmission_time(frame.len()));
+                    let mut end = later(start, config.transmission_time(frame.len()));
+                    let mut first_byte = start;
+                    if let Some(upload) = &nics.upload {
+                        let through = upload.pass(frame.len(), start);
+                        first_byte = through - crate::nic::serialisation_time(frame.len(), Some(upload.rate()));
+                        end = end.max(through);
+                    }
+                    dir.first_byte_sent = Some(first_byte);
                     dir.last_tx_end = Some(end);
                     dir.transmitting = Some(end);
                 }

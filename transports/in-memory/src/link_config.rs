@@ -80,13 +80,7 @@ impl LinkConfig {
 
     /// Time to put `len` bytes on the wire.
     pub(crate) fn transmission_time(&self, len: usize) -> Duration {
-        match self.bandwidth {
-            None => Duration::ZERO,
-            Some(bytes_per_second) => {
-                let nanos = (len as u128 * 1_000_000_000) / u128::from(bytes_per_second.max(1));
-                Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-            }
-        }
+        crate::nic::serialisation_time(len, self.bandwidth)
     }
 }
 

@@ -12,7 +12,8 @@ use rand::SeedableRng as _;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
-use crate::link::{pump, Link, LinkEnd, LinkHosts};
+use crate::link::{pump, Interfaces, Link, LinkEnd, LinkHosts};
+use crate::nic::Nic;
 use crate::LinkConfig;
 
 /// Dials a listener may have waiting for a handshake slot before further dials are refused (the
@@ -104,6 +105,10 @@ struct NetState {
     links: BTreeMap<u64, Weak<Link>>,
     next_link: u64,
     next_listener: u64,
+    /// Each validator's upload and download capacity, bytes per second (`None`: unlimited).
+    validator_bandwidth: Option<u64>,
+    /// The interfaces of validators with limited bandwidth, made as their links open.
+    nics: BTreeMap<ValidatorId, [Arc<Nic>; 2]>,
 }
 
 struct ListenerEntry {
@@ -128,6 +133,8 @@ impl MemoryNetwork {
                     links: BTreeMap::new(),
                     next_link: 0,
                     next_listener: 0,
+                    validator_bandwidth: None,
+                    nics: BTreeMap::new(),
                 }),
             }),
         }
@@ -154,6 +161,24 @@ impl MemoryNetwork {
     /// connections too, from their next frame.
     pub fn set_default_link(&self, config: LinkConfig) {
         self.change_config(|s| s.default_link = config);
+    }
+
+    /// Gives every validator an interface of `bytes_per_second` each way (`None`: unlimited, the
+    /// default), shared by all its links: what it uploads to all its peers together, and downloads
+    /// from them, passes one frame at a time at that rate, on top of each link's own latency and
+    /// bandwidth. Applies to links opened afterwards (set it before the validators connect). Raw test
+    /// links, which have no dialing validator, have no interface on the dialer's side.
+    ///
+    /// ```
+    /// use quorumnet_memory::MemoryNetwork;
+    ///
+    /// let network = MemoryNetwork::new(1);
+    /// network.set_validator_bandwidth(Some(125_000_000)); // 1 Gbit/s up and down per validator
+    /// ```
+    pub fn set_validator_bandwidth(&self, bytes_per_second: Option<u64>) {
+        let mut state = self.state();
+        state.validator_bandwidth = bytes_per_second;
+        state.nics.clear();
     }
 
     /// Sets the behaviour of links between `a` and `b` (both directions, either one dialing),
@@ -300,7 +325,8 @@ impl MemoryNetwork {
         state.next_link += 1;
         let config = state.config_for(&hosts);
         let rng = link_rng(self.inner.seed, number);
-        let (link, near, far) = Link::open(number, hosts, config, self.config_version(), rng);
+        let nics = state.interfaces(&hosts);
+        let (link, near, far) = Link::open(number, hosts, config, self.config_version(), rng, nics);
         if let Err(e) = backlog.try_send(far) {
             return Err(unreachable(match e {
                 mpsc::error::TrySendError::Full(_) => "the listener's backlog is full",
@@ -352,6 +378,25 @@ impl NetState {
 
     fn is_cut(&self, hosts: &LinkHosts) -> bool {
         self.cuts.iter().any(|(a, b)| self.pair_matches(a, b, hosts))
+    }
+
+    /// The interfaces a new link between `hosts` passes through, per direction (0: dialer to
+    /// listener).
+    fn interfaces(&mut self, hosts: &LinkHosts) -> [Interfaces; 2] {
+        let Some(rate) = self.validator_bandwidth else { return Default::default() };
+        let mut nic =
+            |id: ValidatorId| self.nics.entry(id).or_insert_with(|| [0, 1].map(|_| Arc::new(Nic::new(rate)))).clone();
+        let [listener_up, listener_down] = nic(hosts.listener);
+        let Some([dialer_up, dialer_down]) = hosts.dialer.map(nic) else {
+            return [
+                Interfaces { upload: None, download: Some(listener_down) },
+                Interfaces { upload: Some(listener_up), download: None },
+            ];
+        };
+        [
+            Interfaces { upload: Some(dialer_up), download: Some(listener_down) },
+            Interfaces { upload: Some(listener_up), download: Some(dialer_down) },
+        ]
     }
 
     fn config_for(&self, hosts: &LinkHosts) -> LinkConfig {

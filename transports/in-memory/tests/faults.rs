@@ -119,6 +119,51 @@ async fn bandwidth_shapes_transmission_time() {
     assert_close(start.elapsed(), Duration::from_secs(1), "ten 100 kB frames at 1 MB/s (serialised)");
 }
 
+/// A validator's interface is shared by its links: what it uploads to two peers at once takes twice
+/// as long as to one, and what two peers send it at once arrives at its download rate. Each link's
+/// own bandwidth is unlimited here, so without the interface all would arrive at once.
+#[tokio::test(start_paused = true)]
+async fn a_validators_bandwidth_is_shared_by_all_its_links() {
+    let network = MemoryNetwork::new(6);
+    network.set_validator_bandwidth(Some(1_000_000));
+    let mut hub = node(&network, 1).listen(&addr("v1")).await.unwrap();
+    let (from_2, at_hub_2) = connect(&node(&network, 2), &mut hub).await;
+    let (from_3, at_hub_3) = connect(&node(&network, 3), &mut hub).await;
+    // Upload: the hub sends 100 kB to each of its two peers at the same instant.
+    let start = Instant::now();
+    at_hub_2.send(seq(0, 100_000)).await.unwrap();
+    at_hub_3.send(seq(1, 100_000)).await.unwrap();
+    let (first, second) = tokio::join!(
+        async {
+            from_2.recv().await.unwrap().unwrap();
+            start.elapsed()
+        },
+        async {
+            from_3.recv().await.unwrap().unwrap();
+            start.elapsed()
+        }
+    );
+    assert_close(first.min(second), Duration::from_millis(100), "the first 100 kB through the hub's uplink");
+    assert_close(first.max(second), Duration::from_millis(200), "the second waits for the first");
+    // Download: both peers send 100 kB to the hub at once; each uploads at its own full rate, and
+    // the hub's downlink passes them one after the other.
+    let start = Instant::now();
+    from_2.send(seq(2, 100_000)).await.unwrap();
+    from_3.send(seq(3, 100_000)).await.unwrap();
+    let (first, second) = tokio::join!(
+        async {
+            at_hub_2.recv().await.unwrap().unwrap();
+            start.elapsed()
+        },
+        async {
+            at_hub_3.recv().await.unwrap().unwrap();
+            start.elapsed()
+        }
+    );
+    assert_close(first.min(second), Duration::from_millis(100), "up and down pipelined: the slower rate sets the pace");
+    assert_close(first.max(second), Duration::from_millis(200), "the second queues at the hub's downlink");
+}
+
 #[tokio::test(start_paused = true)]
 async fn loss_delays_frames_but_delivers_every_one() {
     let network = MemoryNetwork::new(5);
