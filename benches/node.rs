@@ -8,6 +8,8 @@
 //!
 //! - **sim**: 100 votes, one every 10 ms, over links of 50 ms ± 10 ms. Virtual time, so the figures
 //!   measure the protocol (hops, repair), not this machine; the wall time of each run is printed too.
+//!   The `100mbit` row gives each validator 100 Mbit/s up and down, shared by its links
+//!   (`MemoryNetwork::set_validator_bandwidth`), so every extra copy a forwarder sends costs time.
 //! - **tcp-noise** (the reference workload): 32 validators in this process on loopback, 200 messages
 //!   of 300-byte payload (a proposal carrying a 300-byte block) at 100/s, over a seeded random
 //!   8-regular topology (each validator knows, so dials and is dialed by, only its 8 neighbours) and
@@ -100,9 +102,10 @@ fn sim_link() -> LinkConfig {
     LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() }
 }
 
-async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, config: NodeConfig) -> Row {
+async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, bandwidth: Option<u64>, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
     let mut sim = Sim::new(n, 2024, sim_link(), config);
+    sim.network.set_validator_bandwidth(bandwidth);
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     start_on_topology(&mut sim, neighbours.as_deref()).await;
     run(name, sim, &SIM, false, wall).await
@@ -305,23 +308,27 @@ fn main() {
     let wanted = |name: &str| filter.as_deref().is_none_or(|filter| name.contains(filter));
     let mut rows = Vec::new();
     let sim = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
-    let sim_scenarios: [(&str, usize, Option<usize>, NodeConfig); 5] = [
-        ("sim/full-mesh,n=16", 16, None, local()),
-        ("sim/full-mesh,n=100", 100, None, local()),
-        ("sim/degree-8,n=32", 32, Some(8), local()),
+    // 100 Mbit/s up and down per validator, shared by its links: what a forwarder's extra copies cost.
+    let fast_ethernet = Some(12_500_000);
+    let sim_scenarios: [(&str, usize, Option<usize>, Option<u64>, NodeConfig); 6] = [
+        ("sim/full-mesh,n=16", 16, None, None, local()),
+        ("sim/full-mesh,n=100", 100, None, None, local()),
+        ("sim/degree-8,n=32", 32, Some(8), None, local()),
+        ("sim/degree-8,n=32,100mbit", 32, Some(8), fast_ethernet, local()),
         // The fanout trade-off: production's four pushed copies per forwarder while a tree forms
         // against the preset's two, and in a full mesh one (more pulled with Have/Want).
         (
             "sim/degree-8,n=32,fanout=4",
             32,
             Some(8),
+            None,
             local_gossip(|gossip| gossip.fanout = GossipConfig::recommended().fanout),
         ),
-        ("sim/full-mesh,n=16,fanout=1", 16, None, local_gossip(|gossip| gossip.fanout = 1)),
+        ("sim/full-mesh,n=16,fanout=1", 16, None, None, local_gossip(|gossip| gossip.fanout = 1)),
     ];
-    for (name, n, degree, config) in sim_scenarios {
+    for (name, n, degree, bandwidth, config) in sim_scenarios {
         if wanted(name) {
-            rows.push(sim.block_on(sim_scenario(name, n, degree, config)));
+            rows.push(sim.block_on(sim_scenario(name, n, degree, bandwidth, config)));
         }
     }
     let mut heartbeat_rows = Vec::new();
