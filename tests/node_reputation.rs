@@ -15,7 +15,8 @@ use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, Round, Vote};
 use quorumnet::node::reputation::{PeerBehavior, ReputationConfig};
 use quorumnet::node::{DisconnectReason, NodeConfig, NodeEvent};
-use quorumnet::transport::Connection;
+use quorumnet::tcp_noise::TcpNoiseTransport;
+use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
 use quorumnet::validator::ListValidatorSetSource;
 use tokio::sync::broadcast;
 
@@ -131,5 +132,47 @@ async fn an_operator_ban_holds_across_redials_until_the_timed_unban() {
     sim.await_connected(0, &BTreeSet::from([1, 2]), WITHIN).await;
     assert!(node.banned_peers().await.unwrap().is_empty());
     assert_eq!(node.reputation(banned).await.unwrap(), 0.0, "an unbanned peer starts neutral");
+    sim.shutdown().await;
+}
+
+/// A ban is the node's, not a transport's: validator 3, banned for equivocating over the simulated
+/// network, is refused when it comes back over tcp-noise on loopback (real time: real sockets).
+#[tokio::test]
+async fn a_ban_holds_on_every_transport_the_node_listens_on() {
+    let mut sim = Sim::new(4, 13, LinkConfig::perfect(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
+    let network = sim.network.clone();
+    let node = sim
+        .spawn_with(0, source, sim.config.clone(), move |builder| {
+            let on_memory = quorumnet::devnet::cluster::on_memory(builder, &network, 0, WALL_BASE_MICROS);
+            quorumnet::devnet::cluster::on_tcp_noise(on_memory, quorumnet::devnet::cluster::loopback_address())
+        })
+        .await;
+    let mut events = node.events();
+    let conn = sim.raw_peer(3, 0).await;
+    for (seq, block) in [(1, 1), (2, 2)] {
+        let frame = Frame::Envelope(sim.signed_prevote(3, seq, 1, block));
+        conn.send(Bytes::from(frame.encode())).await.unwrap();
+    }
+    let banned = next(&mut events, WITHIN, |event| match event {
+        NodeEvent::PeerBanned { peer, .. } => Some(peer),
+        _ => None,
+    })
+    .await;
+    assert_eq!(banned, sim.ids[3]);
+    let tcp = node.listen_addresses().iter().find(|a| a.scheme() == "tcp-noise").expect("a tcp-noise listener").clone();
+    let ctx = TransportContext {
+        keypair: sim.keys[3].clone(),
+        chain_id: chain(),
+        admission: Admission::open(),
+        config: TransportConfig::test(),
+    };
+    // The dialer may finish its half of the handshake before the listener refuses: then the
+    // connection it got is reset at once, before any frame.
+    if let Ok(conn) = TcpNoiseTransport::new(ctx).dial(&tcp, Some(sim.ids[0])).await {
+        let first = tokio::time::timeout(WITHIN, conn.recv()).await.expect("refused promptly");
+        assert!(!matches!(first, Ok(Some(_))), "a banned validator got a frame: {first:?}");
+    }
+    assert!(!node.connected_peers().await.unwrap().contains(&sim.ids[3]));
     sim.shutdown().await;
 }
