@@ -22,17 +22,22 @@
 //! # Non-guarantees
 //! - Blocks are filler bytes; there is no execution, mempool or persistence beyond the in-process
 //!   [`journal`] (the stand-in for a validator's disk across a simulated crash).
-//! - Equivocation and other byzantine behaviour are not detected here (the first vote per validator,
-//!   round and phase counts); that is the byzantine detector's job.
+//! - The engine detects no byzantine behaviour itself: the first vote per validator, round and phase
+//!   counts until the node proves an equivocation, and from then on none of the equivocator's
+//!   messages does ([`Engine::on_evidence`]). Detection, evidence, scoring and bans are the node's.
 //!
 //! # Pieces
 //! - [`block`], [`proposer`], [`votes`], [`locking`], [`timeouts`], [`catchup`], [`journal`]: one
 //!   concept each, used by [`engine`].
 //! - [`cluster`]: keys, validator sets and node builders for validators in one process.
 //! - [`runner`]: [`Devnet`], crash/restart and waits; [`report`]: the end-of-run report.
+//! - [`byzantine`]: validators that misbehave with real bytes on real connections (equivocators,
+//!   forgers, spammers, impersonators, …), put in a validator's place by
+//!   [`Devnet::start_byzantine`].
 //! - [`cli`]: `quorumnet devnet`.
 
 pub mod block;
+pub mod byzantine;
 pub mod catchup;
 pub mod cli;
 pub mod cluster;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::byzantine::{Byzantine, ByzantineConfig, ByzantineKind};
 use super::cluster;
 use super::config::{DevnetConfig, TransportKind};
 use super::driver;
@@ -249,6 +250,39 @@ impl Devnet {
             node.shutdown().await;
         }
         Ok(())
+    }
+
+    /// Puts a byzantine actor of `kind` in validator `index`'s place: the validator is crashed and the
+    /// actor, holding its key, dials every other validator (see [`super::byzantine`]). The actor runs
+    /// until the returned handle is dropped; [`restart`](Self::restart) brings the honest validator
+    /// back (drop the actor first, or the two share a key).
+    ///
+    /// ```no_run
+    /// use quorumnet::devnet::byzantine::ByzantineKind;
+    /// use quorumnet::devnet::{Devnet, DevnetConfig};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+    /// let mut devnet = Devnet::start(DevnetConfig::memory(4, 1)).await.unwrap();
+    /// let forger = devnet.start_byzantine(3, ByzantineKind::Forger).await.unwrap();
+    /// assert!(devnet.node(3).is_none());
+    /// assert_eq!(forger.id(), devnet.keys()[3].validator_id());
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchValidator`]; [`DevnetError::InvalidOptions`] off the simulator (byzantine
+    /// actors dial `mem://` addresses).
+    pub async fn start_byzantine(&mut self, index: usize, kind: ByzantineKind) -> Result<Byzantine, DevnetError> {
+        if self.config.transport != TransportKind::Memory {
+            return Err(DevnetError::InvalidOptions("byzantine validators run on the memory transport only".into()));
+        }
+        self.crash(index).await?;
+        let chain = ChainId::from_network_name(CHAIN_NAME);
+        // Like a restarted validator's node, its sequence numbers start at the wall clock it reads now,
+        // above every one the crashed node signed.
+        let first_seq = cluster::wall_micros_since(self.created);
+        let config = ByzantineConfig::new(chain, self.set.clone(), &self.config.node, first_seq);
+        Ok(Byzantine::spawn(kind, self.keys[index].clone(), self.network.clone(), config))
     }
 
     /// Starts a crashed validator again; it catches up from the others.
