@@ -102,6 +102,9 @@ fn sim_link() -> LinkConfig {
     LinkConfig { latency: Duration::from_millis(50), jitter: Duration::from_millis(10), ..LinkConfig::perfect() }
 }
 
+/// A simulator row: name, validators, degree (`None`: full mesh), bandwidth per validator, config.
+type SimScenario = (&'static str, usize, Option<usize>, Option<u64>, NodeConfig);
+
 async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, bandwidth: Option<u64>, config: NodeConfig) -> Row {
     let wall = std::time::Instant::now();
     let mut sim = Sim::new(n, 2024, sim_link(), config);
@@ -310,7 +313,7 @@ fn main() {
     let sim = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
     // 100 Mbit/s up and down per validator, shared by its links: what a forwarder's extra copies cost.
     let fast_ethernet = Some(12_500_000);
-    let sim_scenarios: [(&str, usize, Option<usize>, Option<u64>, NodeConfig); 6] = [
+    let sim_scenarios: [SimScenario; 6] = [
         ("sim/full-mesh,n=16", 16, None, None, local()),
         ("sim/full-mesh,n=100", 100, None, None, local()),
         ("sim/degree-8,n=32", 32, Some(8), None, local()),

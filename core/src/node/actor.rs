@@ -141,6 +141,8 @@ pub(crate) struct Actor {
     pub reputation: Reputation,
     /// Inbound token buckets per peer and priority.
     pub limiter: InboundLimiter,
+    /// Token buckets per origin and priority, for new envelopes.
+    pub origin_limiter: InboundLimiter,
     pub store: MessageStore,
     /// What each peer is known to hold.
     pub knowledge: PeerKnowledge,

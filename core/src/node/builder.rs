@@ -259,6 +259,7 @@ impl NodeBuilder {
             byzantine: Byzantine::new(config.detector),
             reputation: Reputation::new(config.reputation),
             limiter: InboundLimiter::new(config.rate_limits),
+            origin_limiter: InboundLimiter::per_origin(config.rate_limits),
             store: MessageStore::from_config(gossip),
             knowledge: PeerKnowledge::from_config(gossip),
             announced: PeerKnowledge::from_config(gossip),

@@ -72,6 +72,7 @@ impl Actor {
             });
             self.forget(peer);
             self.limiter.remove(peer);
+            self.origin_limiter.remove(peer);
             self.reliable_peer_removed(*peer);
             if had_link {
                 self.emit(NodeEvent::PeerDisconnected { peer: *peer, reason: DisconnectReason::LeftValidatorSet });

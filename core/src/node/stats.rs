@@ -55,7 +55,8 @@ pub struct PeerStats {
     pub control_dropped: u64,
     /// Times its link ended.
     pub disconnects: u64,
-    /// Frames dropped because they exceeded its inbound rate limit.
+    /// Frames it sent dropped over its per-peer rate limit, and envelopes it signed dropped over its
+    /// per-origin limit.
     pub over_quota: u64,
     /// Its current link's counters (frames and bytes per priority, queue depths), if connected.
     pub link: Option<LinkStats>,

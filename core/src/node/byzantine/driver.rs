@@ -92,6 +92,9 @@ impl Actor {
             self.emit(NodeEvent::PeerMisbehaved { peer: from, misbehaviour });
             return true;
         }
+        if !requested && !self.within_origin_quota(envelope, message.kind()) {
+            return true;
+        }
         match message {
             ConsensusMessage::Evidence(report) => !self.accept_report(report, from),
             _ => false,

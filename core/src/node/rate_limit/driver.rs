@@ -7,8 +7,17 @@
 //!
 //! An envelope this node asked the peer for (an outstanding `Want`) passes whatever its bucket holds:
 //! a repair answer is this node's own request, bounded by what it asked, and never the sender's fault.
+//! An envelope another validator signed, dropped over the forwarder's quota, is not charged to the
+//! forwarder either: an honest relay passes on what it admitted from others, and the per-origin limit
+//! ([`Actor::within_origin_quota`]) is what holds the signer of a flood to account.
+//!
+//! Per origin: a new, verified envelope that did not answer a want counts against its signer's
+//! buckets ([`RateLimitConfig::origin_limits`](super::RateLimitConfig::origin_limits)); over them it
+//! is dropped before it is stored, forwarded or delivered, and charged to the signer. A flood is
+//! therefore contained at the first honest node it reaches.
 
-use crate::message::Frame;
+use crate::identity::ValidatorId;
+use crate::message::{Envelope, Frame, MessageKind};
 use crate::node::actor::Actor;
 use crate::node::link::InboundFrame;
 use crate::node::priority::Priority;
@@ -32,11 +41,32 @@ impl Actor {
                 return true;
             }
         }
-        if let Some(peer) = self.peers.get_mut(&from) {
+        let relayed = matches!(&inbound.frame, Frame::Envelope(envelope) if envelope.origin != from);
+        tracing::trace!(peer = %from.short(), ?priority, relayed, "over quota: frame dropped");
+        self.over_quota(from, !relayed);
+        false
+    }
+
+    /// Whether a verified new `envelope` carrying a message of `kind` is within its origin's quota
+    /// (and if so, charged to it). Call it only for envelopes this node did not ask for.
+    pub(crate) fn within_origin_quota(&mut self, envelope: &Envelope, kind: MessageKind) -> bool {
+        let cost = (envelope.payload.len() + envelope.sig.as_bytes().len()) as u64;
+        let priority = Priority::of_kind(kind);
+        if self.origin_limiter.admit(envelope.origin, priority, cost, self.clock.now()) {
+            return true;
+        }
+        tracing::trace!(origin = %envelope.origin.short(), ?priority, "origin over quota: envelope dropped");
+        self.over_quota(envelope.origin, true);
+        false
+    }
+
+    /// Counts a frame of `validator`'s dropped over quota, and charges it if it is `at_fault`.
+    fn over_quota(&mut self, validator: ValidatorId, at_fault: bool) {
+        if let Some(peer) = self.peers.get_mut(&validator) {
             peer.stats.over_quota += 1;
         }
-        tracing::trace!(peer = %from.short(), ?priority, "over quota: frame dropped");
-        self.report_behavior(from, PeerBehavior::OverQuota);
-        false
+        if at_fault {
+            self.report_behavior(validator, PeerBehavior::OverQuota);
+        }
     }
 }

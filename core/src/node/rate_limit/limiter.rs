@@ -15,43 +15,71 @@ pub struct RateLimit {
     pub burst: u64,
 }
 
-/// The inbound limits per priority, applied to each peer separately.
+/// The inbound limits per priority: per peer (every frame its link carries) and per origin (the new
+/// envelopes a validator signed, however they came).
+///
+/// Both are needed because peers forward each other's messages. A per-peer limit alone cannot tell
+/// an honest relay passing on a flood it admitted from the flooder; the per-origin limit contains a
+/// flood at the first honest hop, so what honest peers forward stays far below their per-peer limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
-    /// Indexed by [`Priority::rank`].
+    /// Per peer, indexed by [`Priority::rank`].
     pub limits: [RateLimit; Priority::COUNT],
+    /// Per origin, indexed by [`Priority::rank`]: well below the per-peer limits, so a peer relaying
+    /// a few validators' full allowance stays within its own.
+    pub origin_limits: [RateLimit; Priority::COUNT],
 }
 
 impl RateLimitConfig {
     /// Production: well above what one honest validator sends (a vote is ≈ 3.5 KB on the wire and a
     /// validator sends a few per round; a proposal can be megabytes), far below what a flooder could.
+    ///
+    /// Per origin: 256 KB/s of votes (≈ 70 a second, a burst of 37), 16 MB/s of proposals with a
+    /// 16 MiB burst (a 4 MiB block four times in a row), a heartbeat's worth of liveness several times
+    /// a second, address records a few times a minute.
     pub fn recommended() -> Self {
-        Self::from_pairs([
-            (Priority::Vote, 2_000_000, 512 * 1024),
-            (Priority::Proposal, 8_000_000, 4 * 1024 * 1024),
-            (Priority::Liveness, 64 * 1024, 32 * 1024),
-            (Priority::Discovery, 64 * 1024, 64 * 1024),
-            (Priority::Bulk, 4_000_000, 1024 * 1024),
-        ])
+        Self::from_pairs(
+            [
+                (Priority::Vote, 2_000_000, 512 * 1024),
+                (Priority::Proposal, 8_000_000, 4 * 1024 * 1024),
+                (Priority::Liveness, 64 * 1024, 32 * 1024),
+                (Priority::Discovery, 64 * 1024, 64 * 1024),
+                (Priority::Bulk, 4_000_000, 1024 * 1024),
+            ],
+            [
+                (Priority::Vote, 256 * 1024, 128 * 1024),
+                (Priority::Proposal, 16_000_000, 16 * 1024 * 1024),
+                (Priority::Liveness, 64 * 1024, 32 * 1024),
+                (Priority::Discovery, 16 * 1024, 64 * 1024),
+                (Priority::Bulk, 4_000_000, 4 * 1024 * 1024),
+            ],
+        )
     }
 
     /// Tests: small buckets, so a flood is cut after a few frames.
     pub fn test() -> Self {
-        Self::from_pairs([
+        let small = [
             (Priority::Vote, 200_000, 64 * 1024),
             (Priority::Proposal, 400_000, 256 * 1024),
             (Priority::Liveness, 16 * 1024, 8 * 1024),
             (Priority::Discovery, 16 * 1024, 16 * 1024),
             (Priority::Bulk, 200_000, 64 * 1024),
-        ])
+        ];
+        Self::from_pairs(small, small)
     }
 
-    fn from_pairs(pairs: [(Priority, u64, u64); Priority::COUNT]) -> Self {
-        let mut limits = [RateLimit { rate: 0, burst: 0 }; Priority::COUNT];
-        for (priority, rate, burst) in pairs {
-            limits[priority.rank()] = RateLimit { rate, burst };
-        }
-        RateLimitConfig { limits }
+    fn from_pairs(
+        per_peer: [(Priority, u64, u64); Priority::COUNT],
+        per_origin: [(Priority, u64, u64); Priority::COUNT],
+    ) -> Self {
+        let table = |pairs: [(Priority, u64, u64); Priority::COUNT]| {
+            let mut limits = [RateLimit { rate: 0, burst: 0 }; Priority::COUNT];
+            for (priority, rate, burst) in pairs {
+                limits[priority.rank()] = RateLimit { rate, burst };
+            }
+            limits
+        };
+        RateLimitConfig { limits: table(per_peer), origin_limits: table(per_origin) }
     }
 }
 
@@ -71,23 +99,28 @@ impl RateLimitConfig {
 /// ```
 #[derive(Debug)]
 pub struct InboundLimiter {
-    config: RateLimitConfig,
+    limits: [RateLimit; Priority::COUNT],
     peers: BTreeMap<ValidatorId, [TokenBucket; Priority::COUNT]>,
 }
 
 impl InboundLimiter {
-    /// No peer seen yet; each starts with full buckets.
+    /// `config`'s per-peer limits; no peer seen yet, each starts with full buckets.
     pub fn new(config: RateLimitConfig) -> Self {
-        InboundLimiter { config, peers: BTreeMap::new() }
+        InboundLimiter { limits: config.limits, peers: BTreeMap::new() }
+    }
+
+    /// `config`'s per-origin limits, keyed by the validator that signed an envelope.
+    pub fn per_origin(config: RateLimitConfig) -> Self {
+        InboundLimiter { limits: config.origin_limits, peers: BTreeMap::new() }
     }
 
     /// Whether a frame of `bytes` from `peer` at `priority` is within quota at `now` (and if so, charged).
     pub fn admit(&mut self, peer: ValidatorId, priority: Priority, bytes: u64, now: Instant) -> bool {
-        let config = self.config;
+        let limits = self.limits;
         let buckets = self
             .peers
             .entry(peer)
-            .or_insert_with(|| config.limits.map(|limit| TokenBucket::new(limit.rate, limit.burst, now)));
+            .or_insert_with(|| limits.map(|limit| TokenBucket::new(limit.rate, limit.burst, now)));
         buckets[priority.rank()].take(bytes, now)
     }
 
