@@ -525,3 +525,43 @@ async fn replayed_envelopes_cost_honest_validators_nothing() {
     scenario.commit(after).await;
     scenario.finish().await;
 }
+
+/// A 4|3 partition of the 6 honest validators (0..=3 | 4, 5) with the equivocator (6) reaching both
+/// sides: with its votes either side would have 5 of 7, a quorum, and its two versions could decide
+/// two blocks. It is caught and excluded instead; no conflicting block is ever committed, both sides
+/// report the partition, and once it heals heights commit again everywhere.
+#[tokio::test(start_paused = true)]
+async fn a_partition_with_an_equivocator_on_both_sides_commits_no_conflict_and_resumes_after_heal() {
+    let honest: Vec<usize> = (0..6).collect();
+    let mut devnet = Devnet::start(DevnetConfig::memory(VALIDATORS, 47)).await.unwrap();
+    let _equivocator = devnet.start_byzantine(6, ByzantineKind::Equivocator).await.unwrap();
+    devnet.wait_for_height(Height(2), &honest, Duration::from_secs(60)).await.unwrap();
+    let mut events: Vec<_> = honest.iter().map(|i| devnet.node(*i).unwrap().events()).collect();
+    let ids: Vec<ValidatorId> = devnet.keys().iter().map(|key| key.validator_id()).collect();
+    let side = |range: std::ops::Range<usize>| ids[range].to_vec();
+    devnet.network().partition([side(0..4), side(4..6)]);
+    for (index, events) in events.iter_mut().enumerate() {
+        let saw = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                match events.recv().await {
+                    Ok(NodeEvent::Liveness(LivenessEvent::NetworkPartition { .. })) => return,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => panic!("node {index} stopped"),
+                }
+            }
+        });
+        saw.await.unwrap_or_else(|_| panic!("honest node {index} never reported the partition"));
+    }
+    // Long enough for the equivocator's two versions of many rounds to reach the two sides.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    devnet.check_agreement().expect("no conflicting commits while partitioned");
+    let highest = honest.iter().map(|i| devnet.journal(*i).unwrap().chain.len() as u64).max().unwrap();
+    devnet.network().heal();
+    devnet.wait_for_height(Height(highest + 3), &honest, Duration::from_secs(120)).await.unwrap();
+    devnet.check_agreement().expect("no conflicting commits after the heal");
+    for index in &honest {
+        let excluded = devnet.node(*index).unwrap().is_excluded(ids[6]).await.unwrap();
+        assert!(excluded, "honest node {index} excludes the equivocator");
+    }
+    devnet.shutdown().await;
+}
