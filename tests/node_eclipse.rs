@@ -38,47 +38,57 @@ async fn next_liveness<T>(
     tokio::time::timeout(within, wait).await.expect("the awaited liveness event")
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_node_whose_peer_drops_its_traffic_notices_the_eclipse_and_its_end() {
-    // Validator 0 runs a node; validators 1..=3 run none: the dropper, linked to 0 as validator 1,
-    // relays their heartbeats (signed here), which say whom they hear.
-    let mut sim =
-        Sim::new(4, 3, LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }, NodeConfig::test());
+/// Relays, every [`EVERY`], a signed heartbeat of each of validators 1..=3 over `via`; each lists
+/// every other validator, and validator 0 only if `hear_victim`.
+fn relay_heartbeats(sim: &Sim, via: Arc<dyn Connection>, hear_victim: bool) -> tokio::task::JoinHandle<()> {
+    let (keys, ids) = (sim.keys.clone(), sim.ids.clone());
+    tokio::spawn(async move {
+        for tick in 0u64.. {
+            for v in 1..=3 {
+                let hears: Vec<_> = (0..4).filter(|h| *h != v && (*h != 0 || hear_victim)).map(|h| ids[h]).collect();
+                let heartbeat = Heartbeat {
+                    validator: ids[v],
+                    height: Height(1),
+                    round: Round(0),
+                    time_micros: WALL_BASE_MICROS,
+                    hears,
+                };
+                let seq = WALL_BASE_MICROS + 1_000_000 * u64::from(hear_victim) + tick;
+                let envelope =
+                    Envelope::sign_message(&keys[v], chain(), seq, 3, &ConsensusMessage::Heartbeat(heartbeat));
+                if via.send(Bytes::from(Frame::Envelope(envelope).encode())).await.is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    })
+}
+
+/// A raw peer of node 0 as validator `as_validator` that reads and discards all it is sent (acks
+/// nothing), and the task doing so.
+async fn dropper(sim: &Sim, as_validator: usize) -> (Arc<dyn Connection>, tokio::task::JoinHandle<()>) {
+    let conn: Arc<dyn Connection> = Arc::from(sim.raw_peer(as_validator, 0).await);
+    let reader = conn.clone();
+    (conn, tokio::spawn(async move { while let Ok(Some(_)) = reader.recv().await {} }))
+}
+
+/// Validator 0 runs a node; validators 1..=3 run none.
+async fn victim() -> Sim {
+    let link = LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() };
+    let mut sim = Sim::new(4, 3, link, NodeConfig::test());
     let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
     sim.spawn(0, source, sim.config.clone()).await;
-    let dropper: Arc<dyn Connection> = Arc::from(sim.raw_peer(1, 0).await);
-    let drain = {
-        let dropper = dropper.clone();
-        tokio::spawn(async move { while let Ok(Some(_)) = dropper.recv().await {} })
-    };
+    sim
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_whose_peer_drops_its_traffic_notices_the_eclipse_and_its_end() {
+    // The dropper, linked to 0 as validator 1, relays the others' heartbeats, which say whom they hear.
+    let sim = victim().await;
+    let (via, drain) = dropper(&sim, 1).await;
     let mut events = sim.nodes[&0].events();
-    let (keys, ids) = (sim.keys.clone(), sim.ids.clone());
-    let relay = move |hear_victim: bool| {
-        let (keys, ids, dropper) = (keys.clone(), ids.clone(), dropper.clone());
-        tokio::spawn(async move {
-            for tick in 0u64.. {
-                for v in 1..=3 {
-                    let hears: Vec<_> =
-                        (0..4).filter(|h| *h != v && (*h != 0 || hear_victim)).map(|h| ids[h]).collect();
-                    let heartbeat = Heartbeat {
-                        validator: ids[v],
-                        height: Height(1),
-                        round: Round(0),
-                        time_micros: WALL_BASE_MICROS,
-                        hears,
-                    };
-                    let seq = WALL_BASE_MICROS + 1_000_000 * u64::from(hear_victim) + tick;
-                    let envelope =
-                        Envelope::sign_message(&keys[v], chain(), seq, 3, &ConsensusMessage::Heartbeat(heartbeat));
-                    if dropper.send(Bytes::from(Frame::Envelope(envelope).encode())).await.is_err() {
-                        return;
-                    }
-                }
-                tokio::time::sleep(EVERY).await;
-            }
-        })
-    };
-    let silent = relay(false);
+    let silent = relay_heartbeats(&sim, via.clone(), false);
     let unheard_by = next_liveness(&mut events, Duration::from_secs(10), |event| match event {
         LivenessEvent::Eclipsed { unheard_by } => Some(unheard_by),
         LivenessEvent::NetworkPartition { .. } => panic!("it hears everyone: no partition"),
@@ -87,10 +97,40 @@ async fn a_node_whose_peer_drops_its_traffic_notices_the_eclipse_and_its_end() {
     .await;
     assert_eq!(unheard_by, BTreeSet::from([sim.ids[1], sim.ids[2], sim.ids[3]]));
     silent.abort();
-    let heard = relay(true);
+    let heard = relay_heartbeats(&sim, via, true);
     next_liveness(&mut events, Duration::from_secs(10), |event| (event == LivenessEvent::EclipseCleared).then_some(()))
         .await;
     heard.abort();
     drain.abort();
+    sim.shutdown().await;
+}
+
+/// Heartbeats can lie: two droppers relay heartbeats that list node 0, but acknowledge none of the
+/// reliable messages it sends them over links that stay up. Missing acks are enough.
+#[tokio::test(start_paused = true)]
+async fn missing_acks_over_live_links_reveal_an_eclipse_that_heartbeats_hide() {
+    let sim = victim().await;
+    let ((via, drain_1), (_, drain_2)) = (dropper(&sim, 1).await, dropper(&sim, 2).await);
+    let mut events = sim.nodes[&0].events();
+    let lying = relay_heartbeats(&sim, via, true);
+    for to in [1, 2] {
+        let vote = ConsensusMessage::PreVote(quorumnet::message::Vote {
+            height: Height(1),
+            round: Round(to as u32),
+            validator: sim.ids[0],
+            block_hash: None,
+        });
+        sim.nodes[&0].send_reliable(sim.ids[to], &vote).await.unwrap();
+    }
+    let deadline = sim.config.reliable.deadline;
+    let unheard_by = next_liveness(&mut events, 2 * deadline + Duration::from_secs(10), |event| match event {
+        LivenessEvent::Eclipsed { unheard_by } => Some(unheard_by),
+        _ => None,
+    })
+    .await;
+    assert_eq!(unheard_by, BTreeSet::from([sim.ids[1], sim.ids[2]]), "validator 3 is not linked: no ack expected");
+    for task in [lying, drain_1, drain_2] {
+        task.abort();
+    }
     sim.shutdown().await;
 }

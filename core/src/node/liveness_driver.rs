@@ -161,6 +161,12 @@ impl Actor {
         self.emit_liveness(events);
     }
 
+    /// A reliable message to `peer` was acknowledged, or went unacknowledged over a live link.
+    pub(crate) fn liveness_ack_outcome(&mut self, peer: ValidatorId, acked: bool) {
+        let events = self.liveness.monitor.on_ack_outcome(peer, acked, self.clock.now());
+        self.emit_liveness(events);
+    }
+
     /// This node's link to `peer` is gone.
     pub(crate) fn liveness_connection_lost(&mut self, peer: ValidatorId) {
         let events = self.liveness.monitor.on_connection_lost(peer, self.clock.now());

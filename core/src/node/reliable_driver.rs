@@ -113,6 +113,17 @@ impl Actor {
             self.reliable.stats.timed_out += 1;
             tracing::info!(peer = %peer.short(), %id, "reliable message timed out: no ack from its destination");
             self.emit(NodeEvent::Reliable(ReliableEvent::TimedOut { peer, id }));
+            // Over a link up for the whole deadline the message had every chance: the peer takes our
+            // traffic and does not answer, a sign of an eclipse.
+            let deadline = self.config.reliable.deadline;
+            let link_stayed_up = self
+                .peers
+                .get(&peer)
+                .and_then(|state| state.link.as_ref())
+                .is_some_and(|active| now.saturating_duration_since(active.since) >= deadline);
+            if link_stayed_up {
+                self.liveness_ack_outcome(peer, false);
+            }
         }
         let due = self.reliable.tracker.due(now, &mut self.reliable.rng);
         self.transmit(due);
@@ -144,6 +155,7 @@ impl Actor {
             AckOutcome::Delivered { latency, retransmissions } => {
                 self.reliable.stats.delivered += 1;
                 self.emit(NodeEvent::Reliable(ReliableEvent::Delivered { peer: from, id, latency, retransmissions }));
+                self.liveness_ack_outcome(from, true);
             }
             AckOutcome::NotDestination => self.emit(NodeEvent::Reliable(ReliableEvent::AckRejected { from, id })),
             AckOutcome::AlreadyFinished(_) | AckOutcome::Unknown => self.reliable.stats.ignored_acks += 1,

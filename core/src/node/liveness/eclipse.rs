@@ -5,8 +5,11 @@
 //! is not partitioned — it hears everyone — but the others' heartbeats stop listing it. The node
 //! compares: among the validators it has heard a heartbeat from and still hears, those whose latest
 //! heartbeat lists it, plus itself, must hold a supermajority of the power; otherwise, once that has
-//! held for the debounce, it is eclipsed. Only validators it has a heartbeat from are judged, so a
-//! node that has just started (or just joined) is not eclipsed merely for not having heard yet.
+//! held for the debounce, it is eclipsed. A validator that did not acknowledge a reliable message
+//! sent over a link that stayed up (and has acknowledged none since) does not count as hearing it,
+//! whatever its heartbeats say: missing acks are the second sign. Only validators it has a heartbeat
+//! from are judged, so a node that has just started (or just joined) is not eclipsed merely for not
+//! having heard yet.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

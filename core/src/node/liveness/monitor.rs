@@ -85,9 +85,10 @@ pub enum LivenessEvent {
     },
     /// Reachable voting power has stayed at a quorum for the debounce time after a partition.
     PartitionHealed,
-    /// This node hears a quorum, but the validators whose heartbeats list it hold no quorum, and have
-    /// not for the debounce (see [`liveness::eclipse`](super::eclipse)): its direct peers take its
-    /// traffic and pass none of it on. It redials the validators that do not hear it.
+    /// This node hears a quorum, but the validators that hear it — whose heartbeats list it and who
+    /// acknowledge what it sends them — hold no quorum, and have not for the debounce (see
+    /// [`liveness::eclipse`](super::eclipse)): its direct peers take its traffic and pass none of it
+    /// on. It redials the validators that do not hear it.
     Eclipsed {
         /// The validators (heard, with a heartbeat) whose latest heartbeat does not list this node.
         unheard_by: BTreeSet<ValidatorId>,
@@ -120,11 +121,20 @@ struct Watched {
     timed_out: Option<ValidatorTimeout>,
     /// The validators its latest heartbeat said it hears (members of the set only).
     hears: BTreeSet<ValidatorId>,
+    /// A reliable message to it went unacknowledged over a link that stayed up, and no ack from it
+    /// came since: whatever its heartbeats say, what this node sends does not reach it.
+    ack_missing: bool,
 }
 
 impl Watched {
     fn new(now: Instant) -> Self {
-        Watched { last_heartbeat: None, watched_since: now, timed_out: None, hears: BTreeSet::new() }
+        Watched {
+            last_heartbeat: None,
+            watched_since: now,
+            timed_out: None,
+            hears: BTreeSet::new(),
+            ack_missing: false,
+        }
     }
 
     /// Since when the validator is silent: its last heartbeat, or the start of its grace period.
@@ -256,6 +266,16 @@ impl LivenessMonitor {
             watched.hears = hears.iter().filter(|id| self.set.contains(id)).copied().collect();
         }
         self.on_heartbeat(from, now)
+    }
+
+    /// A reliable message to `validator` went unacknowledged (`acked == false`: it timed out over a link
+    /// that stayed up) or `validator` acknowledged one: the second sign of an eclipse besides heard-sets
+    /// (see [`LivenessEvent::Eclipsed`]). A liveness fact only, like the rest.
+    pub fn on_ack_outcome(&mut self, validator: ValidatorId, acked: bool, now: Instant) -> Vec<LivenessEvent> {
+        if let Some(watched) = self.watched.get_mut(&validator) {
+            watched.ack_missing = !acked;
+        }
+        self.evaluate(now, Vec::new())
     }
 
     /// This node's connection to `peer` was lost: it times out at once with
@@ -453,7 +473,7 @@ impl LivenessMonitor {
             .watched
             .iter()
             .filter(|(_, watched)| watched.is_reachable() && watched.last_heartbeat.is_some())
-            .map(|(id, watched)| (*id, watched.hears.contains(&me)));
+            .map(|(id, watched)| (*id, watched.hears.contains(&me) && !watched.ack_missing));
         match self.eclipse.evaluate(&self.set, me, judged, now) {
             Some(EclipseChange::Eclipsed { unheard_by }) => events.push(LivenessEvent::Eclipsed { unheard_by }),
             Some(EclipseChange::Cleared) => events.push(LivenessEvent::EclipseCleared),
