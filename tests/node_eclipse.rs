@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{chain, Sim, WALL_BASE_MICROS};
+use common::{chain, next_event, Sim, WALL_BASE_MICROS};
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, Envelope, Frame, Heartbeat, Height, Round};
 use quorumnet::node::liveness::LivenessEvent;
@@ -26,16 +26,11 @@ async fn next_liveness<T>(
     within: Duration,
     mut pick: impl FnMut(LivenessEvent) -> Option<T>,
 ) -> T {
-    let wait = async {
-        loop {
-            if let Ok(NodeEvent::Liveness(event)) = events.recv().await {
-                if let Some(found) = pick(event) {
-                    return found;
-                }
-            }
-        }
-    };
-    tokio::time::timeout(within, wait).await.expect("the awaited liveness event")
+    next_event(events, within, |event| match event {
+        NodeEvent::Liveness(event) => pick(event),
+        _ => None,
+    })
+    .await
 }
 
 /// Relays, every [`EVERY`], a signed heartbeat of each of validators 1..=3 over `via`; each lists

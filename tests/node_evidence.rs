@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{chain, Sim};
+use common::{chain, next_event, Sim};
 use quorumnet::identity::Signature;
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, Envelope, EquivocationEvidence, EvidenceReport, Frame, Height};
@@ -17,7 +17,6 @@ use quorumnet::node::reputation::PeerBehavior;
 use quorumnet::node::{Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
 use quorumnet::validator::ListValidatorSetSource;
-use tokio::sync::broadcast;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -39,19 +38,6 @@ async fn send(conn: &dyn Connection, envelope: Envelope) {
     conn.send(Bytes::from(Frame::Envelope(envelope).encode())).await.expect("raw send");
 }
 
-/// The first event of `events` that `pick` maps to something, within `WITHIN`.
-async fn next<T>(events: &mut broadcast::Receiver<NodeEvent>, mut pick: impl FnMut(NodeEvent) -> Option<T>) -> T {
-    tokio::time::timeout(WITHIN, async {
-        loop {
-            if let Some(found) = pick(events.recv().await.expect("subscribed")) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("the awaited event")
-}
-
 #[tokio::test(start_paused = true)]
 async fn evidence_found_by_one_node_excludes_the_equivocator_everywhere() {
     let (sim, conn) = setup().await;
@@ -61,13 +47,13 @@ async fn evidence_found_by_one_node_excludes_the_equivocator_everywhere() {
     send(&*conn, first.clone()).await;
     send(&*conn, second.clone()).await;
     // Node 2 never had a link to validator 3: it learns from node 0's report.
-    let evidence = next(&mut far_events, |event| match event {
+    let evidence = next_event(&mut far_events, WITHIN, |event| match event {
         NodeEvent::Equivocation(evidence) => Some(evidence),
         _ => None,
     })
     .await;
     assert_eq!(evidence, EquivocationEvidence { first, second });
-    let banned = next(&mut far_events, |event| match event {
+    let banned = next_event(&mut far_events, WITHIN, |event| match event {
         NodeEvent::PeerBanned { peer, behavior, .. } => Some((peer, behavior)),
         _ => None,
     })
@@ -115,7 +101,7 @@ async fn a_report_framing_an_honest_validator_is_charged_to_its_signer_and_not_f
     };
     let envelope = Envelope::sign_message(&sim.keys[3], chain(), 1, 3, &ConsensusMessage::Evidence(report));
     send(&*conn, envelope).await;
-    let misbehaviour = next(&mut events, |event| match event {
+    let misbehaviour = next_event(&mut events, WITHIN, |event| match event {
         NodeEvent::PeerMisbehaved { misbehaviour, .. } => Some(misbehaviour),
         _ => None,
     })

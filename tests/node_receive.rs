@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{chain, Sim, WALL_BASE_MICROS};
+use common::{chain, next_event, Sim, WALL_BASE_MICROS};
 use quorumnet::identity::adversarial::sign_with_z_out_of_bound;
-use quorumnet::identity::{Keypair, Signature};
+use quorumnet::identity::{Keypair, Signature, ValidatorId};
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{signing_bytes, ConsensusMessage, Envelope, Frame, Height, MessageId, Round, Vote};
 use quorumnet::node::reliable::{DeliveryStatus, ReliableEvent};
@@ -18,6 +18,7 @@ use quorumnet::node::reputation::PeerBehavior;
 use quorumnet::node::{Direction, Misbehaviour, NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
 use quorumnet::validator::ListValidatorSetSource;
+use tokio::sync::broadcast;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -65,12 +66,7 @@ async fn a_corrupted_copy_arriving_first_does_not_suppress_the_real_message() {
     send(&*conn, Frame::Envelope(genuine.clone())).await;
     sim.await_delivered(&[0, 2], &[genuine.id()], WITHIN).await;
 
-    let misbehaviour = loop {
-        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
-            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
-            _ => {}
-        }
-    };
+    let misbehaviour = misbehaviour_of(&mut events, sim.ids[3]).await;
     assert_eq!(misbehaviour, Misbehaviour::InvalidSignature);
     let stats = sim.nodes[&0].stats().await.unwrap();
     let from_byzantine = stats.peers[&sim.ids[3]].total();
@@ -93,12 +89,7 @@ async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
     send(&*conn, Frame::Envelope(unbounded)).await;
     send(&*conn, Frame::Envelope(genuine.clone())).await;
     sim.await_delivered(&[0, 2], &[genuine.id()], WITHIN).await;
-    let misbehaviour = loop {
-        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
-            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
-            _ => {}
-        }
-    };
+    let misbehaviour = misbehaviour_of(&mut events, sim.ids[3]).await;
     assert_eq!(misbehaviour, Misbehaviour::InvalidSignature);
     let stats = sim.nodes[&0].stats().await.unwrap();
     assert_eq!((stats.peers[&sim.ids[3]].total().invalid, stats.delivered), (1, 1));
@@ -121,12 +112,11 @@ async fn an_equivocator_is_reported_with_verifiable_evidence_banned_and_excluded
     let (first, second, later) = (prevote(1, 1, 1), prevote(2, 1, 2), prevote(3, 2, 1));
     send(&*conn, Frame::Envelope(first.clone())).await;
     send(&*conn, Frame::Envelope(second.clone())).await;
-    let evidence = loop {
-        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed");
-        if let NodeEvent::Equivocation(evidence) = event {
-            break evidence;
-        }
-    };
+    let evidence = next_event(&mut events, WITHIN, |event| match event {
+        NodeEvent::Equivocation(evidence) => Some(evidence),
+        _ => None,
+    })
+    .await;
     assert_eq!((&evidence.first, &evidence.second), (&first, &second));
     assert_eq!(evidence.verify(chain(), &sim.set(0..5)).map(|proof| proof.origin()), Ok(sim.ids[3]));
     let banned = next_ban(&mut events).await;
@@ -141,15 +131,21 @@ async fn an_equivocator_is_reported_with_verifiable_evidence_banned_and_excluded
 }
 
 /// The next `PeerBanned` of `events`: the peer and the behaviour that banned it.
-async fn next_ban(
-    events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
-) -> (quorumnet::identity::ValidatorId, Option<PeerBehavior>) {
-    loop {
-        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("a ban").expect("subscribed");
-        if let NodeEvent::PeerBanned { peer, behavior, .. } = event {
-            return (peer, behavior);
-        }
-    }
+async fn next_ban(events: &mut broadcast::Receiver<NodeEvent>) -> (ValidatorId, Option<PeerBehavior>) {
+    next_event(events, WITHIN, |event| match event {
+        NodeEvent::PeerBanned { peer, behavior, .. } => Some((peer, behavior)),
+        _ => None,
+    })
+    .await
+}
+
+/// What `events` next reports `peer` (as the forwarder) did wrong.
+async fn misbehaviour_of(events: &mut broadcast::Receiver<NodeEvent>, peer: ValidatorId) -> Misbehaviour {
+    next_event(events, WITHIN, |event| match event {
+        NodeEvent::PeerMisbehaved { peer: charged, misbehaviour } if charged == peer => Some(misbehaviour),
+        _ => None,
+    })
+    .await
 }
 
 /// Invalid bytes are charged to the forwarder; a validly signed payload naming another author is the
@@ -177,11 +173,13 @@ async fn forged_and_impersonating_envelopes_are_dropped_and_charged() {
 
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("three reports").expect("subscribed");
-        if let NodeEvent::PeerMisbehaved { peer, misbehaviour } = event {
-            assert_eq!(peer, sim.ids[3], "reported as the forwarder");
-            seen.push(misbehaviour);
-        }
+        let (peer, misbehaviour) = next_event(&mut events, WITHIN, |event| match event {
+            NodeEvent::PeerMisbehaved { peer, misbehaviour } => Some((peer, misbehaviour)),
+            _ => None,
+        })
+        .await;
+        assert_eq!(peer, sim.ids[3], "reported as the forwarder");
+        seen.push(misbehaviour);
     }
     assert_eq!(
         seen,
@@ -242,16 +240,12 @@ async fn saw_reliable(conn: &dyn Connection, id: MessageId, during: Duration) ->
 }
 
 /// The next reliable-delivery event of `events`, within `WITHIN`.
-async fn next_reliable_event(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> ReliableEvent {
-    tokio::time::timeout(WITHIN, async {
-        loop {
-            if let Ok(NodeEvent::Reliable(event)) = events.recv().await {
-                return event;
-            }
-        }
+async fn next_reliable_event(events: &mut broadcast::Receiver<NodeEvent>) -> ReliableEvent {
+    next_event(events, WITHIN, |event| match event {
+        NodeEvent::Reliable(event) => Some(event),
+        _ => None,
     })
     .await
-    .expect("a reliable-delivery event")
 }
 
 #[tokio::test(start_paused = true)]
@@ -300,12 +294,7 @@ async fn an_old_envelope_nobody_asked_for_is_a_replay_but_a_repair_answer_is_not
     send(&*conn, Frame::Envelope(latest.clone())).await;
     send(&*conn, Frame::Envelope(replayed.clone())).await;
     send(&*conn, Frame::Envelope(late.clone())).await;
-    let misbehaviour = loop {
-        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
-            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[3] => break misbehaviour,
-            _ => {}
-        }
-    };
+    let misbehaviour = misbehaviour_of(&mut events, sim.ids[3]).await;
     assert_eq!(misbehaviour, Misbehaviour::Replay { origin: sim.ids[4], seq: replayed.seq });
     sim.await_delivered(&[0], &[latest.id(), late.id()], WITHIN).await;
     // Announced, asked for, answered: a repair, however old.
@@ -339,12 +328,7 @@ async fn a_validator_that_left_at_h_is_no_forger_for_its_votes_below_h() {
     let relay = sim.raw_peer(4, 0).await;
     let mut events = sim.nodes[&0].events();
     source.push_set(Height(10), sim.set([0, 1, 2, 4])).unwrap();
-    loop {
-        let event = tokio::time::timeout(WITHIN, events.recv()).await.expect("the set change").expect("subscribed");
-        if matches!(event, NodeEvent::ValidatorSetChanged { .. }) {
-            break;
-        }
-    }
+    next_event(&mut events, WITHIN, |event| matches!(event, NodeEvent::ValidatorSetChanged { .. }).then_some(())).await;
     let at = |height: u64, round: u32| {
         let vote = Vote { height: Height(height), round: Round(round), validator: sim.ids[3], block_hash: None };
         Envelope::sign_message(
@@ -358,12 +342,7 @@ async fn a_validator_that_left_at_h_is_no_forger_for_its_votes_below_h() {
     let (before, after) = (at(5, 1), at(12, 2));
     send(&*relay, Frame::Envelope(before.clone())).await;
     send(&*relay, Frame::Envelope(after)).await;
-    let misbehaviour = loop {
-        match tokio::time::timeout(WITHIN, events.recv()).await.expect("an event").expect("subscribed") {
-            NodeEvent::PeerMisbehaved { peer, misbehaviour } if peer == sim.ids[4] => break misbehaviour,
-            _ => {}
-        }
-    };
+    let misbehaviour = misbehaviour_of(&mut events, sim.ids[4]).await;
     assert_eq!(misbehaviour, Misbehaviour::UnknownOrigin(sim.ids[3]), "only the vote above its last height");
     sim.await_delivered(&[0], &[before.id()], WITHIN).await;
     sim.shutdown().await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{chain, Sim, WALL_BASE_MICROS};
+use common::{chain, next_event, Sim, WALL_BASE_MICROS};
 use quorumnet::identity::{Signature, ValidatorId};
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{ConsensusMessage, Envelope, Frame, Height, Round, Vote};
@@ -18,7 +18,6 @@ use quorumnet::node::{DisconnectReason, NodeConfig, NodeEvent};
 use quorumnet::tcp_noise::TcpNoiseTransport;
 use quorumnet::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
 use quorumnet::validator::ListValidatorSetSource;
-use tokio::sync::broadcast;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -34,23 +33,6 @@ fn forged(sim: &Sim, author: usize, round: u32) -> Frame {
     let mut sig = genuine.sig.as_bytes().to_vec();
     sig[0] ^= 1;
     Frame::Envelope(Envelope { sig: Signature::from_bytes(sig), ..genuine })
-}
-
-/// The first event of `events` that `pick` maps to something, within `within` (virtual).
-async fn next<T>(
-    events: &mut broadcast::Receiver<NodeEvent>,
-    within: Duration,
-    mut pick: impl FnMut(NodeEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(within, async {
-        loop {
-            if let Some(found) = pick(events.recv().await.expect("subscribed")) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("the awaited event")
 }
 
 /// Sends `frames` on `conn`, stopping at the first refused send (the node closed the link).
@@ -83,7 +65,7 @@ async fn a_forwarder_of_forged_envelopes_is_disconnected_then_banned_and_cannot_
     // −100 per forged envelope: the fifth reaches −500 and disconnects.
     let conn = sim.raw_peer(3, victim).await;
     send_all(&*conn, (0..5).map(|round| forged(&sim, 1, round))).await;
-    let reason = next(&mut events, WITHIN, |event| match event {
+    let reason = next_event(&mut events, WITHIN, |event| match event {
         NodeEvent::PeerDisconnected { peer, reason } if peer == forger => Some(reason),
         _ => None,
     })
@@ -93,7 +75,7 @@ async fn a_forwarder_of_forged_envelopes_is_disconnected_then_banned_and_cannot_
     // It may come back; five more bring it to −1 000: banned.
     let conn = sim.try_raw_peer(3, victim).await.expect("a disconnected peer may redial");
     send_all(&*conn, (5..10).map(|round| forged(&sim, 1, round))).await;
-    let behavior = next(&mut events, WITHIN, |event| match event {
+    let behavior = next_event(&mut events, WITHIN, |event| match event {
         NodeEvent::PeerBanned { peer, behavior, .. } if peer == forger => Some(behavior),
         _ => None,
     })
@@ -123,7 +105,7 @@ async fn an_operator_ban_holds_across_redials_until_the_timed_unban() {
     // Validator 1 keeps redialing (its backoff tops out at 2 s): every handshake is refused.
     tokio::time::sleep(ban / 2).await;
     assert!(!node.connected_peers().await.unwrap().contains(&banned), "still banned at half time");
-    let unbanned = next(&mut events, ban, |event| match event {
+    let unbanned = next_event(&mut events, ban, |event| match event {
         NodeEvent::PeerUnbanned { peer } => Some(peer),
         _ => None,
     });
@@ -154,7 +136,7 @@ async fn a_ban_holds_on_every_transport_the_node_listens_on() {
         let frame = Frame::Envelope(sim.signed_prevote(3, seq, 1, block));
         conn.send(Bytes::from(frame.encode())).await.unwrap();
     }
-    let banned = next(&mut events, WITHIN, |event| match event {
+    let banned = next_event(&mut events, WITHIN, |event| match event {
         NodeEvent::PeerBanned { peer, .. } => Some(peer),
         _ => None,
     })

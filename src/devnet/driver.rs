@@ -17,20 +17,16 @@ use crate::node::{
 ///
 /// Deadlines are polled before messages (`biased`): a flood of messages cannot hold a round open
 /// past its timeout. Proofs of equivocation come next, before messages, so an equivocator's votes
-/// stop counting as soon as the node has proven it (a subscriber that lagged re-reads every proof). Each time the engine enters a round, the driver reads the node's quorum round
-/// trip and hands it to the engine, whose next steps' timeouts follow it.
+/// stop counting as soon as the node has proven it (a subscriber that lagged re-reads every proof).
+/// Each time the engine enters a round, the driver reads the node's quorum round trip and hands it to
+/// the engine, whose next steps' timeouts follow it.
 ///
 /// # Errors
 /// A [`NodeError`] other than `Stopped` from the node (a message this engine signed was refused),
 /// which means a bug in the engine rather than in the network.
 pub async fn run<N, R>(network: N, mut incoming: R, mut engine: Engine) -> Result<(), NodeError>
 where
-    N: MessageBroadcaster
-        + ReliableMessaging
-        + HeartbeatProtocol
-        + LivenessMonitor
-        + NetworkTiming
-        + ByzantineNetworkDetector,
+    N: EngineNetwork + ByzantineNetworkDetector,
     R: ConsensusMessageReceiver,
 {
     let mut events = network.byzantine_events();
@@ -68,6 +64,17 @@ where
     }
 }
 
+/// What the engine's actions need of the network.
+pub trait EngineNetwork:
+    MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming
+{
+}
+
+impl<N: MessageBroadcaster + ReliableMessaging + HeartbeatProtocol + LivenessMonitor + NetworkTiming> EngineNetwork
+    for N
+{
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     if let Some(deadline) = deadline {
         tokio::time::sleep_until(deadline).await;
@@ -75,15 +82,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// Carries out `actions`; `false` once the node has stopped.
-async fn perform<N>(network: &N, actions: Vec<Action>, engine: &mut Engine) -> Result<bool, NodeError>
-where
-    N: MessageBroadcaster
-        + ReliableMessaging
-        + HeartbeatProtocol
-        + LivenessMonitor
-        + NetworkTiming
-        + ByzantineNetworkDetector,
-{
+async fn perform<N: EngineNetwork>(network: &N, actions: Vec<Action>, engine: &mut Engine) -> Result<bool, NodeError> {
     for action in actions {
         let done = match action {
             Action::Broadcast(message) => network.broadcast(&message).await.map(drop),

@@ -21,6 +21,29 @@ use quorumnet::validator::{ListValidatorSetSource, ValidatorSet, ValidatorSetSou
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
+/// The first event of `events` that `pick` maps to something, within `within` (virtual time under
+/// `tokio::time::pause`); fails the test if none comes. Events lost to lag are skipped.
+pub async fn next_event<T>(
+    events: &mut broadcast::Receiver<NodeEvent>,
+    within: Duration,
+    mut pick: impl FnMut(NodeEvent) -> Option<T>,
+) -> T {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(event) {
+                        return found;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the node stopped"),
+            }
+        }
+    };
+    tokio::time::timeout(within, wait).await.expect("the awaited event")
+}
+
 pub fn chain() -> ChainId {
     ChainId::from_network_name("node-tests")
 }

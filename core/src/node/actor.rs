@@ -30,7 +30,8 @@ use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge
 use crate::node::link::{LinkEvent, PeerLink, SendError};
 use crate::node::priority::Priority;
 use crate::node::rate_limit::InboundLimiter;
-use crate::node::reputation::driver::{Reputation, ReputationCommand};
+use crate::node::reputation::driver::ReputationCommand;
+use crate::node::reputation::ReputationTable;
 use crate::transport::{Admission, Connection, PeerAddress, Transport};
 use crate::validator::{ValidatorSet, ValidatorSetSource};
 
@@ -138,7 +139,7 @@ pub(crate) struct Actor {
     /// Equivocation among verified envelopes, and the proofs against those excluded.
     pub byzantine: Byzantine,
     /// Peer scores and bans.
-    pub reputation: Reputation,
+    pub reputation: ReputationTable,
     /// Inbound token buckets per peer and priority.
     pub limiter: InboundLimiter,
     /// Token buckets per origin and priority, for new envelopes.
@@ -378,13 +379,13 @@ impl Actor {
     }
 
     /// Reports `event` to subscribers, then scores whatever it charges a peer with.
+    /// The charge is scored after the event went out, so a ban it leads to is reported after its cause.
     pub fn emit(&mut self, event: NodeEvent) {
-        let charged = crate::node::reputation::charge_for(&event).is_some();
-        let scored = charged.then(|| event.clone());
+        let charge = crate::node::reputation::charge_for(&event);
         // No subscriber is fine: events are for whoever listens.
         let _ = self.events.send(event);
-        if let Some(event) = scored {
-            self.charge_event(&event);
+        if let Some((peer, behavior)) = charge {
+            self.report_behavior(peer, behavior);
         }
     }
 

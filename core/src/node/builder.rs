@@ -22,7 +22,7 @@ use crate::identity::{ChainId, Keypair};
 use crate::node::byzantine::driver::Byzantine;
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
 use crate::node::rate_limit::InboundLimiter;
-use crate::node::reputation::driver::Reputation;
+use crate::node::reputation::ReputationTable;
 use crate::transport::{
     build_transport, Admission, Connection, Listener, PeerAddress, Transport, TransportContext, TransportError,
 };
@@ -257,7 +257,7 @@ impl NodeBuilder {
             peers: BTreeMap::new(),
             seen: SeenCache::from_config(gossip),
             byzantine: Byzantine::new(config.detector),
-            reputation: Reputation::new(config.reputation),
+            reputation: ReputationTable::new(config.reputation),
             limiter: InboundLimiter::new(config.rate_limits),
             origin_limiter: InboundLimiter::per_origin(config.rate_limits),
             store: MessageStore::from_config(gossip),

@@ -295,7 +295,7 @@ impl LinkState {
                     // Pipelined, like TCP: the receiver's interface takes bytes as they arrive, so the
                     // slower of the two rates sets the pace, not their sum.
                     let first_byte_arrives = later(dir.first_byte_sent.unwrap_or(end), delay);
-                    at = at.max(download.pass(frame.len(), first_byte_arrives));
+                    at = at.max(download.pass(frame.len(), first_byte_arrives).end);
                 }
                 let at = at.max(dir.last_delivery.unwrap_or(end));
                 dir.last_delivery = Some(at);
@@ -314,8 +314,8 @@ impl LinkState {
                     let mut first_byte = start;
                     if let Some(upload) = &nics.upload {
                         let through = upload.pass(frame.len(), start);
-                        first_byte = through - crate::nic::serialisation_time(frame.len(), Some(upload.rate()));
-                        end = end.max(through);
+                        first_byte = through.start;
+                        end = end.max(through.end);
                     }
                     dir.first_byte_sent = Some(first_byte);
                     dir.last_tx_end = Some(end);

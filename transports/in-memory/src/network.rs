@@ -386,16 +386,11 @@ impl NetState {
         let Some(rate) = self.validator_bandwidth else { return Default::default() };
         let mut nic =
             |id: ValidatorId| self.nics.entry(id).or_insert_with(|| [0, 1].map(|_| Arc::new(Nic::new(rate)))).clone();
-        let [listener_up, listener_down] = nic(hosts.listener);
-        let Some([dialer_up, dialer_down]) = hosts.dialer.map(nic) else {
-            return [
-                Interfaces { upload: None, download: Some(listener_down) },
-                Interfaces { upload: Some(listener_up), download: None },
-            ];
-        };
+        let [listener_up, listener_down] = nic(hosts.listener).map(Some);
+        let [dialer_up, dialer_down] = hosts.dialer.map(nic).map_or([None, None], |nics| nics.map(Some));
         [
-            Interfaces { upload: Some(dialer_up), download: Some(listener_down) },
-            Interfaces { upload: Some(listener_up), download: Some(dialer_down) },
+            Interfaces { upload: dialer_up, download: listener_down },
+            Interfaces { upload: listener_up, download: dialer_down },
         ]
     }
 

@@ -5,6 +5,7 @@
 //! takes turns between them a frame at a time: a vote queued on one link waits for at most one frame
 //! per other busy link, not for everything another link has queued.
 
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,19 +24,14 @@ impl Nic {
         Nic { bytes_per_second, free_at: Mutex::new(None) }
     }
 
-    /// Its rate, bytes per second.
-    pub fn rate(&self) -> u64 {
-        self.bytes_per_second
-    }
-
     /// Passes `len` bytes no earlier than `earliest`, after whatever was reserved before; returns
-    /// when they are through.
-    pub fn pass(&self, len: usize, earliest: Instant) -> Instant {
+    /// when their first byte goes through and when their last has.
+    pub fn pass(&self, len: usize, earliest: Instant) -> Range<Instant> {
         let mut free_at = self.free_at.lock().unwrap_or_else(PoisonError::into_inner);
         let start = free_at.map_or(earliest, |free| free.max(earliest));
         let end = start + serialisation_time(len, Some(self.bytes_per_second));
         *free_at = Some(end);
-        end
+        start..end
     }
 }
 
@@ -58,9 +54,10 @@ mod tests {
     fn frames_pass_one_after_another_at_the_rate() {
         let nic = Nic::new(1_000_000);
         let start = Instant::now();
-        assert_eq!(nic.pass(1_000, start), start + Duration::from_millis(1));
-        assert_eq!(nic.pass(1_000, start), start + Duration::from_millis(2), "queued behind the first");
+        assert_eq!(nic.pass(1_000, start), start..start + Duration::from_millis(1));
+        let queued = start + Duration::from_millis(1)..start + Duration::from_millis(2);
+        assert_eq!(nic.pass(1_000, start), queued, "queued behind the first");
         let later = start + Duration::from_secs(1);
-        assert_eq!(nic.pass(500, later), later + Duration::from_micros(500), "idle again");
+        assert_eq!(nic.pass(500, later), later..later + Duration::from_micros(500), "idle again");
     }
 }

@@ -130,38 +130,35 @@ async fn a_validators_bandwidth_is_shared_by_all_its_links() {
     let (from_2, at_hub_2) = connect(&node(&network, 2), &mut hub).await;
     let (from_3, at_hub_3) = connect(&node(&network, 3), &mut hub).await;
     // Upload: the hub sends 100 kB to each of its two peers at the same instant.
-    let start = Instant::now();
-    at_hub_2.send(seq(0, 100_000)).await.unwrap();
-    at_hub_3.send(seq(1, 100_000)).await.unwrap();
-    let (first, second) = tokio::join!(
-        async {
-            from_2.recv().await.unwrap().unwrap();
-            start.elapsed()
-        },
-        async {
-            from_3.recv().await.unwrap().unwrap();
-            start.elapsed()
-        }
-    );
-    assert_close(first.min(second), Duration::from_millis(100), "the first 100 kB through the hub's uplink");
-    assert_close(first.max(second), Duration::from_millis(200), "the second waits for the first");
+    let (first, last) = both_arrive(&*at_hub_2, &*at_hub_3, &*from_2, &*from_3).await;
+    assert_close(first, Duration::from_millis(100), "the first 100 kB through the hub's uplink");
+    assert_close(last, Duration::from_millis(200), "the second waits for the first");
     // Download: both peers send 100 kB to the hub at once; each uploads at its own full rate, and
     // the hub's downlink passes them one after the other.
+    let (first, last) = both_arrive(&*from_2, &*from_3, &*at_hub_2, &*at_hub_3).await;
+    assert_close(first, Duration::from_millis(100), "up and down pipelined: the slower rate sets the pace");
+    assert_close(last, Duration::from_millis(200), "the second queues at the hub's downlink");
+}
+
+/// Sends 100 kB on `a` and on `b` at the same instant; how long until the first and the last of them
+/// arrived at the other ends, `a_peer` and `b_peer`.
+async fn both_arrive(
+    a: &dyn Connection,
+    b: &dyn Connection,
+    a_peer: &dyn Connection,
+    b_peer: &dyn Connection,
+) -> (Duration, Duration) {
     let start = Instant::now();
-    from_2.send(seq(2, 100_000)).await.unwrap();
-    from_3.send(seq(3, 100_000)).await.unwrap();
-    let (first, second) = tokio::join!(
-        async {
-            at_hub_2.recv().await.unwrap().unwrap();
-            start.elapsed()
-        },
-        async {
-            at_hub_3.recv().await.unwrap().unwrap();
-            start.elapsed()
-        }
-    );
-    assert_close(first.min(second), Duration::from_millis(100), "up and down pipelined: the slower rate sets the pace");
-    assert_close(first.max(second), Duration::from_millis(200), "the second queues at the hub's downlink");
+    a.send(seq(0, 100_000)).await.unwrap();
+    b.send(seq(1, 100_000)).await.unwrap();
+    let (a_at, b_at) = tokio::join!(arrival_after(start, a_peer), arrival_after(start, b_peer));
+    (a_at.min(b_at), a_at.max(b_at))
+}
+
+/// How long after `start` the next frame arrives on `conn`.
+async fn arrival_after(start: Instant, conn: &dyn Connection) -> Duration {
+    conn.recv().await.unwrap().expect("a frame, not the end");
+    start.elapsed()
 }
 
 #[tokio::test(start_paused = true)]

@@ -126,15 +126,10 @@ impl EquivocationDetector {
         evidence
     }
 
-    /// Whether `origin` was proven to equivocate (evidence produced here or accepted by
-    /// [`mark_equivocator`](Self::mark_equivocator)).
+    /// Whether this detector produced evidence against `origin` (proofs gossiped by others are the
+    /// node's to keep: `node::byzantine::driver`).
     pub fn is_equivocator(&self, origin: &ValidatorId) -> bool {
         self.equivocators.contains(origin)
-    }
-
-    /// Records `origin` as a proven equivocator, from evidence verified elsewhere (gossiped by a peer).
-    pub fn mark_equivocator(&mut self, origin: ValidatorId) {
-        self.equivocators.insert(origin);
     }
 
     /// Slots and sequence numbers currently remembered (for tests of the bounds).

@@ -124,7 +124,6 @@ impl Actor {
     /// found it itself (`found_at` is the messages' height), gossiped as a signed report.
     fn proven(&mut self, evidence: EquivocationEvidence, found_at: Option<Height>) {
         let accused = evidence.accused();
-        self.byzantine.detector.mark_equivocator(accused);
         if self.byzantine.proofs.contains_key(&accused) {
             return;
         }

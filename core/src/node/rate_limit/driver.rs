@@ -36,12 +36,11 @@ impl Actor {
         if self.limiter.admit(from, priority, inbound.wire_len as u64, self.clock.now()) {
             return true;
         }
-        if let Frame::Envelope(envelope) = &inbound.frame {
-            if self.policy.asked(&envelope.id(), &from) {
-                return true;
-            }
-        }
-        let relayed = matches!(&inbound.frame, Frame::Envelope(envelope) if envelope.origin != from);
+        let relayed = match &inbound.frame {
+            Frame::Envelope(envelope) if self.policy.asked(&envelope.id(), &from) => return true,
+            Frame::Envelope(envelope) => envelope.origin != from,
+            _ => false,
+        };
         tracing::trace!(peer = %from.short(), ?priority, relayed, "over quota: frame dropped");
         self.over_quota(from, !relayed);
         false

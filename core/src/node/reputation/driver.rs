@@ -1,9 +1,10 @@
-//! The actor's side of reputation: it feeds the pure [`ReputationTable`] and carries out its verdicts
-//! through the live [`Admission`](crate::transport::Admission) handle every transport consults.
+//! The actor's side of reputation: it feeds the pure [`ReputationTable`](super::ReputationTable) and
+//! carries out its verdicts through the live [`Admission`](crate::transport::Admission) handle every
+//! transport consults.
 //!
-//! - Every [`NodeEvent`] the node emits passes through [`charge_for`], the one table of who is charged
-//!   with what; a new valid envelope credits the peer that brought it, and a frame over its rate limit
-//!   charges the peer that sent it ([`Actor::report_behavior`]).
+//! - Every [`NodeEvent`] the node emits passes through [`charge_for`](super::charge_for), the one
+//!   table of who is charged with what; a new valid envelope credits the peer that brought it, and a
+//!   frame over its rate limit charges the peer that sent it ([`Actor::report_behavior`]).
 //! - [`Verdict::Disconnect`] closes the peer's link (redialed with backoff while its score recovers);
 //!   [`Verdict::Ban`] bans it in the admission handle — so no transport completes a handshake with it,
 //!   whether it redials or comes in another way — closes its link and stops dialing it, and reports
@@ -16,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{charge_for, PeerBehavior, ReputationConfig, ReputationTable, Verdict};
+use super::{PeerBehavior, Verdict};
 use crate::identity::ValidatorId;
 use crate::node::actor::{Actor, Command};
 use crate::node::error::NodeError;
@@ -32,50 +33,31 @@ pub(crate) enum ReputationCommand {
     Report { peer: ValidatorId, behavior: PeerBehavior },
 }
 
-/// The reputation state the actor keeps.
-pub(crate) struct Reputation {
-    pub table: ReputationTable,
-}
-
-impl Reputation {
-    pub fn new(config: ReputationConfig) -> Self {
-        Reputation { table: ReputationTable::new(config) }
-    }
-}
-
 impl Actor {
     pub(crate) fn on_reputation_command(&mut self, command: ReputationCommand) {
         let now = self.clock.now();
         match command {
             ReputationCommand::Score { peer, reply } => {
-                let _ = reply.send(self.reputation.table.score(&peer, now));
+                let _ = reply.send(self.reputation.score(&peer, now));
             }
             ReputationCommand::Ban { peer, duration, reply } => {
-                let Verdict::Ban { until } = self.reputation.table.ban_peer(peer, duration, now) else {
+                let Verdict::Ban { until } = self.reputation.ban_peer(peer, duration, now) else {
                     unreachable!("ban_peer always bans")
                 };
                 self.enforce_ban(peer, None, until);
                 let _ = reply.send(until);
             }
             ReputationCommand::Unban { peer, reply } => {
-                let was_banned = self.reputation.table.unban_peer(&peer);
+                let was_banned = self.reputation.unban_peer(&peer);
                 if was_banned {
                     self.lift_ban(peer);
                 }
                 let _ = reply.send(was_banned);
             }
             ReputationCommand::Banned(reply) => {
-                let _ = reply.send(self.reputation.table.bans(now));
+                let _ = reply.send(self.reputation.bans(now));
             }
             ReputationCommand::Report { peer, behavior } => self.report_behavior(peer, behavior),
-        }
-    }
-
-    /// Scores the behaviour `event` stands for, if any (see [`charge_for`]). Called by `emit` after
-    /// the event went out, so a ban it leads to is reported after its cause.
-    pub(crate) fn charge_event(&mut self, event: &NodeEvent) {
-        if let Some((peer, behavior)) = charge_for(event) {
-            self.report_behavior(peer, behavior);
         }
     }
 
@@ -85,8 +67,8 @@ impl Actor {
             return;
         }
         let now = self.clock.now();
-        let was_banned = self.reputation.table.is_banned(&peer, now);
-        match self.reputation.table.record(peer, behavior, now) {
+        let was_banned = self.reputation.is_banned(&peer, now);
+        match self.reputation.record(peer, behavior, now) {
             Verdict::Keep => {}
             Verdict::Disconnect => {
                 tracing::info!(peer = %peer.short(), ?behavior, "reputation at the disconnect threshold");
@@ -114,19 +96,19 @@ impl Actor {
 
     /// When the next timed unban is due.
     pub(crate) fn next_unban_at(&self) -> Option<Instant> {
-        self.reputation.table.next_unban()
+        self.reputation.next_unban()
     }
 
     /// Lifts every ban that has run out.
     pub(crate) fn unbans_due(&mut self) {
-        for peer in self.reputation.table.expire_bans(self.clock.now()) {
+        for peer in self.reputation.expire_bans(self.clock.now()) {
             self.lift_ban(peer);
         }
     }
 
     /// Whether `peer` is banned now.
     pub(crate) fn is_banned(&self, peer: &ValidatorId) -> bool {
-        self.reputation.table.is_banned(peer, self.clock.now())
+        self.reputation.is_banned(peer, self.clock.now())
     }
 }
 
@@ -135,7 +117,7 @@ impl Actor {
 /// handles on it.
 impl Node {
     /// `peer`'s current score: 0 is neutral, −500 disconnects and −1 000 bans (the defaults of
-    /// [`ReputationConfig`]).
+    /// [`ReputationConfig`](super::ReputationConfig)).
     ///
     /// # Errors
     /// [`NodeError::Stopped`].
