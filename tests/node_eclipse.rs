@@ -1,6 +1,7 @@
 //! Eclipse: a validator whose only peer takes its traffic and passes none of it on, while relaying
 //! the others' heartbeats to it, notices from those heartbeats' heard-sets that a quorum does not
-//! hear it, reports it, and reports when it is heard again.
+//! hear it, reports it, and reports when it is heard again. Missing acks reveal it too, and an
+//! eclipsed node keeps redialing those that do not hear it, so it reaches them around the droppers.
 
 mod common;
 
@@ -17,6 +18,7 @@ use quorumnet::node::{NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
 use quorumnet::validator::ListValidatorSetSource;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 const EVERY: Duration = Duration::from_millis(100);
 
@@ -125,6 +127,74 @@ async fn missing_acks_over_live_links_reveal_an_eclipse_that_heartbeats_hide() {
     .await;
     assert_eq!(unheard_by, BTreeSet::from([sim.ids[1], sim.ids[2]]), "validator 3 is not linked: no ack expected");
     for task in [lying, drain_1, drain_2] {
+        task.abort();
+    }
+    sim.shutdown().await;
+}
+
+/// Validator 1 (no node) holds the only links node 0 has: it passes node 2's and node 3's envelopes
+/// on to node 0 and drops everything node 0 sends. Returns the tasks doing so.
+async fn one_way_relay(sim: &Sim) -> Vec<tokio::task::JoinHandle<()>> {
+    let (to_victim, drain) = dropper(sim, 1).await;
+    let mut tasks = vec![drain];
+    for from in [2, 3] {
+        let (conn, to_victim) = (sim.raw_peer(1, from).await, to_victim.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Ok(Some(bytes)) = conn.recv().await {
+                if matches!(Frame::decode(&bytes), Ok(Frame::Envelope(_))) && to_victim.send(bytes).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+/// The node's direct links to 2 and 3 are cut long enough for its backoff to reach the maximum (a
+/// minute); its only link is to a peer that drops its traffic while passing on 2's and 3's. Once
+/// the link to 2 can be dialed again, the eclipsed node redials it at the minimum backoff instead of
+/// waiting out the minute it earned, and through 2 its messages reach 3, to which it has no link.
+#[tokio::test(start_paused = true)]
+async fn an_eclipsed_node_reaches_the_others_through_a_peer_it_dials_around_the_droppers() {
+    for seed in [5, 17, 40] {
+        reach_around_the_droppers(seed).await;
+    }
+}
+
+async fn reach_around_the_droppers(seed: u64) {
+    let link = LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() };
+    let mut config = NodeConfig::test();
+    config.reconnect_backoff_max = Duration::from_secs(60);
+    let mut sim = Sim::new(4, seed, link, config);
+    let (victim, honest) = (sim.ids[0], [sim.ids[2], sim.ids[3]]);
+    for id in honest {
+        sim.network.cut(victim, id);
+    }
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
+    for index in [0, 2, 3] {
+        sim.spawn(index, source.clone(), sim.config.clone()).await;
+    }
+    let relay = one_way_relay(&sim).await;
+    let mut events = sim.nodes[&0].events();
+    let unheard_by = next_liveness(&mut events, Duration::from_secs(30), |event| match event {
+        LivenessEvent::Eclipsed { unheard_by } => Some(unheard_by),
+        _ => None,
+    })
+    .await;
+    assert!(unheard_by.is_superset(&BTreeSet::from(honest)), "2 and 3 hear nothing of node 0: {unheard_by:?}");
+    // Two minutes of failed dials: without the eclipse, the backoff to 2 and 3 would now be a minute.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+
+    sim.network.heal();
+    sim.network.cut(victim, honest[1]);
+    let healed = Instant::now();
+    let within = sim.config.dial_grace + 4 * sim.config.reconnect_backoff_min + Duration::from_secs(2);
+    next_liveness(&mut events, within, |event| (event == LivenessEvent::EclipseCleared).then_some(())).await;
+    assert!(!sim.nodes[&0].connected_peers().await.unwrap().contains(&honest[1]), "the link to 3 stays cut");
+    let id = sim.broadcast(0, 1).await;
+    sim.await_delivered(&[2, 3], &[id], Duration::from_secs(2)).await;
+    tracing::info!(seed, after = ?healed.elapsed(), "node 0 reached 3 through 2");
+    for task in relay {
         task.abort();
     }
     sim.shutdown().await;

@@ -14,7 +14,9 @@
 //!   up at least as long as the backoff it earned (`min · 2^attempts`) resets it when it ends and is
 //!   redialed at once (a reset, not a failing path: each moment without it costs its messages a
 //!   hop); one that comes up and drops sooner (a flapping path, a peer that accepts and then fails)
-//!   does not, so it is redialed ever less often instead of at the minimum forever.
+//!   does not, so it is redialed ever less often instead of at the minimum forever. While the node is
+//!   eclipsed (see [`liveness`](crate::node::liveness)), those that do not hear it are redialed at the
+//!   minimum whatever they earned: a direct link is its way around peers that drop its traffic.
 //! - **While a link is down** another peer is grafted as our parent for the lost peer's messages
 //!   ([`GossipPolicy::graft_after_link_loss`](crate::node::gossip::GossipPolicy::graft_after_link_loss)),
 //!   so they come pushed, one hop longer, instead of announced and pulled. A link replaced by the
@@ -188,10 +190,14 @@ impl Actor {
             }
             return;
         }
-        let delay = self.backoff(self.peers.get(&peer).map_or(0, |state| state.attempts));
+        // An eclipsed node keeps dialing those that do not hear it at the shortest backoff: a direct
+        // link is its way around the peers that drop its traffic, worth far more than the dials.
+        let eclipsed_from = self.liveness.monitor.is_eclipsed_from(&peer);
+        let attempts = if eclipsed_from { 0 } else { self.peers.get(&peer).map_or(0, |state| state.attempts) };
+        let delay = self.backoff(attempts);
         let at = self.first_dial_at(&peer, self.clock.now()) + delay;
         if let Some(state) = self.peers.get_mut(&peer) {
-            state.attempts = state.attempts.saturating_add(1);
+            state.attempts = attempts.saturating_add(1);
             state.next_dial = Some(at);
         }
     }

@@ -486,4 +486,11 @@ impl LivenessMonitor {
     pub fn is_eclipsed(&self) -> bool {
         self.eclipse.is_eclipsed()
     }
+
+    /// Whether this node is eclipsed and `validator` is one of those that do not hear it: its latest
+    /// heartbeat does not list this node, or it left a reliable message unacknowledged over a live link.
+    pub fn is_eclipsed_from(&self, validator: &ValidatorId) -> bool {
+        self.is_eclipsed()
+            && self.watched.get(validator).is_none_or(|watched| !watched.hears.contains(&self.me) || watched.ack_missing)
+    }
 }
