@@ -107,10 +107,12 @@ pub enum ByzantineKind {
     /// dropped unverified: it costs nobody anything.
     CorruptForwarder,
     /// Records the first envelopes it receives and sends each of them again to every peer
-    /// [`ByzantineConfig::replay_after`] later.
+    /// [`ByzantineConfig::replay_after`] later: once honest seen-caches have forgotten them, so they
+    /// are not exact duplicates any more.
     ///
-    /// Honest nodes conclude: nothing harmful (every replayed envelope is genuine and old: a duplicate
-    /// while remembered, a stale vote after); replay detection, scoring it, is not wired yet.
+    /// Honest nodes conclude: a replay, charged to the forwarder (disconnected at 25, banned at 50),
+    /// for each envelope more than the replay window below its origin's newest; one within the window
+    /// is a late message, which the engine drops as stale and which costs nobody anything.
     Replayer,
 }
 
@@ -197,7 +199,7 @@ pub struct ByzantineConfig {
 
 impl ByzantineConfig {
     /// For a network of nodes on `node`'s config: its transport limits, gossip ttl, vote quota and
-    /// reconnection backoff; replays after 2 s.
+    /// reconnection backoff; replays a second after the nodes' seen-caches forget an envelope.
     pub fn new(chain: ChainId, set: Arc<ValidatorSet>, node: &NodeConfig, first_seq: u64) -> Self {
         ByzantineConfig {
             chain,
@@ -209,7 +211,7 @@ impl ByzantineConfig {
             first_seq,
             redial_min: node.reconnect_backoff_min,
             redial_max: node.reconnect_backoff_max,
-            replay_after: Duration::from_secs(2),
+            replay_after: node.gossip.seen_max_age + Duration::from_secs(1),
         }
     }
 }
