@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::{Bytes, BytesMut};
 use quorumnet_core::codec::{CodecError, FrameDecoder};
 use quorumnet_core::identity::{ChainId, Keypair};
-use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, Height, Round};
+use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, Round};
 use quorumnet_core::node::link::testing::PartReassembler;
 use quorumnet_core::node::link::PeerLinkConfig;
 use quorumnet_core::secure::wire::NOISE_LEN_PREFIX_LEN;
@@ -144,7 +144,7 @@ pub fn signed_by_signer() -> &'static [(u64, Vec<u8>)] {
             height: Height(7),
             round: Round(1),
             time_micros: 1_000_000,
-            hears: vec![],
+            hears: HearsBitmap::default(),
         });
         vec![(1, heartbeat.encode()), (2, b"an opaque payload".to_vec())]
     })

@@ -137,7 +137,7 @@ CONSENSUS_MESSAGE = Enum(
     PreCommit=VOTE,
     Commit=Map(("height", HEIGHT), ("round", ROUND), ("validator", ID), ("block_hash", ID)),
     Heartbeat=Map(("validator", ID), ("height", HEIGHT), ("round", ROUND), ("time_micros", Uint(64)),
-                  ("hears", Array(ID))),
+                  ("hears", Bstr())),
     AddressRecord=Map(("validator", ID), ("version", Uint(64)), ("addresses", Array(PEER_ADDRESS, 16))),
 )
 ENVELOPE = Map(("origin", ID), ("seq", Uint(64)), ("ttl", Uint(8)), ("payload", Embedded(CONSENSUS_MESSAGE)),

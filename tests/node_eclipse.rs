@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{chain, next_event, Sim, WALL_BASE_MICROS};
 use quorumnet::memory::LinkConfig;
-use quorumnet::message::{ConsensusMessage, Envelope, Frame, Heartbeat, Height, Round};
+use quorumnet::message::{ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, Round};
 use quorumnet::node::liveness::LivenessEvent;
 use quorumnet::node::{NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;
@@ -38,11 +38,11 @@ async fn next_liveness<T>(
 /// Relays, every [`EVERY`], a signed heartbeat of each of validators 1..=3 over `via`; each lists
 /// every other validator, and validator 0 only if `hear_victim`.
 fn relay_heartbeats(sim: &Sim, via: Arc<dyn Connection>, hear_victim: bool) -> tokio::task::JoinHandle<()> {
-    let (keys, ids) = (sim.keys.clone(), sim.ids.clone());
+    let (keys, ids, set) = (sim.keys.clone(), sim.ids.clone(), sim.set(0..4));
     tokio::spawn(async move {
         for tick in 0u64.. {
             for v in 1..=3 {
-                let hears: Vec<_> = (0..4).filter(|h| *h != v && (*h != 0 || hear_victim)).map(|h| ids[h]).collect();
+                let hears = HearsBitmap::of(&set, |id| *id != ids[v] && (*id != ids[0] || hear_victim));
                 let heartbeat = Heartbeat {
                     validator: ids[v],
                     height: Height(1),

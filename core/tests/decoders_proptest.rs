@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use quorumnet_core::codec::{self, CodecError, FrameDecoder};
 use quorumnet_core::identity::{key_file, Keypair, PublicKey, Signature, ValidatorId};
 use quorumnet_core::message::{
-    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, Height, MessageId, Proposal, Round,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, MessageId, Proposal, Round,
     Vote,
 };
 use quorumnet_core::node::link::testing::PartReassembler;
@@ -78,14 +78,14 @@ fn consensus_message() -> impl Strategy<Value = ConsensusMessage> {
         },
     );
     let heartbeat =
-        (any::<u64>(), any::<u32>(), validator_id(), any::<u64>(), proptest::collection::vec(validator_id(), 0..4))
+        (any::<u64>(), any::<u32>(), validator_id(), any::<u64>(), proptest::collection::vec(any::<u8>(), 0..16))
             .prop_map(|(height, round, validator, time_micros, hears)| {
                 ConsensusMessage::Heartbeat(Heartbeat {
                     validator,
                     height: Height(height),
                     round: Round(round),
                     time_micros,
-                    hears,
+                    hears: HearsBitmap::from_bytes(hears),
                 })
             });
     prop_oneof![

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use ciborium::Value;
 use proptest::prelude::*;
 use quorumnet_core::identity::{ChainId, Keypair, Signature};
-use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, Height, MessageId, Round};
+use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, MessageId, Round};
 use quorumnet_core::secure::wire::noise_len_prefix;
 use quorumnet_core::secure::{NoiseHandshake, NoiseKeys, Role};
 use quorumnet_core::transport::Admission;
@@ -303,14 +303,18 @@ fn address_record_seeds() -> Seeds {
     ]
 }
 
-/// A heartbeat hearing `hears` validators.
-fn heartbeat(hears: u8) -> ConsensusMessage {
+/// A heartbeat hearing the first `hears` validators of a set of `hears` (its bitmap all ones).
+fn heartbeat(hears: usize) -> ConsensusMessage {
+    let mut bits = vec![0xff; hears / 8];
+    if hears % 8 != 0 {
+        bits.push((1 << (hears % 8)) - 1);
+    }
     ConsensusMessage::Heartbeat(Heartbeat {
         validator: common::validator(0x44),
         height: Height(7),
         round: Round(8),
         time_micros: 1_000_000,
-        hears: (0..hears).map(common::validator).collect(),
+        hears: HearsBitmap::from_bytes(bits),
     })
 }
 
@@ -321,19 +325,20 @@ fn heartbeat_seeds() -> Seeds {
         height: Height(u64::MAX),
         round: Round(u32::MAX),
         time_micros: u64::MAX,
-        hears: vec![],
+        hears: HearsBitmap::from_bytes(vec![0xff; 128]),
     });
     let mut with_unknown_key = common::value_of(&encoded);
     let body = with_unknown_key.as_map_mut().unwrap()[0].1.as_map_mut().unwrap();
     body.push((Value::Text("later".into()), Value::Integer(1.into())));
-    let short_id = Value::Array(vec![Value::Bytes(vec![0x55; 31])]);
+    // The list of ids heartbeats carried before the bitmap: an array where a bstr belongs.
+    let id_list = Value::Array(vec![Value::Bytes(vec![0x55; 32])]);
     vec![
         ("hearing_one", encoded.clone()),
         ("hearing_nobody", heartbeat(0).encode()),
-        ("hearing_a_hundred", heartbeat(100).encode()),
+        ("hearing_a_thousand", heartbeat(1_000).encode()),
         ("the_largest_values", largest.encode()),
         ("an_unknown_key", common::bytes_of(&with_unknown_key)),
-        ("a_short_id_among_hears", common::with_field(&encoded, &["Heartbeat", "hears"], short_id)),
+        ("a_list_of_ids_for_hears", common::with_field(&encoded, &["Heartbeat", "hears"], id_list)),
         ("no_time", common::without_field(&encoded, &["Heartbeat", "time_micros"])),
         ("empty", Vec::new()),
     ]

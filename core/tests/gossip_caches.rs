@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
-use quorumnet_core::message::{ConsensusMessage, Envelope, Heartbeat, Height, MessageId, Round};
+use quorumnet_core::message::{ConsensusMessage, Envelope, Heartbeat, HearsBitmap, Height, MessageId, Round};
 use quorumnet_core::node::gossip::{GossipConfig, MessageStore, PeerKnowledge, Seen, SeenCache};
 use tokio::time::Instant;
 
@@ -191,7 +191,7 @@ fn heartbeat(origin: u8, seq: u64) -> Envelope {
         height: Height(seq),
         round: Round(0),
         time_micros: seq,
-        hears: Vec::new(),
+        hears: HearsBitmap::default(),
     });
     Envelope { origin: validator(origin), payload: message.encode().into(), ..envelope(seq, 0) }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::chain;
 use common::validators::set_with_powers;
 use quorumnet_core::identity::{Algorithm, IdentityError, Keypair};
-use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, EnvelopeError, Heartbeat, Height, Round, Vote};
+use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, EnvelopeError, Heartbeat, HearsBitmap, Height, Round, Vote};
 use quorumnet_core::node::vote_validator::{RemoteVoteValidator, VerifiedVote, VoteError, VotePhase, VoteTarget};
 use quorumnet_core::validator::{
     ListValidatorSetSource, ValidatorInfo, ValidatorSetChange, ValidatorSetHistory, ValidatorUpdate,
@@ -86,7 +86,7 @@ fn forged_impersonating_foreign_and_non_vote_messages_are_rejected_with_their_ca
         height: Height(3),
         round: Round(0),
         time_micros: 0,
-        hears: vec![],
+        hears: HearsBitmap::default(),
     });
     let envelope = Envelope::sign_message(&keys[0], chain(), 1, 0, &heartbeat);
     assert!(matches!(validator.verify(&envelope), Err(VoteError::NotAVote(_))));

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::address::AddressRecordWire;
-use super::{AddressRecord, BlockHash, EvidenceReport, Height, Round};
+use super::{AddressRecord, BlockHash, EvidenceReport, HearsBitmap, Height, Round};
 use crate::codec::{self, CodecError};
 use crate::identity::ValidatorId;
 
@@ -140,8 +140,8 @@ pub struct Heartbeat {
     /// The sender's wall clock, microseconds since the Unix epoch: lets receivers estimate clock skew.
     pub time_micros: u64,
     /// The validators it currently hears from, so others can see partitions the sender cannot fix
-    /// alone. A CBOR array of `bstr(32)`.
-    pub hears: Vec<ValidatorId>,
+    /// alone: a `bstr` bitmap over the validator set in force at `height` ([`HearsBitmap`]).
+    pub hears: HearsBitmap,
 }
 
 /// Which kind of [`ConsensusMessage`] a value is, without its contents: the key for priorities and

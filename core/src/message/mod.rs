@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use quorumnet_core::identity::{ChainId, Keypair};
-//! use quorumnet_core::message::{ConsensusMessage, Envelope, Frame, Heartbeat, Height, Round};
+//! use quorumnet_core::message::{ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, Round};
 //!
 //! let chain = ChainId::from_network_name("devnet");
 //! let key = Keypair::from_seed(&[2; 32]);
@@ -30,7 +30,7 @@
 //!     height: Height(100),
 //!     round: Round(0),
 //!     time_micros: 1_700_000_000_000_000,
-//!     hears: vec![],
+//!     hears: HearsBitmap::default(),
 //! });
 //! let frame = Frame::Envelope(Envelope::sign_message(&key, chain, 42, 3, &heartbeat));
 //!
@@ -47,6 +47,7 @@ mod envelope;
 mod error;
 mod evidence;
 mod frame;
+mod hears;
 mod types;
 
 pub use address::AddressRecord;
@@ -55,6 +56,7 @@ pub use envelope::{signing_bytes, Envelope, MessageId, ENVELOPE_SIGNING_DOMAIN};
 pub use error::EnvelopeError;
 pub use evidence::{EquivocationEvidence, EvidenceReport};
 pub use frame::Frame;
+pub use hears::{HearsBitmap, HearsError};
 pub use types::{BlockHash, Height, Round};
 
 use serde::de::DeserializeOwned;

@@ -1,6 +1,7 @@
 //! The actor's side of liveness: it drives the pure components of [`crate::node::liveness`].
 //!
-//! - Every [`LivenessConfig::heartbeat_interval`] the node signs a `Heartbeat` — its latest consensus
+//! - Every [`LivenessConfig::heartbeat_interval`] (scaled to the set's size by
+//!   [`LivenessConfig::for_validators`]) the node signs a `Heartbeat` — its latest consensus
 //!   position (set by the engine with [`Node::set_consensus_position`](super::Node::set_consensus_position)),
 //!   its wall clock, and the validators its monitor has alive — and broadcasts it like any message
 //!   (it travels at `Liveness` priority and is gossiped to validators without a direct link).
@@ -24,9 +25,9 @@ use super::actor::Actor;
 use super::events::NodeEvent;
 use crate::identity::ValidatorId;
 use crate::message::Frame;
-use crate::message::{ConsensusMessage, Heartbeat, Height, MessageKind, Round};
+use crate::message::{ConsensusMessage, Heartbeat, HearsBitmap, Height, MessageKind, Round};
 use crate::node::liveness::{
-    quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewBound,
+    heard_by, quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewBound,
     SkewEstimator,
 };
 use crate::validator::ValidatorSet;
@@ -42,6 +43,8 @@ pub(crate) struct Liveness {
     pub skew_bound: SkewBound,
     ping_interval: Duration,
     next_ping: Instant,
+    /// The configured values, before [`LivenessConfig::for_validators`] scales them to the set.
+    config: LivenessConfig,
 }
 
 impl Liveness {
@@ -53,15 +56,17 @@ impl Liveness {
         now: Instant,
         first_nonce: u64,
     ) -> Self {
+        let scaled = config.for_validators(set.len());
         Liveness {
-            monitor: LivenessMonitor::new(me, set, config, now),
-            schedule: HeartbeatSchedule::new(config.heartbeat_interval, now),
+            monitor: LivenessMonitor::new(me, set, &scaled, now),
+            schedule: HeartbeatSchedule::new(scaled.heartbeat_interval, now),
             position: (Height(0), Round(0)),
             rtt: RttEstimator::new(config, first_nonce),
             skew: SkewEstimator::new(config.skew_window),
             skew_bound: SkewBound::new(config.max_clock_skew, config.skew_window),
             ping_interval: config.ping_interval,
             next_ping: now,
+            config: config.clone(),
         }
     }
 }
@@ -125,8 +130,11 @@ impl Actor {
             return; // only validators report liveness
         }
         let (height, round) = self.liveness.position;
-        let hears =
-            self.set.ids().filter(|id| *id != self.me && self.liveness.monitor.is_validator_alive(id, now)).collect();
+        // The bits stand for the set in force at the heartbeat's height, where receivers look them up.
+        let monitor = &self.liveness.monitor;
+        let hears = self.source.at_height(height).map_or_else(HearsBitmap::default, |set| {
+            HearsBitmap::of(&set, |id| *id != self.me && monitor.is_validator_alive(id, now))
+        });
         let heartbeat = Heartbeat { validator: self.me, height, round, time_micros: self.clock.wall_micros(), hears };
         let envelope = self.signer.sign(&ConsensusMessage::Heartbeat(heartbeat));
         self.send_own(envelope, MessageKind::Heartbeat);
@@ -157,7 +165,13 @@ impl Actor {
                 self.liveness.skew.estimate(&from).and_then(|skew| self.liveness.skew_bound.judge(from, skew));
             self.emit_liveness(crossed.into_iter().collect());
         }
-        let events = self.liveness.monitor.on_heartbeat_hearing(heartbeat.validator, &heartbeat.hears, now);
+        let events = match heard_by(self.source.as_ref(), heartbeat) {
+            Some(hears) => self.liveness.monitor.on_heartbeat_hearing(heartbeat.validator, &hears, now),
+            None => {
+                tracing::debug!(from = %heartbeat.validator.short(), height = heartbeat.height.0, "heartbeat's hears unreadable");
+                self.liveness.monitor.on_heartbeat(heartbeat.validator, now)
+            }
+        };
         self.emit_liveness(events);
     }
 
@@ -181,7 +195,13 @@ impl Actor {
             self.liveness.skew.forget(peer);
             self.liveness.skew_bound.forget(peer);
         }
-        let events = self.liveness.monitor.set_validator_set(set, self.clock.now());
+        let now = self.clock.now();
+        let scaled = self.liveness.config.for_validators(set.len());
+        if scaled.heartbeat_interval != self.liveness.schedule.interval() {
+            self.liveness.schedule.set_interval(scaled.heartbeat_interval, now);
+            self.liveness.monitor.set_timing(&scaled);
+        }
+        let events = self.liveness.monitor.set_validator_set(set, now);
         self.emit_liveness(events);
     }
 }

@@ -10,7 +10,7 @@ use quorumnet_core::codec::CodecError;
 use quorumnet_core::identity::{ChainId, Signature, ValidatorId};
 use quorumnet_core::message::{
     AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, EvidenceReport, Heartbeat,
-    Height, Proposal, Round, Vote,
+    HearsBitmap, Height, Proposal, Round, Vote,
 };
 
 pub fn chain() -> ChainId {
@@ -110,7 +110,8 @@ pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
             height: Height(7),
             round: Round(8),
             time_micros: 1_000_000,
-            hears: vec![validator(0x55)],
+            // Validators 0 and 2 of a set of 3 or fewer.
+            hears: HearsBitmap::from_bytes(vec![0b101]),
         }),
         ConsensusMessage::AddressRecord(address_record()),
         ConsensusMessage::Evidence(evidence_report()),

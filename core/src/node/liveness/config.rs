@@ -17,8 +17,16 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LivenessConfig {
-    /// How often this node broadcasts its signed heartbeat.
+    /// How often this node broadcasts its signed heartbeat, in a set of at most
+    /// [`heartbeat_scale_from`](Self::heartbeat_scale_from) validators.
     pub heartbeat_interval: Duration,
+    /// Beyond this many validators, the heartbeat interval, liveness timeout and partition debounce
+    /// grow with √(validators / this) ([`for_validators`](Self::for_validators)). Every validator
+    /// receives every other's heartbeats, so at a fixed interval the heartbeat bytes each receives
+    /// grow with N; this way they grow with √N, and crash detection slows by as much (at 100
+    /// validators with the recommended values: a heartbeat every 2.5 s, a timeout of 12.5 s). Set
+    /// it to `usize::MAX` for a fixed interval.
+    pub heartbeat_scale_from: usize,
     /// Silence after which a validator is reported [`NoHeartbeat`](super::ValidatorTimeout::NoHeartbeat).
     /// Several intervals, so one lost or late heartbeat is not a timeout.
     pub liveness_timeout: Duration,
@@ -45,10 +53,13 @@ impl LivenessConfig {
     /// Production values for validators over a WAN.
     pub fn recommended() -> Self {
         LivenessConfig {
-            // A heartbeat is a signed envelope of ~3.4 KB plus 32 B per validator it hears (~6.9 KB at
-            // 100 validators): once a second that is ~680 KB/s received per validator at 100
+            // A heartbeat is a signed envelope of ~3.4 KB (its hears bitmap adds a bit per validator):
+            // once a second from each of 16 validators is ~54 KB/s received per validator
             // (`cargo bench --bench node -- heartbeat`), and detects a crash in seconds.
             heartbeat_interval: Duration::from_secs(1),
+            // Up to 16 validators at the interval; at 100, every 2.5 s: ~140 KB/s of heartbeats
+            // received per validator instead of ~340 KB/s.
+            heartbeat_scale_from: 16,
             // Five missed heartbeats: survives a lost one and a few seconds of a link reset.
             liveness_timeout: Duration::from_secs(5),
             // Two heartbeat intervals: a single validator flapping near the threshold is not a partition.
@@ -73,6 +84,7 @@ impl LivenessConfig {
         LivenessConfig {
             // Fast detection in a devnet, where heartbeat bytes are free.
             heartbeat_interval: Duration::from_millis(500),
+            heartbeat_scale_from: 16,
             liveness_timeout: Duration::from_millis(2_500),
             partition_debounce: Duration::from_secs(1),
             ping_interval: Duration::from_secs(1),
@@ -87,6 +99,7 @@ impl LivenessConfig {
     pub fn test() -> Self {
         LivenessConfig {
             heartbeat_interval: Duration::from_millis(100),
+            heartbeat_scale_from: 16,
             // Three intervals.
             liveness_timeout: Duration::from_millis(300),
             partition_debounce: Duration::from_millis(200),
@@ -96,6 +109,37 @@ impl LivenessConfig {
             skew_window: 5,
             // Below the 250 ms offsets the liveness tests give a node.
             max_clock_skew: Duration::from_millis(100),
+        }
+    }
+}
+
+impl LivenessConfig {
+    /// The values in force for a set of `validators`: this config beyond
+    /// [`heartbeat_scale_from`](Self::heartbeat_scale_from) validators with the heartbeat interval,
+    /// liveness timeout and partition debounce multiplied by √(validators / heartbeat_scale_from);
+    /// unchanged up to it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quorumnet_core::node::liveness::LivenessConfig;
+    ///
+    /// let config = LivenessConfig::recommended();
+    /// assert_eq!(config.for_validators(16), config);
+    /// let at_100 = config.for_validators(100);
+    /// assert_eq!(at_100.heartbeat_interval, Duration::from_millis(2_500));
+    /// assert_eq!(at_100.liveness_timeout, Duration::from_millis(12_500));
+    /// assert_eq!(at_100.ping_interval, config.ping_interval, "pings go to direct peers only");
+    /// ```
+    pub fn for_validators(&self, validators: usize) -> LivenessConfig {
+        if validators <= self.heartbeat_scale_from {
+            return self.clone();
+        }
+        let factor = (validators as f64 / self.heartbeat_scale_from.max(1) as f64).sqrt();
+        LivenessConfig {
+            heartbeat_interval: self.heartbeat_interval.mul_f64(factor),
+            liveness_timeout: self.liveness_timeout.mul_f64(factor),
+            partition_debounce: self.partition_debounce.mul_f64(factor),
+            ..self.clone()
         }
     }
 }

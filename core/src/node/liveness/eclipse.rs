@@ -43,6 +43,10 @@ impl EclipseSignal {
         EclipseSignal { eclipsed: false, changing_since: None, debounce }
     }
 
+    pub fn set_debounce(&mut self, debounce: Duration) {
+        self.debounce = debounce;
+    }
+
     /// Settles the signal at `now`. `judged`: the validators this node hears and has a heartbeat
     /// from, each with whether its latest heartbeat lists `me`. Nothing is decided while those judged
     /// (and `me`) are not a supermajority themselves: too little is known.

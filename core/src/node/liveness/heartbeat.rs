@@ -1,8 +1,13 @@
-//! [`HeartbeatSchedule`]: when this node broadcasts its next heartbeat.
+//! [`HeartbeatSchedule`]: when this node broadcasts its next heartbeat; [`heard_by`]: whom a
+//! received one says its sender hears.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::identity::ValidatorId;
+use crate::message::Heartbeat;
+use crate::validator::ValidatorSetSource;
 
 /// A fixed-interval schedule that never bursts: after a stall it fires once and resumes from `now`,
 /// rather than sending every heartbeat it missed.
@@ -62,4 +67,28 @@ impl HeartbeatSchedule {
         self.interval = interval;
         self.next_at = self.next_at.min(now + interval);
     }
+}
+
+/// Whom `heartbeat`'s sender hears: its bitmap read against the set `source` has in force at the
+/// heartbeat's height — the sender's set, which need not be the receiver's current one. `None` when
+/// the bits cannot be read (no set known at that height, or a bitmap made against another set): the
+/// heartbeat still shows its sender alive, but says nothing about whom it hears.
+///
+/// ```
+/// use quorumnet_core::identity::Keypair;
+/// use quorumnet_core::message::{Heartbeat, HearsBitmap, Height, Round};
+/// use quorumnet_core::node::liveness::heard_by;
+/// use quorumnet_core::validator::{ListValidatorSetSource, ValidatorInfo, ValidatorSet};
+///
+/// let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed(&[i; 32])).collect();
+/// let set = ValidatorSet::new(keys.iter().map(|k| ValidatorInfo::new(k.public_key().clone(), 1))).unwrap();
+/// let source = ListValidatorSetSource::new(set.clone(), Height(0), 4);
+/// let first = set.ids().next().unwrap();
+/// let hears = HearsBitmap::of(&set, |id| *id == first);
+/// let heartbeat = Heartbeat { validator: first, height: Height(3), round: Round(0), time_micros: 0, hears };
+/// assert_eq!(heard_by(&source, &heartbeat), Some(vec![first]));
+/// ```
+pub fn heard_by(source: &dyn ValidatorSetSource, heartbeat: &Heartbeat) -> Option<Vec<ValidatorId>> {
+    let set = source.at_height(heartbeat.height)?;
+    heartbeat.hears.decode(&set).ok()
 }

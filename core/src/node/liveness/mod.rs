@@ -30,7 +30,7 @@ mod rtt;
 mod skew;
 
 pub use config::LivenessConfig;
-pub use heartbeat::HeartbeatSchedule;
+pub use heartbeat::{heard_by, HeartbeatSchedule};
 pub use monitor::{LivenessEvent, LivenessMonitor, ValidatorTimeout};
 pub use quorum_rtt::{quorum_round_trip, quorum_round_trip_of};
 pub use rtt::{RttEstimate, RttEstimator};

@@ -229,6 +229,14 @@ impl LivenessMonitor {
         }
     }
 
+    /// Takes `config`'s liveness timeout and partition debounce (for a set whose size changed them,
+    /// [`LivenessConfig::for_validators`]); what was decided under the old ones stands.
+    pub fn set_timing(&mut self, config: &LivenessConfig) {
+        self.liveness_timeout = config.liveness_timeout;
+        self.partition_debounce = config.partition_debounce;
+        self.eclipse.set_debounce(config.partition_debounce + config.liveness_timeout);
+    }
+
     /// Follows a new validator set: joiners are watched from `now`, leavers forgotten.
     pub fn set_validator_set(&mut self, set: Arc<ValidatorSet>, now: Instant) -> Vec<LivenessEvent> {
         self.watched.retain(|id, _| set.contains(id));
