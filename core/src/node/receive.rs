@@ -20,7 +20,7 @@ use super::events::{Misbehaviour, NodeEvent};
 use super::incoming::IncomingMessage;
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Frame, MessageId};
-use crate::node::gossip::{Arrival, CopyKind, Seen};
+use crate::node::gossip::{digest_carries, Arrival, CopyKind, Seen};
 use crate::node::link::{InboundFrame, LinkEvent};
 use crate::node::priority::{payload_kind, Priority};
 use crate::node::reputation::PeerBehavior;
@@ -352,16 +352,18 @@ impl Actor {
         self.send_haves(peer, &ids);
     }
 
-    /// The ids of `peer`'s digest ([`GossipPolicy::digest_for`](crate::node::gossip::GossipPolicy::digest_for)).
+    /// The ids of `peer`'s digest ([`GossipPolicy::digest_for`](crate::node::gossip::GossipPolicy::digest_for)),
+    /// those [`digest_carries`] picks for it among this node's peers in the peer's digest epoch.
     fn digest_ids(&mut self, peer: &ValidatorId) -> Vec<MessageId> {
-        self.policy
-            .digest_for(peer, &self.store, &self.knowledge, &self.announced, &self.seen, self.clock.now())
-            .into_iter()
-            .flat_map(|frame| match frame {
-                Frame::Have { ids } => ids,
-                _ => Vec::new(),
-            })
-            .collect()
+        let peers = self.peers.values().filter(|state| state.link.is_some()).count();
+        let epoch = self.digest_ticks.wrapping_add(peer.spread()) / self.config.full_digest_every.max(1);
+        let (me, fanout) = (self.me, self.config.gossip.digest_fanout);
+        let (knowledge, announced) = (&self.knowledge, &self.announced);
+        self.policy.digest_where(peer, &self.store, &self.seen, self.clock.now(), |id| {
+            digest_carries(&me, peer, id, peers, fanout, u64::from(epoch))
+                && !knowledge.knows(peer, id)
+                && !announced.knows(peer, id)
+        })
     }
 
     /// Announces `ids` to `peer`, in as few `Have` frames as fit them, and records what was sent.

@@ -85,6 +85,11 @@ pub struct GossipConfig {
     /// Ids in a digest of recent messages (`Have`), sent when a link comes up and periodically, so a
     /// validator that missed messages pulls them.
     pub digest_ids: usize,
+    /// With more connected peers than this, a digest names each message to about this many of them,
+    /// a fresh choice per message and full digest ([`digest_carries`](super::digest_carries)), instead
+    /// of to every peer not known to hold it: at 100 validators each node then receives about 8
+    /// announcements of a message, not 98.
+    pub digest_fanout: usize,
 }
 
 impl GossipConfig {
@@ -146,6 +151,9 @@ impl GossipConfig {
             max_want_answer_bytes: 8 * 1024 * 1024,
             // One full `Have` frame (Frame::MAX_IDS), about 35 KiB.
             digest_ids: 1_024,
+            // A holder misses a message only if all its ~8 announcers' frames are lost; and the next
+            // full digest draws again. Up to 8 peers (a 9-validator mesh) every peer is told.
+            digest_fanout: 8,
         }
     }
 
@@ -209,6 +217,7 @@ impl GossipConfig {
             max_want_answer: 2,
             max_want_answer_bytes: 16 * 1024,
             digest_ids: 4,
+            digest_fanout: 8,
         }
     }
 }

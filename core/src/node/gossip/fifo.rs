@@ -28,7 +28,7 @@ struct Slot<V> {
 /// cannot aim at a bucket: foldhash is seeded randomly per process, and costs a fraction of SipHash,
 /// which showed in profiles of the per-message bookkeeping (≈ 5 % less CPU per delivery on the
 /// tcp-noise reference workload). These maps are never iterated, so hash order stays unobservable.
-type IdHashState = foldhash::fast::RandomState;
+pub(crate) type IdHashState = foldhash::fast::RandomState;
 
 /// Stale queue slots tolerated before compaction, beyond the number of live entries.
 const COMPACTION_SLACK: usize = 32;

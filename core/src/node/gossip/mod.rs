@@ -82,6 +82,7 @@
 
 mod address_book;
 mod config;
+mod digest_sample;
 mod fifo;
 mod knowledge;
 mod policy;
@@ -91,7 +92,8 @@ mod trees;
 
 pub use address_book::{AddressBook, RecordUpdate};
 pub use config::GossipConfig;
-pub use knowledge::PeerKnowledge;
+pub use digest_sample::digest_carries;
+pub use knowledge::{Holders, PeerKnowledge};
 pub use policy::{Arrival, CopyKind, ForwardPlan, GossipPolicy};
 pub use seen::{Seen, SeenCache};
 pub use store::MessageStore;

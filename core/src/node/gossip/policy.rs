@@ -529,6 +529,20 @@ impl GossipPolicy {
         seen: &SeenCache,
         now: Instant,
     ) -> Vec<Frame> {
+        let unknown = |id: &MessageId| !knowledge.knows(peer, id) && !announced.knows(peer, id);
+        Frame::haves(&self.digest_where(peer, store, seen, now, unknown))
+    }
+
+    /// The ids of [`digest_for`](Self::digest_for) without its frames, with `include` deciding which
+    /// of the settled recent ids `peer` is told about (the scan position moves as in `digest_for`).
+    pub fn digest_where(
+        &mut self,
+        peer: &ValidatorId,
+        store: &MessageStore,
+        seen: &SeenCache,
+        now: Instant,
+        mut include: impl FnMut(&MessageId) -> bool,
+    ) -> Vec<MessageId> {
         let settled = |id: &MessageId| {
             seen.first_seen(id).is_none_or(|at| now.saturating_duration_since(at) >= self.config.want_delay)
         };
@@ -543,14 +557,14 @@ impl GossipPolicy {
                 continue;
             }
             start.get_or_insert(id);
-            if !knowledge.knows(peer, &id) && !announced.knows(peer, &id) {
+            if include(&id) {
                 ids.push(id);
             }
         }
         if let Some(start) = start {
             self.digest_starts.insert(*peer, start);
         }
-        Frame::haves(&ids)
+        ids
     }
 
     /// Makes the next digest to `peer` scan the whole store again (up to [`GossipConfig::digest_ids`]).
@@ -655,10 +669,10 @@ fn candidates(
     connected: &[ValidatorId],
     knowledge: &PeerKnowledge,
 ) -> Vec<ValidatorId> {
-    let id = envelope.id();
+    let holders = knowledge.holders(&envelope.id());
     let mut candidates: Vec<ValidatorId> = connected
         .iter()
-        .filter(|peer| **peer != from && **peer != envelope.origin && !knowledge.knows(peer, &id))
+        .filter(|peer| **peer != from && **peer != envelope.origin && !holders.contains(peer))
         .copied()
         .collect();
     // The node passes its peers in id order already; sorting a sorted slice costs one pass.

@@ -84,6 +84,11 @@ impl EclipseSignal {
     pub fn is_eclipsed(&self) -> bool {
         self.eclipsed
     }
+
+    /// When a pending change would be decided, if its condition holds until then.
+    pub fn settles_at(&self) -> Option<Instant> {
+        self.changing_since.map(|since| since + self.debounce)
+    }
 }
 
 #[cfg(test)]

@@ -250,15 +250,7 @@ impl LivenessMonitor {
     /// A heartbeat from `from` (its signature already verified). Heartbeats from outside the set are
     /// ignored.
     pub fn on_heartbeat(&mut self, from: ValidatorId, now: Instant) -> Vec<LivenessEvent> {
-        let mut events = Vec::new();
-        if let Some(watched) = self.watched.get_mut(&from) {
-            watched.last_heartbeat = Some(now);
-            if watched.timed_out.is_some_and(|reason| reason.is_unreachable()) {
-                watched.timed_out = None;
-                events.push(LivenessEvent::ResponsiveAgain { validator: from });
-            }
-        }
-        self.evaluate(now, events)
+        self.heartbeat(from, now, false)
     }
 
     /// A heartbeat from `from` that says it hears `hears`: [`on_heartbeat`](Self::on_heartbeat), and
@@ -270,10 +262,35 @@ impl LivenessMonitor {
         hears: &[ValidatorId],
         now: Instant,
     ) -> Vec<LivenessEvent> {
+        let mut changed = false;
         if let Some(watched) = self.watched.get_mut(&from) {
-            watched.hears = hears.iter().filter(|id| self.set.contains(id)).copied().collect();
+            let hears: BTreeSet<ValidatorId> = hears.iter().filter(|id| self.set.contains(id)).copied().collect();
+            changed = hears != watched.hears;
+            watched.hears = hears;
         }
-        self.on_heartbeat(from, now)
+        self.heartbeat(from, now, changed)
+    }
+
+    /// Records `from`'s heartbeat. The signals are settled again only when it changed their inputs —
+    /// its first heartbeat, its reachability, or (`hears_changed`) whom it hears: at 100 validators
+    /// a node takes 100 heartbeats per interval, and settling costs a pass over the set each time.
+    /// A pending debounce is settled by [`tick`](Self::tick) at [`next_wakeup`](Self::next_wakeup).
+    fn heartbeat(&mut self, from: ValidatorId, now: Instant, hears_changed: bool) -> Vec<LivenessEvent> {
+        let mut events = Vec::new();
+        let mut changed = hears_changed;
+        if let Some(watched) = self.watched.get_mut(&from) {
+            changed |= watched.last_heartbeat.is_none();
+            watched.last_heartbeat = Some(now);
+            if watched.timed_out.is_some_and(|reason| reason.is_unreachable()) {
+                watched.timed_out = None;
+                events.push(LivenessEvent::ResponsiveAgain { validator: from });
+                changed = true;
+            }
+        }
+        if !changed {
+            return events;
+        }
+        self.evaluate(now, events)
     }
 
     /// A reliable message to `validator` went unacknowledged (`acked == false`: it timed out over a link
@@ -341,7 +358,7 @@ impl LivenessMonitor {
     }
 
     /// When [`tick`](Self::tick) next has something to decide: the earliest silence deadline of a
-    /// validator not timed out, or the end of a pending partition debounce.
+    /// validator not timed out, or the end of a pending partition or eclipse debounce.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let silence = self
             .watched
@@ -354,7 +371,7 @@ impl LivenessMonitor {
             }
             _ => None,
         };
-        silence.chain(debounce).min()
+        silence.chain(debounce).chain(self.eclipse.settles_at()).min()
     }
 
     /// Whether `validator` is in the set, not timed out, and heard within the liveness timeout (or still
