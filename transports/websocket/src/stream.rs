@@ -52,6 +52,13 @@ impl<S> WsByteStream<S> {
     pub fn new(ws: WebSocketStream<S>) -> Self {
         WsByteStream { ws, unread: Bytes::new(), read_ended: false, write_ended: false, close_sent: false }
     }
+
+    /// The WebSocket underneath. **Tests only**: lets a negative test send what the adapter never
+    /// would (a text message, an oversize one) on an authenticated connection.
+    #[doc(hidden)]
+    pub fn websocket_mut_for_testing(&mut self) -> &mut WebSocketStream<S> {
+        &mut self.ws
+    }
 }
 
 impl<S> std::fmt::Debug for WsByteStream<S> {
