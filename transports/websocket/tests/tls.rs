@@ -5,7 +5,7 @@
 mod common;
 
 use common::{context, id, within, WAIT};
-use quorumnet_core::transport::{HandshakeFailure, Listener as _, Transport, TransportError};
+use quorumnet_core::transport::{HandshakeFailure, Transport, TransportError};
 use quorumnet_websocket::{WebSocketTransport, WssConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

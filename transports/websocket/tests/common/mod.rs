@@ -2,31 +2,17 @@
 //! config, and a factory for `ws://` and `wss://` transports.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
+use quorumnet_core::identity::ChainId;
 use quorumnet_core::transport::{Admission, Transport, TransportConfig, TransportContext};
 use quorumnet_websocket::{SelfSigned, WebSocketTransport, WssConfig, SCHEME, SECURE_SCHEME};
 
-/// Upper bound on any one network wait in these tests: generous on a loaded 2-core machine.
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// Awaits `future`, failing the test with `what` if it takes longer than [`WAIT`].
-pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
-}
-
-/// The deterministic key of test validator `seed`.
-pub fn key(seed: u8) -> Arc<Keypair> {
-    Arc::new(Keypair::from_seed(&[seed; 32]))
-}
-
-/// The id of test validator `seed`.
-pub fn id(seed: u8) -> ValidatorId {
-    key(seed).validator_id()
-}
+// Bounded waits and seeded identities, as tcp-noise's tests have them.
+#[path = "../../../tcp-noise/tests/common/mod.rs"]
+mod tcp_noise_common;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use tcp_noise_common::{id, key, within, WAIT};
 
 /// A test context for validator `seed` admitting everyone.
 pub fn context(seed: u8) -> TransportContext {
