@@ -35,6 +35,10 @@ pub use quorumnet_tcp_noise as tcp_noise;
 #[cfg(feature = "quic")]
 pub use quorumnet_quic as quic;
 
+/// WebSocket + the Noise secure channel (`ws://`, `wss://`), from `quorumnet-websocket`.
+#[cfg(feature = "websocket")]
+pub use quorumnet_websocket as websocket;
+
 pub mod logging;
 pub mod runtime;
 

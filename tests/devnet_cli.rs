@@ -86,6 +86,12 @@ fn devnet_runs_over_tcp_noise_loopback() {
     devnet_runs_over_loopback("tcp-noise", "4", 3);
 }
 
+#[cfg(feature = "websocket")]
+#[test]
+fn devnet_runs_over_websocket_loopback() {
+    devnet_runs_over_loopback("websocket", "4", 3);
+}
+
 #[cfg(feature = "quic")]
 #[test]
 fn devnet_runs_over_quic_loopback_with_4_and_7_validators() {

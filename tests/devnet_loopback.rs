@@ -1,6 +1,6 @@
 //! The devnet over the socket transports on loopback, in real time: the same engine commits 20
-//! heights with 4 and 7 validators, all agreeing — over tcp-noise, and over QUIC with the `quic`
-//! feature.
+//! heights with 4 and 7 validators, all agreeing — over tcp-noise, over QUIC with the `quic`
+//! feature, and with 4 over WebSocket with the `websocket` feature.
 
 use std::time::Duration;
 
@@ -28,6 +28,12 @@ async fn four_validators_commit_20_heights_over_tcp_noise() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seven_validators_commit_20_heights_over_tcp_noise() {
     commits_20_heights(DevnetConfig::tcp_noise(7, 1)).await;
+}
+
+#[cfg(feature = "websocket")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_commit_20_heights_over_websocket() {
+    commits_20_heights(DevnetConfig::websocket(4, 1)).await;
 }
 
 #[cfg(feature = "quic")]

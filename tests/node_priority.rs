@@ -66,3 +66,12 @@ async fn a_vote_broadcast_after_a_4_mib_proposal_reaches_the_engines_first_over_
     let gap = vote_overtakes_proposal(sim).await;
     println!("quic loopback: the proposal completed {gap:?} after the vote, at least");
 }
+
+#[cfg(feature = "websocket")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_broadcast_after_a_4_mib_proposal_reaches_the_engines_first_over_websocket() {
+    let kind = quorumnet::devnet::TransportKind::Websocket;
+    let sim = Sim::start_loopback(kind, VALIDATORS, 5, NodeConfig::test(), |_, _| true).await;
+    let gap = vote_overtakes_proposal(sim).await;
+    println!("websocket loopback: the proposal completed {gap:?} after the vote, at least");
+}

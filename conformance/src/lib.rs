@@ -86,6 +86,7 @@ pub mod cases;
 mod cases_list;
 mod factory;
 mod harness;
+pub mod noise;
 mod pattern;
 pub mod sockets;
 

@@ -43,6 +43,9 @@ pub enum TransportArg {
     /// QUIC on loopback, in real time (built with the `quic` feature).
     #[cfg(feature = "quic")]
     Quic,
+    /// WebSocket (`ws://`) + Noise on loopback, in real time (built with the `websocket` feature).
+    #[cfg(feature = "websocket")]
+    Websocket,
 }
 
 /// Where the engines' step timeouts come from, as named on the command line.
@@ -146,6 +149,8 @@ impl DevnetArgs {
             TransportArg::TcpNoise => DevnetConfig::tcp_noise(self.validators, self.seed),
             #[cfg(feature = "quic")]
             TransportArg::Quic => DevnetConfig::quic(self.validators, self.seed),
+            #[cfg(feature = "websocket")]
+            TransportArg::Websocket => DevnetConfig::websocket(self.validators, self.seed),
         };
         let mut config = DevnetConfig { link, bandwidth, ..base };
         config.engine.block_bytes = self.block_bytes;

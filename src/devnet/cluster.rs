@@ -117,6 +117,13 @@ pub fn on_quic(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
         .listen(listen)
 }
 
+/// Puts `builder`'s node on WebSocket (`ws://`), listening at `listen` (usually
+/// [`loopback_address_of`]`(Websocket)`).
+#[cfg(feature = "websocket")]
+pub fn on_websocket(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
+    builder.transport_with(|ctx| Ok(Arc::new(crate::websocket::WebSocketTransport::new(ctx.clone())))).listen(listen)
+}
+
 /// Where a validator on the socket transport `kind` listens in one process: loopback, a port the
 /// system picks. `None` for the simulator, whose addresses are names ([`memory_address`]).
 pub fn loopback_address_of(kind: TransportKind) -> Option<PeerAddress> {
@@ -125,6 +132,8 @@ pub fn loopback_address_of(kind: TransportKind) -> Option<PeerAddress> {
         TransportKind::TcpNoise => Some(loopback_address()),
         #[cfg(feature = "quic")]
         TransportKind::Quic => Some("quic://127.0.0.1:0".parse().expect("a quic:// address parses")),
+        #[cfg(feature = "websocket")]
+        TransportKind::Websocket => Some("ws://127.0.0.1:0".parse().expect("a ws:// address parses")),
     }
 }
 
@@ -136,5 +145,7 @@ pub fn on_loopback(kind: TransportKind, builder: NodeBuilder, listen: PeerAddres
         TransportKind::TcpNoise => on_tcp_noise(builder, listen),
         #[cfg(feature = "quic")]
         TransportKind::Quic => on_quic(builder, listen),
+        #[cfg(feature = "websocket")]
+        TransportKind::Websocket => on_websocket(builder, listen),
     }
 }

@@ -19,6 +19,9 @@ pub enum TransportKind {
     /// QUIC on loopback, in real time (the `quic` feature).
     #[cfg(feature = "quic")]
     Quic,
+    /// WebSocket (`ws://`) + Noise on loopback, in real time (the `websocket` feature).
+    #[cfg(feature = "websocket")]
+    Websocket,
 }
 
 impl TransportKind {
@@ -29,6 +32,8 @@ impl TransportKind {
             TransportKind::TcpNoise => "tcp-noise",
             #[cfg(feature = "quic")]
             TransportKind::Quic => "quic",
+            #[cfg(feature = "websocket")]
+            TransportKind::Websocket => "websocket",
         }
     }
 }
@@ -107,6 +112,12 @@ impl DevnetConfig {
     #[cfg(feature = "quic")]
     pub fn quic(validators: usize, seed: u64) -> Self {
         Self::on_loopback(TransportKind::Quic, validators, seed)
+    }
+
+    /// `validators` over WebSocket (`ws://`) on loopback, nodes on [`NodeConfig::local`].
+    #[cfg(feature = "websocket")]
+    pub fn websocket(validators: usize, seed: u64) -> Self {
+        Self::on_loopback(TransportKind::Websocket, validators, seed)
     }
 
     fn on_loopback(transport: TransportKind, validators: usize, seed: u64) -> Self {

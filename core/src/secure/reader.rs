@@ -176,6 +176,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
         let spare = ciphertext.capacity() - ciphertext.len();
         match stream.read_buf(&mut ciphertext).await {
+            // A stream with framing of its own (WebSocket) reports the peer breaking it this way.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return End::Violation(format!("reading: {e}")),
             Err(e) => return End::Lost(format!("reading: {e}")),
             Ok(0) if ciphertext.is_empty() && plaintext.is_empty() => return End::Clean,
             Ok(0) => {

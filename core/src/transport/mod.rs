@@ -6,6 +6,7 @@
 //! - [`AcceptQueue`] is the accept side every listener shares: bounded concurrent handshakes over an
 //!   [`Inbound`] source.
 //! - [`Admission`] is the live handle saying which proven identities may connect.
+//! - [`tcp`] holds the TCP plumbing the stream transports over TCP share.
 //! - [`TransportPlugin`]s register through `inventory`; [`build_transport`] picks one by scheme.
 //!
 //! Encryption is a property of every connection, not a per-message call: the seed's
@@ -19,6 +20,7 @@ mod config;
 mod contract;
 mod error;
 mod registry;
+pub mod tcp;
 
 pub use accept_queue::{AcceptQueue, Handshake, Inbound};
 pub use address::{AddressError, PeerAddress};

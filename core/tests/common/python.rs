@@ -197,3 +197,39 @@ impl Drop for PythonPeer {
         let _ = self.child.wait();
     }
 }
+
+/// Frames of the shapes the node sends, for the echo peers: a vote, a byte, a frame spanning two
+/// Noise messages, a 1 MiB proposal part; each with its own pattern.
+pub fn echo_frames() -> Vec<bytes::Bytes> {
+    [200usize, 1, 70_000, 1 << 20]
+        .iter()
+        .enumerate()
+        .map(|(n, &len)| (0..len).map(|i| (i * 7 + n * 31) as u8).collect::<Vec<_>>().into())
+        .collect()
+}
+
+/// Against an echo peer (`noise_peer.py`, `ws_peer.py`): its greeting, then each of [`echo_frames`]
+/// sent and echoed back unchanged, then a clean close the peer reports as `ECHOED <n>`; every wait
+/// bounded by `limit`.
+pub async fn echo_exchange(
+    connection: &dyn quorumnet_core::transport::Connection,
+    peer: &mut PythonPeer,
+    limit: Duration,
+) {
+    async fn within<F: std::future::Future>(limit: Duration, what: &str, future: F) -> F::Output {
+        tokio::time::timeout(limit, future)
+            .await
+            .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for {what}"))
+    }
+    let greeting =
+        within(limit, "the Python peer's greeting", connection.recv()).await.expect("recv").expect("a frame");
+    assert_eq!(&greeting[..], b"hello from python");
+    let frames = echo_frames();
+    for frame in &frames {
+        within(limit, "send", connection.send(frame.clone())).await.expect("send");
+        let echoed = within(limit, "the echo", connection.recv()).await.expect("recv").expect("the echoed frame");
+        assert!(echoed == frame, "frame of {} bytes came back as {} different bytes", frame.len(), echoed.len());
+    }
+    within(limit, "close", connection.close()).await.expect("close");
+    assert_eq!(peer.expect("ECHOED", limit).await, frames.len().to_string());
+}

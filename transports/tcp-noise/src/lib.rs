@@ -51,8 +51,8 @@ use async_trait::async_trait;
 use quorumnet_core::identity::ValidatorId;
 use quorumnet_core::secure::{run_handshake, ChannelOptions, NoiseHandshake, Role, SecureConnection};
 use quorumnet_core::transport::{
-    AcceptQueue, Connection, Handshake, Inbound, Listener, PeerAddress, Transport, TransportContext, TransportError,
-    TransportPlugin, MAX_UNSENT_BOUND,
+    tcp, AcceptQueue, Connection, Handshake, Inbound, Listener, PeerAddress, Transport, TransportContext,
+    TransportError, TransportPlugin, MAX_UNSENT_BOUND,
 };
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -62,32 +62,13 @@ use tracing::Instrument;
 /// The address scheme, without `://`.
 pub const SCHEME: &str = "tcp-noise";
 
-/// `TCP_NOTSENT_LOWAT`: the kernel refuses new data while this many bytes are unsent. Unsent bytes
-/// only build up when the congestion or receive window is full, and the writer then refills within
-/// microseconds from the user-space queue, so 16 KiB keeps a link busy while leaving most of K to the
-/// queue, where larger batches cost less CPU per frame.
-pub const NOTSENT_LOWAT: u32 = 16 * 1024;
-
-/// What one write may add beyond the low-water mark: the kernel fills at most one more GSO segment
-/// (64 KiB unless the interface enables BIG TCP).
-const GSO_SEGMENT_MAX: usize = 64 * 1024;
-
-/// The kernel's part of K: 80 KiB.
-pub const KERNEL_UNSENT_BOUND: usize = NOTSENT_LOWAT as usize + GSO_SEGMENT_MAX;
+pub use quorumnet_core::transport::tcp::{KERNEL_UNSENT_BOUND, NOTSENT_LOWAT};
 
 /// User-space part of K: frame bytes (with their u32 prefixes) queued or in the writer's batch —
 /// whatever of the 256 KiB the kernel part leaves, 176 KiB.
 pub const SEND_BUDGET: usize = MAX_UNSENT_BOUND - KERNEL_UNSENT_BOUND;
 
 const _: () = assert!(SEND_BUDGET + KERNEL_UNSENT_BOUND <= MAX_UNSENT_BOUND);
-
-/// Keepalive: probe an idle peer after 15 s, every 5 s, so a vanished peer is noticed within ~1 min
-/// (the kernel's default of 2 h would keep dead validators "connected").
-const KEEPALIVE_TIME: Duration = Duration::from_secs(15);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Pause after a failing `accept` (e.g. out of file descriptors) so the loop does not spin.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
 /// TCP + Noise. Share it behind an `Arc` (the registry does); listeners and connections outlive it.
 #[derive(Debug)]
@@ -104,53 +85,16 @@ impl TcpNoiseTransport {
 
 /// `host:port` from `tcp-noise://host:port`.
 fn socket_target(addr: &PeerAddress) -> Result<&str, TransportError> {
-    let invalid = |reason: &str| TransportError::InvalidAddress { addr: addr.to_string(), reason: reason.to_owned() };
     if addr.scheme() != SCHEME {
-        return Err(invalid("not a tcp-noise:// address"));
+        let reason = "not a tcp-noise:// address".to_owned();
+        return Err(TransportError::InvalidAddress { addr: addr.to_string(), reason });
     }
-    let rest = addr.rest();
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| invalid("expected host:port"))?;
-    if host.is_empty() || host.contains('/') {
-        return Err(invalid("expected host:port, with IPv6 literals in brackets, and no path"));
-    }
-    port.parse::<u16>().map_err(|_| invalid("the port must be a number from 0 to 65535"))?;
-    Ok(rest)
+    tcp::check_host_port(addr, addr.rest())?;
+    Ok(addr.rest())
 }
 
 fn peer_address(socket: SocketAddr) -> PeerAddress {
     PeerAddress::new(SCHEME, &socket.to_string()).expect("a socket address is a valid address rest")
-}
-
-async fn resolve(addr: &PeerAddress) -> Result<Vec<SocketAddr>, TransportError> {
-    let target = socket_target(addr)?;
-    let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
-    let found: Vec<_> =
-        tokio::net::lookup_host(target).await.map_err(|e| unreachable(format!("resolving: {e}")))?.collect();
-    if found.is_empty() {
-        return Err(unreachable("the name resolves to no address".into()));
-    }
-    Ok(found)
-}
-
-async fn connect(addr: &PeerAddress) -> Result<TcpStream, TransportError> {
-    let mut last_error = None;
-    for socket in resolve(addr).await? {
-        match TcpStream::connect(socket).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last_error = Some(format!("{socket}: {e}")),
-        }
-    }
-    Err(TransportError::Unreachable { addr: addr.to_string(), reason: last_error.unwrap_or_default() })
-}
-
-fn configure(stream: &TcpStream) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    let socket = socket2::SockRef::from(stream);
-    socket
-        .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(KEEPALIVE_TIME).with_interval(KEEPALIVE_INTERVAL))?;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    socket.set_tcp_notsent_lowat(NOTSENT_LOWAT)?;
-    Ok(())
 }
 
 /// Configures `stream`, runs the handshake and starts the channel. Until the handshake succeeds the
@@ -165,7 +109,7 @@ async fn secure(
 ) -> Result<SecureConnection, TransportError> {
     let remote_addr = peer_address(remote);
     let io_error = |source| TransportError::Io { addr: remote_addr.to_string(), source };
-    configure(&stream).map_err(io_error)?;
+    tcp::configure(&stream).map_err(io_error)?;
     socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).map_err(io_error)?;
     let handshake = NoiseHandshake::new(role, ctx, expected);
     let timeout = ctx.config.handshake_timeout;
@@ -234,7 +178,7 @@ impl Transport for TcpNoiseTransport {
     }
 
     async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
-        let socket = resolve(addr).await?[0];
+        let socket = tcp::resolve(addr, socket_target(addr)?).await?[0];
         let io_error = |source| TransportError::Io { addr: addr.to_string(), source };
         let listener = TcpListener::bind(socket).await.map_err(io_error)?;
         let local = peer_address(listener.local_addr().map_err(io_error)?);
@@ -249,7 +193,7 @@ impl Transport for TcpNoiseTransport {
         expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
         let dial_timeout = self.ctx.config.dial_timeout;
-        let stream = tokio::time::timeout(dial_timeout, connect(addr))
+        let stream = tokio::time::timeout(dial_timeout, tcp::connect(addr, socket_target(addr)?))
             .await
             .map_err(|_| TransportError::Timeout { what: "TCP connect", after: dial_timeout })??;
         let remote = stream.peer_addr().map_err(|source| TransportError::Io { addr: addr.to_string(), source })?;
@@ -269,15 +213,7 @@ impl Inbound for TcpInbound {
     type Pending = (TcpStream, SocketAddr);
 
     async fn next(&mut self) -> Option<Self::Pending> {
-        loop {
-            match self.listener.accept().await {
-                Ok(pair) => return Some(pair),
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                }
-            }
-        }
+        Some(tcp::accept(&self.listener).await)
     }
 
     fn authenticate(&self, (stream, remote): Self::Pending) -> Handshake {

@@ -7,16 +7,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use quorumnet_conformance::{sockets, ImpostorAttack, Misbehaviour, TransportFactory};
-use quorumnet_core::identity::{ChainId, Keypair, ValidatorId};
-use quorumnet_core::secure::wire::noise_len_prefix;
-use quorumnet_core::secure::{
-    run_handshake, static_key_signing_bytes, ChannelOptions, IdentityPayload, NoiseHandshake, NoiseKeys, Role,
-    SecureConnection, IDENTITY_PAYLOAD_VERSION,
-};
-use quorumnet_core::transport::{
-    Admission, Connection, Listener, PeerAddress, Transport, TransportContext, TransportError,
-};
+use quorumnet_conformance::{noise, sockets, ImpostorAttack, Misbehaviour, TransportFactory};
+use quorumnet_core::identity::ValidatorId;
+use quorumnet_core::secure::{run_handshake, ChannelOptions, NoiseHandshake, NoiseKeys, Role, SecureConnection};
+use quorumnet_core::transport::{Connection, Listener, PeerAddress, Transport, TransportContext, TransportError};
 use quorumnet_tcp_noise::{TcpNoiseTransport, SCHEME};
 
 /// Builds `tcp-noise` transports on 127.0.0.1.
@@ -27,16 +21,6 @@ impl TcpNoiseFactory {
     fn new() -> Self {
         TcpNoiseFactory
     }
-}
-
-/// An honest initiator's message 1 (`e`, empty payload) with its u16 prefix.
-fn honest_message_1() -> Vec<u8> {
-    let identity = Arc::new(Keypair::from_seed(&[0x5a; 32]));
-    let chain = ChainId::from_network_name("conformance-stall");
-    let mut handshake =
-        NoiseHandshake::with_keys(Role::Initiator, &identity, chain, Admission::open(), None, &NoiseKeys::generate());
-    let message = handshake.write_message().expect("message 1 is the initiator's to write");
-    [&noise_len_prefix(message.len())[..], &message].concat()
 }
 
 #[async_trait]
@@ -58,7 +42,7 @@ impl TransportFactory for TcpNoiseFactory {
     }
 
     async fn misbehave(&self, addr: &PeerAddress, how: Misbehaviour) {
-        sockets::misbehave_over_tcp(addr, how, self.config().handshake_timeout, honest_message_1).await
+        sockets::misbehave_over_tcp(addr, how, self.config().handshake_timeout, noise::honest_message_1).await
     }
 }
 
@@ -67,25 +51,6 @@ impl TransportFactory for TcpNoiseFactory {
 struct Impostor {
     ctx: TransportContext,
     attack: ImpostorAttack,
-}
-
-impl Impostor {
-    /// The identity payload message 3 carries for a handshake whose Noise static key is `keys`'.
-    fn forged_payload(&self, keys: &NoiseKeys) -> IdentityPayload {
-        let chain = &self.ctx.chain_id;
-        match &self.attack {
-            // The victim's key, with a signature made by the impostor's own key over its real static key.
-            ImpostorAttack::ClaimsKey { victim } => IdentityPayload {
-                v: IDENTITY_PAYLOAD_VERSION,
-                pk: victim.encoded().to_vec(),
-                sig: self.ctx.keypair.sign(&static_key_signing_bytes(chain, &keys.static_public())),
-            },
-            // The victim's genuine proof for another connection's static key, as a capture would hold it.
-            ImpostorAttack::ReplaysProof { victim } => {
-                IdentityPayload::sign(victim, chain, &NoiseKeys::generate().static_public())
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -116,7 +81,8 @@ impl Transport for Impostor {
             expected,
             &keys,
         );
-        handshake.replace_local_payload_for_testing(self.forged_payload(&keys).encode());
+        let forged = noise::forged_payload(&self.attack, &self.ctx.keypair, &self.ctx.chain_id, &keys);
+        handshake.replace_local_payload_for_testing(forged.encode());
         let established = run_handshake(&mut stream, handshake, self.ctx.config.handshake_timeout, &peer).await?;
         let options = ChannelOptions::new(self.ctx.config.max_frame_len);
         Ok(Box::new(SecureConnection::spawn(established, stream, options)))
