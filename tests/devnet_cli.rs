@@ -49,10 +49,33 @@ fn report_of(args: &[&str]) -> String {
 
 #[test]
 fn devnet_on_the_simulator_reports_the_same_for_the_same_seed() {
-    let run = |seed: &str| report_of(&["-n", "4", "--heights", "5", "--reset-every", "1", "--seed", seed]);
+    // Everything but the process's peak memory, which the OS measures.
+    let run = |seed: &str| {
+        let mut report: serde_json::Value =
+            serde_json::from_str(&report_of(&["-n", "4", "--heights", "5", "--reset-every", "1", "--seed", seed]))
+                .unwrap();
+        let fields = report.as_object_mut().unwrap();
+        assert!(fields.remove("peak_rss_mb").is_some() && fields.remove("peak_rss_mb_per_validator").is_some());
+        report
+    };
     let first = run("11");
     assert_eq!(first, run("11"), "virtual time: the whole report is a function of the seed");
     assert_ne!(first, run("12"));
+}
+
+/// On the simulator the report says the shared verification cache was on, and each envelope was
+/// verified about once in the process rather than once per node; `--no-verification-cache` turns it off.
+#[test]
+fn the_report_says_when_the_shared_verification_cache_was_on() {
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let args = [&["-n", "4", "--heights", "3", "--seed", "3"][..], extra].concat();
+        serde_json::from_str(&report_of(&args)).unwrap()
+    };
+    let on = report(&[]);
+    let cache = &on["verification_cache"];
+    let (verified, reused) = (cache["verified"].as_u64().unwrap(), cache["reused"].as_u64().unwrap());
+    assert!(reused >= 2 * verified, "three other nodes check each envelope: {cache}");
+    assert!(report(&["--no-verification-cache"])["verification_cache"].is_null());
 }
 
 /// `--bandwidth-mbit` limits each validator's interface: a proposer sending a 256 KiB block to three

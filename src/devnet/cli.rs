@@ -103,6 +103,10 @@ pub struct DevnetArgs {
     /// Where to write the JSON report.
     #[arg(long, default_value = "report.json")]
     pub report: PathBuf,
+    /// Verify every signature in every simulated node, instead of once per process through the shared
+    /// verification cache (memory; the cache is never used on real transports).
+    #[arg(long)]
+    pub no_verification_cache: bool,
     /// Never show the progress line (it is hidden anyway when stdout is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -152,7 +156,8 @@ impl DevnetArgs {
             #[cfg(feature = "websocket")]
             TransportArg::Websocket => DevnetConfig::websocket(self.validators, self.seed),
         };
-        let mut config = DevnetConfig { link, bandwidth, ..base };
+        let verification_cache = base.verification_cache && !self.no_verification_cache;
+        let mut config = DevnetConfig { link, bandwidth, verification_cache, ..base };
         config.engine.block_bytes = self.block_bytes;
         if self.timeouts == TimeoutsArg::Fixed {
             config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());

@@ -69,6 +69,11 @@ pub struct DevnetConfig {
     pub node: NodeConfig,
     /// Each validator's engine.
     pub engine: EngineConfig,
+    /// Whether the simulated nodes share one [`VerificationCache`](crate::node::VerificationCache):
+    /// each envelope's signature verified once per process instead of once per node (memory only;
+    /// the report says when it is on). On by default on the simulator, where it removes the largest
+    /// single cost of a big devnet; real transports always verify per node.
+    pub verification_cache: bool,
 }
 
 impl DevnetConfig {
@@ -100,6 +105,7 @@ impl DevnetConfig {
                 ..NodeConfig::test()
             },
             engine: EngineConfig::local(),
+            verification_cache: true,
         }
     }
 
@@ -121,6 +127,11 @@ impl DevnetConfig {
     }
 
     fn on_loopback(transport: TransportKind, validators: usize, seed: u64) -> Self {
-        DevnetConfig { transport, node: NodeConfig::local(), ..Self::memory(validators, seed) }
+        DevnetConfig {
+            transport,
+            node: NodeConfig::local(),
+            verification_cache: false,
+            ..Self::memory(validators, seed)
+        }
     }
 }

@@ -47,6 +47,7 @@ pub mod engine;
 pub mod error;
 pub mod journal;
 pub mod locking;
+pub mod peak_memory;
 pub mod proposer;
 pub mod report;
 pub mod runner;

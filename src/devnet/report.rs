@@ -101,10 +101,28 @@ pub struct Report {
     pub messages_per_height: f64,
     /// Bytes sent by all validators per committed height.
     pub bytes_per_height: f64,
+    /// The shared verification cache's signatures verified and checks answered from it, when it was
+    /// on (the simulator; see [`DevnetConfig::verification_cache`](super::DevnetConfig::verification_cache)):
+    /// then each envelope was verified about once per process, not once per node.
+    pub verification_cache: Option<VerificationCacheReport>,
+    /// The process's peak resident memory (Linux `VmHWM`), MB, and that divided by the validators:
+    /// the whole in-process devnet's memory per validator. `None` where the OS does not say.
+    pub peak_rss_mb: Option<f64>,
+    /// [`peak_rss_mb`](Self::peak_rss_mb) per validator.
+    pub peak_rss_mb_per_validator: Option<f64>,
     /// Sums over validators.
     pub totals: Counts,
     /// Per validator.
     pub per_validator: Vec<ValidatorReport>,
+}
+
+/// What the shared verification cache did in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct VerificationCacheReport {
+    /// Signatures actually verified.
+    pub verified: u64,
+    /// Checks answered from a recorded outcome.
+    pub reused: u64,
 }
 
 /// Traffic and timeouts: one validator's, or summed over all.
@@ -173,6 +191,7 @@ impl Report {
         let per_height =
             |total: u64| if heights_committed == 0 { 0.0 } else { total as f64 / heights_committed as f64 };
         let config = devnet.config();
+        let peak_rss_mb = super::peak_memory::peak_rss_bytes().map(|bytes| bytes as f64 / 1e6);
         Report {
             validators: devnet.len(),
             transport: config.transport,
@@ -192,6 +211,11 @@ impl Report {
             signed_per_height: per_height(totals.messages_broadcast),
             messages_per_height: per_height(totals.messages_sent),
             bytes_per_height: per_height(totals.bytes_sent),
+            verification_cache: devnet
+                .verification_cache_stats()
+                .map(|stats| VerificationCacheReport { verified: stats.verified, reused: stats.reused }),
+            peak_rss_mb,
+            peak_rss_mb_per_validator: peak_rss_mb.map(|mb| mb / devnet.len().max(1) as f64),
             totals,
             per_validator,
         }

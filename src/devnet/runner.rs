@@ -17,7 +17,10 @@ use super::journal::{Journal, JournalState};
 use crate::identity::{ChainId, Keypair};
 use crate::memory::MemoryNetwork;
 use crate::message::{BlockHash, Height, Round};
-use crate::node::{Clock, IncomingMessages, Node, NodeError, NodeStats, SystemClock, VirtualClock};
+use crate::node::{
+    Clock, IncomingMessages, Node, NodeError, NodeStats, SystemClock, VerificationCache, VerificationCacheStats,
+    VirtualClock,
+};
 use crate::transport::PeerAddress;
 use crate::validator::{ListValidatorSetSource, ValidatorSet};
 
@@ -30,6 +33,8 @@ const POLL: Duration = Duration::from_millis(20);
 /// How long [`Devnet::start`] waits for the validators to connect before starting the engines (a
 /// chain's genesis time): past it, engines start anyway and catch up once connected.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
+/// Outcomes the shared verification cache keeps: about 12 MB.
+const VERIFICATION_CACHE_ENTRIES: usize = 262_144;
 
 /// One validator: its node and engine while running, its journal always.
 struct Validator {
@@ -78,6 +83,8 @@ pub struct Devnet {
     /// When the engines started: commit times are measured from it.
     epoch: Instant,
     validators: Vec<Validator>,
+    /// Shared by the simulated nodes when [`DevnetConfig::verification_cache`] is on.
+    verification_cache: Option<Arc<VerificationCache>>,
 }
 
 impl Devnet {
@@ -90,6 +97,14 @@ impl Devnet {
         if config.validators == 0 {
             return Err(DevnetError::InvalidOptions("a devnet needs at least one validator".into()));
         }
+        if config.verification_cache && config.transport != TransportKind::Memory {
+            let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
+            return Err(DevnetError::InvalidOptions(why.into()));
+        }
+        // A few seconds of every validator's envelopes: each is checked by all nodes within a
+        // second of being signed, and a forgotten outcome is only verified again.
+        let verification_cache =
+            config.verification_cache.then(|| Arc::new(VerificationCache::new(VERIFICATION_CACHE_ENTRIES)));
         let keys = cluster::keys(config.validators);
         let indexed: Vec<_> = keys.iter().enumerate().collect();
         let set = Arc::new(cluster::set_of(&indexed, cluster::memory_address));
@@ -100,7 +115,8 @@ impl Devnet {
             .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
             .collect();
         let now = Instant::now();
-        let mut devnet = Devnet { config, keys, set, network, created: now, epoch: now, validators };
+        let mut devnet =
+            Devnet { config, keys, set, network, created: now, epoch: now, validators, verification_cache };
         let mut started = Vec::with_capacity(devnet.validators.len());
         for index in 0..devnet.validators.len() {
             started.push(devnet.start_node(index).await?);
@@ -111,6 +127,11 @@ impl Devnet {
             devnet.start_engine(index, incoming, clock);
         }
         Ok(devnet)
+    }
+
+    /// What the shared verification cache did, if it is on ([`DevnetConfig::verification_cache`]).
+    pub fn verification_cache_stats(&self) -> Option<VerificationCacheStats> {
+        self.verification_cache.as_ref().map(|cache| cache.stats())
     }
 
     /// The simulated network (memory transport), for cutting links and partitions.
@@ -191,7 +212,10 @@ impl Devnet {
         let (builder, clock): (_, Arc<dyn Clock>) = match self.config.transport {
             TransportKind::Memory => {
                 let source = Arc::new(ListValidatorSetSource::new((*self.set).clone(), Height(0), 4));
-                let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
+                let mut builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
+                if let Some(cache) = &self.verification_cache {
+                    builder = builder.verification_cache(cache.clone());
+                }
                 // A restarted validator's wall clock goes on from where the others' are, so its
                 // sequence numbers keep increasing.
                 let wall = cluster::wall_micros_since(self.created);

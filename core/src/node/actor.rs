@@ -152,6 +152,8 @@ pub(crate) struct Actor {
     pub digest_ticks: u32,
     pub policy: GossipPolicy,
     pub totals: Totals,
+    /// Shared with the other nodes of a simulation, if any ([`super::VerificationCache`]).
+    pub verification_cache: Option<Arc<super::VerificationCache>>,
     pub incoming: mpsc::Sender<IncomingMessage>,
     pub events: broadcast::Sender<NodeEvent>,
     pub link_events: mpsc::Sender<LinkEvent>,

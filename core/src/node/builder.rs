@@ -18,6 +18,7 @@ use super::handle::{Node, Shared, Signer};
 use super::incoming::IncomingMessages;
 use super::liveness_driver::Liveness;
 use super::reliable_driver::Reliable;
+use super::verification_cache::VerificationCache;
 use crate::identity::{ChainId, Keypair};
 use crate::node::byzantine::driver::Byzantine;
 use crate::node::gossip::{AddressBook, GossipPolicy, MessageStore, PeerKnowledge, SeenCache};
@@ -70,6 +71,7 @@ pub struct NodeBuilder {
     seed: Option<u64>,
     clock: Option<Arc<dyn Clock>>,
     admission: Admission,
+    verification_cache: Option<Arc<VerificationCache>>,
 }
 
 impl NodeBuilder {
@@ -84,6 +86,7 @@ impl NodeBuilder {
             seed: None,
             clock: None,
             admission: Admission::new(),
+            verification_cache: None,
         }
     }
 
@@ -167,6 +170,15 @@ impl NodeBuilder {
         self
     }
 
+    /// Signature checks shared with the other nodes of a simulation ([`VerificationCache`]). Only
+    /// for nodes whose every transport [`is_simulated`](crate::transport::Transport::is_simulated):
+    /// [`build`](Self::build) fails with [`BuildError::VerificationCacheOnNetwork`] otherwise.
+    #[must_use]
+    pub fn verification_cache(mut self, cache: Arc<VerificationCache>) -> Self {
+        self.verification_cache = Some(cache);
+        self
+    }
+
     /// The admission handle the node keeps equal to the current validator set.
     pub fn admission(&self) -> Admission {
         self.admission.clone()
@@ -198,6 +210,9 @@ impl NodeBuilder {
         for factory in self.transports {
             let transport = factory(&ctx).map_err(BuildError::Transport)?;
             let scheme = transport.scheme().to_owned();
+            if self.verification_cache.is_some() && !transport.is_simulated() {
+                return Err(BuildError::VerificationCacheOnNetwork { scheme });
+            }
             if transports.insert(scheme.clone(), transport).is_some() {
                 return Err(BuildError::DuplicateScheme(scheme));
             }
@@ -266,6 +281,7 @@ impl NodeBuilder {
             digest_ticks: 0,
             policy: GossipPolicy::new(gossip.clone()),
             totals: Totals::default(),
+            verification_cache: self.verification_cache,
             incoming: incoming_tx,
             events: events.clone(),
             link_events: link_events_tx,

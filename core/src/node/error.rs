@@ -79,4 +79,10 @@ pub enum BuildError {
     /// The link configuration cannot work with the transports' frame limit.
     #[error(transparent)]
     InvalidConfig(#[from] InvalidConfig),
+    /// A shared [`VerificationCache`](super::VerificationCache) on a node with a real transport.
+    #[error("a verification cache is for simulations only, but the transport {scheme:?} reaches real peers: a node on a network must verify every signature itself; build it without NodeBuilder::verification_cache")]
+    VerificationCacheOnNetwork {
+        /// The transport's scheme.
+        scheme: String,
+    },
 }

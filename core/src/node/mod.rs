@@ -72,6 +72,7 @@ mod liveness_driver;
 mod receive;
 mod reliable_driver;
 mod stats;
+mod verification_cache;
 
 pub mod byzantine;
 pub mod gossip;
@@ -98,3 +99,4 @@ pub use traits::{
     LivenessMonitor, MessageBroadcaster, NetworkTiming, PeerConnectionManager, PeerReputation, ReliableMessaging,
     ValidatorDiscovery,
 };
+pub use verification_cache::{VerificationCache, VerificationCacheStats};

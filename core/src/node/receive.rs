@@ -182,7 +182,13 @@ impl Actor {
         };
         let key = set.public_key(&envelope.origin).ok_or(Misbehaviour::UnknownOrigin(envelope.origin))?;
         self.totals.verified += 1;
-        envelope.verify(self.chain, key).map_err(|_| Misbehaviour::InvalidSignature)?;
+        let valid = match &self.verification_cache {
+            Some(cache) => cache.verify(self.chain, key, envelope),
+            None => envelope.verify(self.chain, key).is_ok(),
+        };
+        if !valid {
+            return Err(Misbehaviour::InvalidSignature);
+        }
         let named = message.validator();
         if named != envelope.origin {
             return Err(Misbehaviour::AuthorMismatch { origin: envelope.origin, named });

@@ -18,6 +18,13 @@ pub trait Transport: Send + Sync + 'static {
     /// The address scheme this transport serves, without `://`.
     fn scheme(&self) -> &'static str;
 
+    /// Whether every peer this transport reaches runs in this process, in a simulation: only then
+    /// may nodes share a [`VerificationCache`](crate::node::VerificationCache). `false` unless a
+    /// simulator says otherwise.
+    fn is_simulated(&self) -> bool {
+        false
+    }
+
     /// Starts accepting connections at `addr`.
     ///
     /// # Returns

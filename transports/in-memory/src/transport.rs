@@ -105,6 +105,10 @@ impl Transport for MemoryTransport {
         SCHEME
     }
 
+    fn is_simulated(&self) -> bool {
+        true
+    }
+
     /// Registers `mem://name` on the network; `mem://0` picks a fresh name, which
     /// [`Listener::local_addr`] reports.
     ///

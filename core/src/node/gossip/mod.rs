@@ -83,7 +83,7 @@
 mod address_book;
 mod config;
 mod digest_sample;
-mod fifo;
+pub(crate) mod fifo;
 mod knowledge;
 mod policy;
 mod seen;
