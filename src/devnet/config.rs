@@ -103,7 +103,8 @@ impl DevnetConfig {
                     ..TransportConfig::test()
                 },
                 ..NodeConfig::test()
-            },
+            }
+            .sized_for(validators),
             engine: EngineConfig::local(),
             verification_cache: true,
         }

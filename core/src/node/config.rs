@@ -141,6 +141,41 @@ impl NodeConfig {
         }
     }
 
+    /// This config with its queues and gossip caches sized for one of `validators` nodes simulated in
+    /// one process, from what such a network carries: per height about `2N + 1` consensus messages
+    /// (a proposal, a pre-vote and a pre-commit per validator), plus a heartbeat per validator per
+    /// interval. A production node keeps its own bounds; in a simulation a hundred nodes share one
+    /// machine, and each node's share of it must follow N.
+    ///
+    /// | bound | value | why |
+    /// | --- | --- | --- |
+    /// | `incoming_capacity`, `link_event_capacity` | `2N + 64` | a whole phase's votes of a height arriving at once. In virtual time a full queue costs no latency (the clock does not move while tasks run), only the memory of the decoded envelopes queued |
+    /// | `gossip.store_max_entries` | `max(512, 4 · (3N + 1))` | four heights of proposals, votes and heartbeats, for repair |
+    /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
+    /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
+    /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
+    ///
+    /// ```
+    /// use quorumnet_core::node::NodeConfig;
+    ///
+    /// let config = NodeConfig::local().sized_for(100);
+    /// assert_eq!(config.incoming_capacity, 264);
+    /// assert_eq!(config.gossip.store_max_entries, 1_204);
+    /// assert_eq!(NodeConfig::local().sized_for(7).gossip.store_max_entries, 512);
+    /// ```
+    #[must_use]
+    pub fn sized_for(mut self, validators: usize) -> Self {
+        let burst = 2 * validators + 64;
+        self.incoming_capacity = burst;
+        self.link_event_capacity = burst;
+        let gossip = &mut self.gossip;
+        gossip.store_max_entries = (4 * (3 * validators + 1)).max(512);
+        gossip.store_max_bytes = gossip.store_max_entries * 4 * 1024 + 8 * 1024 * 1024;
+        gossip.seen_max_entries = 2 * gossip.store_max_entries;
+        gossip.knowledge_max_ids = gossip.store_max_entries;
+        self
+    }
+
     /// For simulations in virtual time (`tokio::time::pause`): the local preset with short timers so
     /// tests converge in a few virtual seconds. It keeps local's gossip bounds (not
     /// `GossipConfig::test`'s tiny ones, which exist to reach each bound in unit tests).

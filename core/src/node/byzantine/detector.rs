@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::evidence::{slot, EquivocationEvidence};
 use crate::identity::ValidatorId;
-use crate::message::{ConsensusMessage, Envelope, Height, MessageKind, Round};
+use bytes::Bytes;
+
+use crate::message::{ConsensusMessage, Envelope, Height, MessageId, MessageKind, Round};
 
 /// Bounds on what an [`EquivocationDetector`] remembers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,9 +25,11 @@ pub struct DetectorConfig {
 }
 
 impl Default for DetectorConfig {
-    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. Envelopes
-    /// are shared with the repair store (their payload and signature are reference-counted), so the
-    /// cost is mostly map entries: with 100 validators at most 100 × (64 + 256) entries.
+    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. A slot
+    /// keeps the first envelope's id and payload (reference-counted, shared with the repair store),
+    /// a sequence number its id: with 100 validators at most 100 × (64 + 256) small entries. Not the
+    /// 3.3 KB signatures: kept per sequence number they held 256 envelopes per origin alive after
+    /// the store let them go, ~85 MB per node at 100 validators.
     ///
     /// The window is far wider than the messages an honest origin sends while one of its frames is in
     /// flight (a few per height; a multi-megabyte proposal overtaken by its own later votes), so an
@@ -39,8 +43,10 @@ impl Default for DetectorConfig {
 type Slot = (Height, Round, MessageKind);
 
 /// Finds equivocation among verified envelopes: the first envelope per (origin, height, round, kind)
-/// and per (origin, seq) is remembered, and a second, different one yields
-/// [`EquivocationEvidence`] — once per slot or sequence number, so evidence is gossiped once.
+/// and per (origin, seq) is remembered by id, and a second, different one yields a [`Conflict`] —
+/// once per slot or sequence number, so evidence is gossiped once. The caller completes it into
+/// [`EquivocationEvidence`] with the first envelope, from its repair store (which holds at least the
+/// heights the detector watches).
 ///
 /// Feed it only envelopes whose signature, origin and author were checked (the receive path's
 /// `judge`), and only new ones (exact duplicates are filtered by the seen-cache before; a duplicate
@@ -62,7 +68,9 @@ type Slot = (Height, Round, MessageKind);
 /// let (first, m1) = vote(1, 1);
 /// let (second, m2) = vote(2, 2);
 /// assert!(detector.observe(&first, &m1).is_none());
-/// let evidence = detector.observe(&second, &m2).expect("two pre-votes for one round");
+/// let conflict = detector.observe(&second, &m2).expect("two pre-votes for one round");
+/// assert_eq!((conflict.first, &conflict.second), (first.id(), &second));
+/// let evidence = conflict.with_first(first.clone());
 /// assert_eq!((evidence.first, evidence.second), (first, second));
 /// assert!(detector.is_equivocator(&key.validator_id()));
 /// ```
@@ -84,9 +92,9 @@ impl EquivocationDetector {
         EquivocationDetector { config, ..Self::default() }
     }
 
-    /// Records a verified `envelope` carrying `message`; the evidence if it conflicts with an
-    /// envelope recorded before and no evidence was produced for that slot or seq yet.
-    pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<EquivocationEvidence> {
+    /// Records a verified `envelope` carrying `message`; the conflict if it conflicts with an
+    /// envelope recorded before and none was reported for that slot or seq yet.
+    pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<Conflict> {
         let by_seq = self.observe_seq(envelope);
         let by_slot = slot(message).and_then(|slot| self.observe_slot(envelope, slot));
         let evidence = by_seq.or(by_slot)?;
@@ -110,7 +118,7 @@ impl EquivocationDetector {
         }
     }
 
-    fn observe_slot(&mut self, envelope: &Envelope, slot: Slot) -> Option<EquivocationEvidence> {
+    fn observe_slot(&mut self, envelope: &Envelope, slot: Slot) -> Option<Conflict> {
         self.highest = self.highest.max(slot.0);
         let window = self.window();
         if !window.contains(&slot.0 .0) {
@@ -119,7 +127,7 @@ impl EquivocationDetector {
         let slots = self.slots.entry(envelope.origin).or_default();
         // Forget this origin's slots that fell below the window, then keep it within its budget.
         *slots = slots.split_off(&(Height(*window.start()), Round(0), MessageKind::Proposal));
-        let evidence = conflict(slots.entry(slot).or_insert_with(|| Kept::First(envelope.clone())), envelope);
+        let evidence = conflict(slots.entry(slot).or_insert_with(|| Kept::first(envelope)), envelope);
         while slots.len() > self.config.slots_per_origin {
             slots.pop_first();
         }
@@ -138,7 +146,7 @@ impl EquivocationDetector {
         slots + self.seqs.values().map(BTreeMap::len).sum::<usize>()
     }
 
-    fn observe_seq(&mut self, envelope: &Envelope) -> Option<EquivocationEvidence> {
+    fn observe_seq(&mut self, envelope: &Envelope) -> Option<Conflict> {
         let seqs = self.seqs.entry(envelope.origin).or_default();
         if seqs.len() >= self.config.seqs_per_origin && !seqs.contains_key(&envelope.seq) {
             match seqs.first_key_value() {
@@ -148,30 +156,53 @@ impl EquivocationDetector {
                 _ => return None, // older than everything kept
             }
         }
-        conflict(seqs.entry(envelope.seq).or_insert_with(|| Kept::First(envelope.clone())), envelope)
+        conflict(seqs.entry(envelope.seq).or_insert_with(|| Kept::first(envelope)), envelope)
+    }
+}
+
+/// Two envelopes an honest validator never signs both of: the first by id, the second whole. With
+/// the first envelope (from the repair store) it is [`EquivocationEvidence`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The id of the envelope recorded first.
+    pub first: MessageId,
+    /// The envelope that conflicts with it.
+    pub second: Envelope,
+}
+
+impl Conflict {
+    /// The evidence, given the envelope with id [`Conflict::first`].
+    pub fn with_first(self, first: Envelope) -> EquivocationEvidence {
+        EquivocationEvidence { first, second: self.second }
     }
 }
 
 /// What is kept for a slot or sequence number.
 #[derive(Debug)]
 enum Kept {
-    /// The first envelope seen for it.
-    First(Envelope),
-    /// Evidence was produced: later conflicts add nothing.
+    /// The first envelope seen for it: its id, and its payload (shared with the envelope), which a
+    /// resend under another sequence number repeats exactly.
+    First { id: MessageId, payload: Bytes },
+    /// A conflict was reported: later ones add nothing.
     Reported,
 }
 
-/// The evidence if `kept` holds a first envelope with another payload than `envelope`; it is then
-/// marked reported, so each slot yields evidence once.
-fn conflict(kept: &mut Kept, envelope: &Envelope) -> Option<EquivocationEvidence> {
-    let Kept::First(first) = kept else { return None };
-    if first.payload == envelope.payload {
+impl Kept {
+    fn first(envelope: &Envelope) -> Self {
+        Kept::First { id: envelope.id(), payload: envelope.payload.clone() }
+    }
+}
+
+/// The conflict if `kept` holds a first envelope with another payload than `envelope`; it is then
+/// marked reported, so each slot yields one.
+fn conflict(kept: &mut Kept, envelope: &Envelope) -> Option<Conflict> {
+    let Kept::First { id, payload } = kept else { return None };
+    if *payload == envelope.payload {
         return None;
     }
-    // Cheap: payload and signature are reference-counted.
-    let first = first.clone();
+    let first = *id;
     *kept = Kept::Reported;
-    Some(EquivocationEvidence { first, second: envelope.clone() })
+    Some(Conflict { first, second: envelope.clone() })
 }
 
 #[cfg(test)]
@@ -217,8 +248,8 @@ mod tests {
         let mut detector = EquivocationDetector::default();
         let first = prevote(&key, 1, 3, 0, 1);
         assert!(!observe(&mut detector, &first));
-        let evidence = detector.observe(&prevote(&key, 2, 3, 0, 2).0, &prevote(&key, 2, 3, 0, 2).1);
-        assert_eq!(evidence.expect("conflict").first, first.0);
+        let conflict = detector.observe(&prevote(&key, 2, 3, 0, 2).0, &prevote(&key, 2, 3, 0, 2).1);
+        assert_eq!(conflict.expect("conflict").first, first.0.id());
         assert!(detector.is_equivocator(&key.validator_id()));
         assert!(!observe(&mut detector, &prevote(&key, 3, 3, 0, 3)), "the slot was reported already");
         // Another validator is unaffected.

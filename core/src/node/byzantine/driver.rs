@@ -79,10 +79,18 @@ impl Actor {
         requested: bool,
     ) -> bool {
         self.byzantine.detector.set_current_height(self.liveness.position.0);
-        if let Some(evidence) = self.byzantine.detector.observe(envelope, message) {
-            // A message about no height (an address record) is judged against the latest set: so is its evidence.
-            let height = message.height().unwrap_or(self.liveness.position.0);
-            self.proven(evidence, Some(height));
+        if let Some(conflict) = self.byzantine.detector.observe(envelope, message) {
+            match self.store.get(&conflict.first).cloned() {
+                Some(first) => {
+                    // A message about no height (an address record) is judged against the latest
+                    // set: so is its evidence.
+                    let height = message.height().unwrap_or(self.liveness.position.0);
+                    self.proven(conflict.with_first(first), Some(height));
+                }
+                // Its first copy left the store (sized for the heights the detector watches): no
+                // proof to give, and an unproven conflict convicts nobody.
+                None => tracing::debug!(origin = %envelope.origin.short(), "a conflict whose first copy is gone"),
+            }
         }
         if self.is_excluded(&envelope.origin) {
             return true;

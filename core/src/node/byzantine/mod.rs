@@ -18,6 +18,6 @@ pub(crate) mod driver;
 mod evidence;
 mod replay;
 
-pub use detector::{DetectorConfig, EquivocationDetector};
+pub use detector::{Conflict, DetectorConfig, EquivocationDetector};
 pub use evidence::{Equivocation, EquivocationEvidence, EvidenceError};
 pub use replay::ReplayWindow;
