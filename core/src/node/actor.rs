@@ -22,7 +22,7 @@ use super::handle::Signer;
 use super::incoming::IncomingMessage;
 use super::liveness_driver::{Liveness, LivenessCommand};
 use super::reliable_driver::{Reliable, ReliableCommand};
-use super::stats::{KindCounters, NodeStats, PeerStats};
+use super::stats::{CachePeaks, KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};
 use crate::message::{Envelope, Frame, Height, MessageKind, Round};
 use crate::node::byzantine::driver::{Byzantine, ByzantineCommand};
@@ -423,6 +423,12 @@ impl Actor {
             verified: self.totals.verified,
             duplicates: self.seen.total_duplicates(),
             stored: self.store.len(),
+            cache_peaks: CachePeaks {
+                store_entries: self.store.peak().0,
+                store_bytes: self.store.peak().1,
+                seen_entries: self.seen.peak_len(),
+                knowledge_ids: self.knowledge.peak_ids().max(self.announced.peak_ids()),
+            },
             outstanding_wants: self.policy.outstanding_wants(),
             reliable: self.reliable_stats(),
         }

@@ -93,7 +93,7 @@ pub use error::{BuildError, NodeError};
 pub use events::{Direction, DisconnectReason, Misbehaviour, NodeEvent, PeerConnection};
 pub use handle::Node;
 pub use incoming::{IncomingMessage, IncomingMessages};
-pub use stats::{KindCounters, NodeStats, PeerStats};
+pub use stats::{CachePeaks, KindCounters, NodeStats, PeerStats};
 pub use traits::{
     ByzantineNetworkDetector, ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol,
     LivenessMonitor, MessageBroadcaster, NetworkTiming, PeerConnectionManager, PeerReputation, ReliableMessaging,

@@ -71,6 +71,20 @@ impl PeerStats {
     }
 }
 
+/// The most entries (and bytes) each of a node's bounded gossip caches held at once
+/// ([`GossipConfig`](super::gossip::GossipConfig)'s bounds cap them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachePeaks {
+    /// Repair store entries (`store_max_entries`).
+    pub store_entries: usize,
+    /// Repair store bytes (`store_max_bytes`).
+    pub store_bytes: usize,
+    /// Seen-cache ids (`seen_max_entries`).
+    pub seen_entries: usize,
+    /// Ids whose holders are known, the larger of the two knowledge maps (`knowledge_max_ids`).
+    pub knowledge_ids: usize,
+}
+
 /// A snapshot of the node's counters, from [`Node::stats`](super::Node::stats).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeStats {
@@ -93,6 +107,8 @@ pub struct NodeStats {
     pub duplicates: u64,
     /// Verified messages currently held for repair.
     pub stored: usize,
+    /// The most each bounded cache held at once: compare with the config's bounds.
+    pub cache_peaks: CachePeaks,
     /// Ids asked for and not yet received.
     pub outstanding_wants: usize,
     /// Reliable delivery: sent, retransmitted, delivered, failed, timed out, refused acks.

@@ -37,6 +37,7 @@ pub struct PeerKnowledge {
     slots: Slots,
     ids: FifoMap<MessageId, PeerSet>,
     max_ids: usize,
+    peak_ids: usize,
 }
 
 /// The tracked peers' positions in every [`PeerSet`].
@@ -59,6 +60,7 @@ impl PeerKnowledge {
             slots: Slots { by_peer: HashMap::default(), free: Vec::new(), counts: Vec::new(), max_peers },
             ids: FifoMap::new(),
             max_ids: max_ids.max(1),
+            peak_ids: 0,
         }
     }
 
@@ -96,6 +98,12 @@ impl PeerKnowledge {
                 forgotten.slots().for_each(|slot| self.slots.counts[slot] -= 1);
             }
         }
+        self.peak_ids = self.peak_ids.max(self.ids.len());
+    }
+
+    /// The most ids remembered at once so far: at most `max_ids`.
+    pub fn peak_ids(&self) -> usize {
+        self.peak_ids
     }
 
     /// Whether `peer` is known to hold message `id`.

@@ -56,12 +56,13 @@ pub struct SeenCache {
     max_entries: usize,
     max_age: Duration,
     total_duplicates: u64,
+    peak: usize,
 }
 
 impl SeenCache {
     /// An empty cache of at most `max_entries` ids (at least 1), each kept at most `max_age`.
     pub fn new(max_entries: usize, max_age: Duration) -> Self {
-        SeenCache { entries: FifoMap::new(), max_entries: max_entries.max(1), max_age, total_duplicates: 0 }
+        SeenCache { entries: FifoMap::new(), max_entries: max_entries.max(1), max_age, total_duplicates: 0, peak: 0 }
     }
 
     /// An empty cache with the bounds of `config`.
@@ -84,6 +85,7 @@ impl SeenCache {
         while self.entries.len() > self.max_entries {
             self.entries.pop_oldest();
         }
+        self.peak = self.peak.max(self.entries.len());
         Seen::New
     }
 
@@ -112,6 +114,11 @@ impl SeenCache {
     pub fn expire(&mut self, now: Instant) {
         let max_age = self.max_age;
         self.entries.pop_oldest_while(|entry| has_aged(entry.first_seen, now, max_age));
+    }
+
+    /// The most ids remembered at once so far: at most `max_entries`.
+    pub fn peak_len(&self) -> usize {
+        self.peak
     }
 
     /// Ids remembered now (expired ones included until the next [`expire`](Self::expire) or record).

@@ -54,6 +54,8 @@ pub struct MessageStore {
     bytes: usize,
     max_entries: usize,
     max_bytes: usize,
+    /// The most entries and bytes held at once.
+    peak: (usize, usize),
 }
 
 impl MessageStore {
@@ -70,6 +72,7 @@ impl MessageStore {
             entries: FifoMap::new(),
             heartbeats: BTreeMap::new(),
             superseded: FifoMap::new(),
+            peak: (0, 0),
             bytes: 0,
             max_entries: max_entries.max(1),
             max_bytes,
@@ -118,7 +121,13 @@ impl MessageStore {
             self.forget_heartbeat(&evicted_id, &evicted);
             self.bytes -= Self::footprint(&evicted);
         }
+        self.peak = (self.peak.0.max(self.entries.len()), self.peak.1.max(self.bytes));
         true
+    }
+
+    /// The most entries and bytes held at once so far: within the bounds it was made with.
+    pub fn peak(&self) -> (usize, usize) {
+        self.peak
     }
 
     fn remove(&mut self, id: &MessageId) {
