@@ -373,7 +373,7 @@ impl Engine {
     }
 
     fn on_vote(&mut self, phase: Phase, vote: &Vote) {
-        if self.votes.record(phase, vote.round, vote.validator, vote.block_hash) {
+        if self.votes.record(&self.set, phase, vote.round, vote.validator, vote.block_hash) {
             self.skip_to(vote.round);
             self.progress();
         }
@@ -516,7 +516,7 @@ impl Engine {
         };
         self.enter_step(step);
         self.sign(message);
-        self.votes.record(phase, self.round, self.me, block);
+        self.votes.record(&self.set, phase, self.round, self.me, block);
     }
 
     fn sign(&mut self, message: ConsensusMessage) {

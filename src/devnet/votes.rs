@@ -33,7 +33,7 @@ pub enum Phase {
 /// let mut book = VoteBook::default();
 /// let block = Some(BlockHash([1; 32]));
 /// for key in &ids[..3] {
-///     book.record(Phase::PreVote, Round(0), key.validator_id(), block);
+///     book.record(&set, Phase::PreVote, Round(0), key.validator_id(), block);
 /// }
 /// assert!(book.tally(&set, Phase::PreVote, Round(0), block).is_supermajority());
 /// assert!(!book.tally(&set, Phase::PreVote, Round(0), None).is_supermajority());
@@ -45,12 +45,43 @@ pub struct VoteBook {
 
 #[derive(Debug, Default)]
 struct RoundVotes {
-    prevotes: BTreeMap<ValidatorId, Option<BlockHash>>,
-    precommits: BTreeMap<ValidatorId, Option<BlockHash>>,
+    prevotes: PhaseVotes,
+    precommits: PhaseVotes,
+}
+
+/// One phase's votes of a round, with the power behind each value kept as votes come: a tally is
+/// asked for after every vote, and recounting a hundred voters each time made counting quadratic.
+#[derive(Debug, Default)]
+struct PhaseVotes {
+    /// Each voter's vote and power.
+    votes: BTreeMap<ValidatorId, (Option<BlockHash>, u64)>,
+    /// The power behind each value (nil for `None`).
+    power: BTreeMap<Option<BlockHash>, u64>,
+    /// The power of every vote, whatever its value.
+    any: u64,
+}
+
+impl PhaseVotes {
+    fn add(&mut self, voter: ValidatorId, block: Option<BlockHash>, power: u64) -> bool {
+        if self.votes.contains_key(&voter) {
+            return false;
+        }
+        self.votes.insert(voter, (block, power));
+        *self.power.entry(block).or_default() += power;
+        self.any += power;
+        true
+    }
+
+    fn remove(&mut self, voter: &ValidatorId) {
+        if let Some((block, power)) = self.votes.remove(voter) {
+            *self.power.entry(block).or_default() -= power;
+            self.any -= power;
+        }
+    }
 }
 
 impl RoundVotes {
-    fn phase(&self, phase: Phase) -> &BTreeMap<ValidatorId, Option<BlockHash>> {
+    fn phase(&self, phase: Phase) -> &PhaseVotes {
         match phase {
             Phase::PreVote => &self.prevotes,
             Phase::PreCommit => &self.precommits,
@@ -58,19 +89,28 @@ impl RoundVotes {
     }
 }
 
+/// `power` out of `set`'s total.
+fn tally_of(set: &ValidatorSet, power: u64) -> Tally {
+    Tally { power, total_power: set.total_power(), quorum_power: set.quorum_power() }
+}
+
 impl VoteBook {
-    /// Records `voter`'s `phase` vote in `round`; `false` if it had already voted there.
-    pub fn record(&mut self, phase: Phase, round: Round, voter: ValidatorId, block: Option<BlockHash>) -> bool {
+    /// Records `voter`'s `phase` vote in `round`, with its power in `set` (the set the votes are
+    /// tallied against); `false` if it had already voted there.
+    pub fn record(
+        &mut self,
+        set: &ValidatorSet,
+        phase: Phase,
+        round: Round,
+        voter: ValidatorId,
+        block: Option<BlockHash>,
+    ) -> bool {
         let votes = self.rounds.entry(round).or_default();
-        let map = match phase {
+        let phase_votes = match phase {
             Phase::PreVote => &mut votes.prevotes,
             Phase::PreCommit => &mut votes.precommits,
         };
-        if map.contains_key(&voter) {
-            return false;
-        }
-        map.insert(voter, block);
-        true
+        phase_votes.add(voter, block, set.power_of([&voter]))
     }
 
     /// Forgets every vote of `voter` (proven byzantine): none of them counts any more.
@@ -83,28 +123,25 @@ impl VoteBook {
 
     /// The power behind `block` (nil for `None`) in `phase` of `round`.
     pub fn tally(&self, set: &ValidatorSet, phase: Phase, round: Round, block: Option<BlockHash>) -> Tally {
-        let votes = self.rounds.get(&round);
-        let voters = votes.into_iter().flat_map(|v| v.phase(phase).iter()).filter(|(_, b)| **b == block);
-        Tally::count(set, voters.map(|(id, _)| id))
+        let power = self.rounds.get(&round).and_then(|v| v.phase(phase).power.get(&block).copied());
+        tally_of(set, power.unwrap_or(0))
     }
 
     /// The power of every vote, whatever its value, in `phase` of `round`.
     pub fn tally_any(&self, set: &ValidatorSet, phase: Phase, round: Round) -> Tally {
-        let votes = self.rounds.get(&round);
-        Tally::count(set, votes.into_iter().flat_map(|v| v.phase(phase).keys()))
+        tally_of(set, self.rounds.get(&round).map_or(0, |v| v.phase(phase).any))
     }
 
     /// The block (not nil) holding a supermajority in `phase` of `round`, if any.
     pub fn supermajority_block(&self, set: &ValidatorSet, phase: Phase, round: Round) -> Option<BlockHash> {
         let votes = self.rounds.get(&round)?.phase(phase);
-        let candidates: BTreeSet<BlockHash> = votes.values().flatten().copied().collect();
-        candidates.into_iter().find(|block| self.tally(set, phase, round, Some(*block)).is_supermajority())
+        votes.power.iter().find_map(|(block, power)| block.filter(|_| tally_of(set, *power).is_supermajority()))
     }
 
     /// Every validator that voted in `round`, in either phase.
     pub fn voters(&self, round: Round) -> BTreeSet<ValidatorId> {
         let votes = self.rounds.get(&round);
-        votes.into_iter().flat_map(|v| v.prevotes.keys().chain(v.precommits.keys())).copied().collect()
+        votes.into_iter().flat_map(|v| v.prevotes.votes.keys().chain(v.precommits.votes.keys())).copied().collect()
     }
 
     /// The rounds with any vote, in order.
