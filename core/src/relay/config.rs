@@ -53,15 +53,16 @@ impl RelayConfig {
         RelayConfig { reservation_lifetime: Duration::from_secs(300), ..Self::recommended() }
     }
 
-    /// For tests: 30 s reservations, 16 reservations, 64 circuits (16 per peer), 64 MiB and 10 min per
-    /// circuit, so tests can reach every limit quickly by lowering one field.
+    /// For tests: 30 s reservations, 16 reservations, 64 circuits (16 per peer), 1 GiB (the
+    /// conformance suite's 10 000 frames up to 4 MiB move ~80 MiB) and 10 min per circuit; a test
+    /// reaches any limit by lowering one field.
     pub fn test() -> Self {
         RelayConfig {
             reservation_lifetime: Duration::from_secs(30),
             max_reservations: 16,
             max_circuits: 64,
             max_circuits_per_peer: 16,
-            circuit_byte_limit: 64 << 20,
+            circuit_byte_limit: 1 << 30,
             circuit_time_limit: Duration::from_secs(600),
             link_queue_frames: 64,
         }
