@@ -15,7 +15,9 @@ use std::sync::{Arc, OnceLock};
 use bytes::{Bytes, BytesMut};
 use quorumnet_core::codec::{CodecError, FrameDecoder};
 use quorumnet_core::identity::{ChainId, Keypair};
-use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, Round};
+use quorumnet_core::message::{
+    AddressRecord, ConsensusMessage, Envelope, Frame, HearsBitmap, Heartbeat, Height, Round,
+};
 use quorumnet_core::node::link::testing::PartReassembler;
 use quorumnet_core::node::link::PeerLinkConfig;
 use quorumnet_core::secure::wire::NOISE_LEN_PREFIX_LEN;

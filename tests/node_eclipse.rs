@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{chain, next_event, Sim, WALL_BASE_MICROS};
 use quorumnet::memory::LinkConfig;
-use quorumnet::message::{ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, Round};
+use quorumnet::message::{ConsensusMessage, Envelope, Frame, HearsBitmap, Heartbeat, Height, Round};
 use quorumnet::node::liveness::LivenessEvent;
 use quorumnet::node::{NodeConfig, NodeEvent};
 use quorumnet::transport::Connection;

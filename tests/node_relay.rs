@@ -81,7 +81,10 @@ async fn start(sim: &mut Sim, relays: &[usize]) {
             let builder = with_relays(builder, &relay_ids, network.clone());
             if i == NAT {
                 // No listening socket and no transport to dial anyone directly: only circuits reach it.
-                nat_addresses.into_iter().fold(builder, NodeBuilder::listen).clock(VirtualClock::shared(WALL_BASE_MICROS))
+                nat_addresses
+                    .into_iter()
+                    .fold(builder, NodeBuilder::listen)
+                    .clock(VirtualClock::shared(WALL_BASE_MICROS))
             } else {
                 cluster::on_memory(builder, &network, i, WALL_BASE_MICROS)
             }

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use quorumnet_core::codec::{self, CodecError, FrameDecoder};
 use quorumnet_core::identity::{key_file, Keypair, PublicKey, Signature, ValidatorId};
 use quorumnet_core::message::{
-    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, MessageId, Proposal, Round,
-    Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, HearsBitmap, Heartbeat, Height, MessageId,
+    Proposal, Round, Vote,
 };
 use quorumnet_core::node::link::testing::PartReassembler;
 

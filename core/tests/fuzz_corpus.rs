@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use ciborium::Value;
 use proptest::prelude::*;
 use quorumnet_core::identity::{ChainId, Keypair, Signature};
-use quorumnet_core::message::{AddressRecord, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, MessageId, Round};
+use quorumnet_core::message::{
+    AddressRecord, ConsensusMessage, Envelope, Frame, HearsBitmap, Heartbeat, Height, MessageId, Round,
+};
 use quorumnet_core::secure::wire::noise_len_prefix;
 use quorumnet_core::secure::{NoiseHandshake, NoiseKeys, Role};
 use quorumnet_core::transport::Admission;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::validator;
 use quorumnet_core::identity::{Signature, ValidatorId};
-use quorumnet_core::message::{ConsensusMessage, Envelope, Heartbeat, HearsBitmap, Height, MessageId, Round};
+use quorumnet_core::message::{ConsensusMessage, Envelope, HearsBitmap, Heartbeat, Height, MessageId, Round};
 use quorumnet_core::node::gossip::{GossipConfig, MessageStore, PeerKnowledge, Seen, SeenCache};
 use tokio::time::Instant;
 

@@ -2,13 +2,15 @@
 //! the heartbeat's height, and receivers read it against that set, not their current one.
 
 use quorumnet_core::identity::{Keypair, ValidatorId};
-use quorumnet_core::message::{ConsensusMessage, Heartbeat, HearsBitmap, HearsError, Height, Round};
+use quorumnet_core::message::{ConsensusMessage, HearsBitmap, HearsError, Heartbeat, Height, Round};
 use quorumnet_core::node::liveness::heard_by;
 use quorumnet_core::validator::{ListValidatorSetSource, ValidatorInfo, ValidatorSet};
 
 fn set_of(seeds: impl IntoIterator<Item = u8>) -> ValidatorSet {
-    ValidatorSet::new(seeds.into_iter().map(|s| ValidatorInfo::new(Keypair::from_seed(&[s; 32]).public_key().clone(), 1)))
-        .unwrap()
+    ValidatorSet::new(
+        seeds.into_iter().map(|s| ValidatorInfo::new(Keypair::from_seed(&[s; 32]).public_key().clone(), 1)),
+    )
+    .unwrap()
 }
 
 fn heartbeat(height: u64, hears: HearsBitmap) -> Heartbeat {

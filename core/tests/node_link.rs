@@ -9,8 +9,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use quorumnet_core::identity::{Signature, ValidatorId};
 use quorumnet_core::message::{
-    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, Heartbeat, HearsBitmap, Height, MessageId, Proposal, Round,
-    Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, Frame, HearsBitmap, Heartbeat, Height, MessageId,
+    Proposal, Round, Vote,
 };
 use quorumnet_core::node::link::testing::{channel_pair, gated_channel_pair, ChannelConnection, Gate, Tap};
 use quorumnet_core::node::link::{
@@ -161,7 +161,13 @@ fn frames_are_classified_vote_proposal_liveness_and_the_rest_by_default() {
         ),
         (
             message(
-                &ConsensusMessage::Heartbeat(Heartbeat { validator, height, round, time_micros: 5, hears: HearsBitmap::default() }),
+                &ConsensusMessage::Heartbeat(Heartbeat {
+                    validator,
+                    height,
+                    round,
+                    time_micros: 5,
+                    hears: HearsBitmap::default(),
+                }),
                 5,
             ),
             Priority::Liveness,

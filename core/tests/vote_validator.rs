@@ -8,7 +8,9 @@ use std::sync::Arc;
 use common::chain;
 use common::validators::set_with_powers;
 use quorumnet_core::identity::{Algorithm, IdentityError, Keypair};
-use quorumnet_core::message::{BlockHash, ConsensusMessage, Envelope, EnvelopeError, Heartbeat, HearsBitmap, Height, Round, Vote};
+use quorumnet_core::message::{
+    BlockHash, ConsensusMessage, Envelope, EnvelopeError, HearsBitmap, Heartbeat, Height, Round, Vote,
+};
 use quorumnet_core::node::vote_validator::{RemoteVoteValidator, VerifiedVote, VoteError, VotePhase, VoteTarget};
 use quorumnet_core::validator::{
     ListValidatorSetSource, ValidatorInfo, ValidatorSetChange, ValidatorSetHistory, ValidatorUpdate,

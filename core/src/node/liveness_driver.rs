@@ -25,10 +25,10 @@ use super::actor::Actor;
 use super::events::NodeEvent;
 use crate::identity::ValidatorId;
 use crate::message::Frame;
-use crate::message::{ConsensusMessage, Heartbeat, HearsBitmap, Height, MessageKind, Round};
+use crate::message::{ConsensusMessage, HearsBitmap, Heartbeat, Height, MessageKind, Round};
 use crate::node::liveness::{
-    heard_by, quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewBound,
-    SkewEstimator,
+    heard_by, quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator,
+    SkewBound, SkewEstimator,
 };
 use crate::validator::ValidatorSet;
 

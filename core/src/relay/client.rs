@@ -211,8 +211,11 @@ impl LinkShared {
                     }
                     s.incoming.clone()
                 };
-                let pending =
-                    PendingCircuit { stream: CircuitStream::new(shared, self.clone(), from), from, relay: self.relay.clone() };
+                let pending = PendingCircuit {
+                    stream: CircuitStream::new(shared, self.clone(), from),
+                    from,
+                    relay: self.relay.clone(),
+                };
                 let refused = match incoming {
                     Some(incoming) => match incoming.try_send(pending) {
                         Ok(()) => None,

@@ -391,7 +391,8 @@ impl Shared {
         let mut s = self.lock();
         s.links.remove(&link);
         s.reservations.retain(|_, r| r.link != link);
-        let on_link: Vec<u64> = s.circuits.iter().filter(|(_, c)| c.ends.iter().any(|e| e.0 == link)).map(|(i, _)| *i).collect();
+        let on_link: Vec<u64> =
+            s.circuits.iter().filter(|(_, c)| c.ends.iter().any(|e| e.0 == link)).map(|(i, _)| *i).collect();
         let mut sends = Sends::new();
         for index in on_link {
             reset(&mut s, &mut sends, index, RelayReason::PeerGone);

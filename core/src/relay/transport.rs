@@ -278,7 +278,8 @@ impl Transport for RelayTransport {
         let span = tracing::debug_span!("relay_dial", %addr);
         async {
             let stream = self.shared.link(&relay).await?.connect(target).await?;
-            let conn = self.shared.secure(stream, Role::Initiator, Some(expected.unwrap_or(target)), addr.clone()).await?;
+            let conn =
+                self.shared.secure(stream, Role::Initiator, Some(expected.unwrap_or(target)), addr.clone()).await?;
             Ok(Box::new(conn) as Box<dyn Connection>)
         }
         .instrument(span)

@@ -9,8 +9,8 @@ use ciborium::Value;
 use quorumnet_core::codec::CodecError;
 use quorumnet_core::identity::{ChainId, Signature, ValidatorId};
 use quorumnet_core::message::{
-    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, EvidenceReport, Heartbeat,
-    HearsBitmap, Height, Proposal, Round, Vote,
+    AddressRecord, BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, EvidenceReport, HearsBitmap,
+    Heartbeat, Height, Proposal, Round, Vote,
 };
 
 pub fn chain() -> ChainId {

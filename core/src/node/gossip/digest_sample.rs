@@ -25,7 +25,14 @@ use crate::message::MessageId;
 /// assert!((2..=20).contains(&told), "about 8 of 100: {told}");
 /// assert!(digest_carries(&me, &peers[0], &id, 8, 8, 0), "with no more peers than the fanout, all");
 /// ```
-pub fn digest_carries(me: &ValidatorId, peer: &ValidatorId, id: &MessageId, peers: usize, fanout: usize, epoch: u64) -> bool {
+pub fn digest_carries(
+    me: &ValidatorId,
+    peer: &ValidatorId,
+    id: &MessageId,
+    peers: usize,
+    fanout: usize,
+    epoch: u64,
+) -> bool {
     if peers <= fanout {
         return true;
     }

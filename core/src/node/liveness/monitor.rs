@@ -516,6 +516,9 @@ impl LivenessMonitor {
     /// heartbeat does not list this node, or it left a reliable message unacknowledged over a live link.
     pub fn is_eclipsed_from(&self, validator: &ValidatorId) -> bool {
         self.is_eclipsed()
-            && self.watched.get(validator).is_none_or(|watched| !watched.hears.contains(&self.me) || watched.ack_missing)
+            && self
+                .watched
+                .get(validator)
+                .is_none_or(|watched| !watched.hears.contains(&self.me) || watched.ack_missing)
     }
 }

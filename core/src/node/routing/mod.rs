@@ -25,11 +25,7 @@ use crate::transport::PeerAddress;
 
 /// The address to dial after `failures` consecutive failures: the usable addresses in their
 /// published order, taken round robin. `None` when no address has a transport here.
-pub fn choose_address<'a>(
-    addresses: &'a [PeerAddress],
-    usable: impl Fn(&str) -> bool,
-    failures: u32,
-) -> Option<&'a PeerAddress> {
+pub fn choose_address(addresses: &[PeerAddress], usable: impl Fn(&str) -> bool, failures: u32) -> Option<&PeerAddress> {
     let usable: Vec<&PeerAddress> = addresses.iter().filter(|a| usable(a.scheme())).collect();
     if usable.is_empty() {
         return None;
