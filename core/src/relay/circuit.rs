@@ -199,6 +199,10 @@ impl AsyncRead for CircuitStream {
 
 impl AsyncWrite for CircuitStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            // An empty `Data` is a protocol violation: nothing to send.
+            return Poll::Ready(Ok(0));
+        }
         let mut s = self.circuit.lock();
         if let Some(why) = &s.reset {
             return Poll::Ready(Err(Self::reset_error(why)));
@@ -208,7 +212,7 @@ impl AsyncWrite for CircuitStream {
         }
         let room = self.link.circuit_unsent_bound().saturating_sub(s.queued).min(MAX_DATA_LEN).min(buf.len());
         let n = s.send_window.take_up_to(room as u64) as usize;
-        if n == 0 && !buf.is_empty() {
+        if n == 0 {
             s.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
