@@ -156,7 +156,23 @@ FRAME = Enum(
     Want=Map(("ids", Array(ID, MAX_IDS))),
     Prune=Map(("origin", ID)),
 )
-SCHEMAS = {"ConsensusMessage": CONSENSUS_MESSAGE, "Envelope": ENVELOPE, "Frame": FRAME}
+# docs/wire.md §7: the relay control frames; reasons are text strings of a fixed list.
+RELAY_REASON = Text(r"NoReservation|ReservationCapReached|CircuitCapReached|ByteLimit|TimeLimit|"
+                    r"CreditViolation|PeerGone|Abandoned|ProtocolViolation|Busy", 32)
+CIRCUIT = Uint(64)
+RELAY_FRAME = Enum(
+    Reserve=Map(),
+    Reserved=Map(("expires_in_ms", Uint(64))),
+    Refused=Map(("reason", RELAY_REASON)),
+    Connect=Map(("circuit", CIRCUIT), ("target", ID)),
+    Connected=Map(("circuit", CIRCUIT)),
+    Incoming=Map(("circuit", CIRCUIT), ("from", ID)),
+    Data=Map(("circuit", CIRCUIT), ("bytes", Bstr())),
+    Credit=Map(("circuit", CIRCUIT), ("bytes", Uint(64))),
+    Close=Map(("circuit", CIRCUIT)),
+    Reset=Map(("circuit", CIRCUIT), ("reason", RELAY_REASON)),
+)
+SCHEMAS = {"ConsensusMessage": CONSENSUS_MESSAGE, "Envelope": ENVELOPE, "Frame": FRAME, "RelayFrame": RELAY_FRAME}
 
 
 def check_roundtrip(data, schema, path):

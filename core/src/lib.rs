@@ -9,6 +9,7 @@
 //!   bytes) and u32 length-prefixed framing whose limit is checked before any allocation.
 //! - [`validator`]: validator sets with voting power, versioned by the height they take effect at.
 //! - [`node`]: the node runtime; so far the pure pieces of gossip ([`node::gossip`]).
+//! - [`relay`]: relay circuits for validators behind NAT (the relay, and the `relay` transport).
 //!
 //! The wire protocol is specified in the repository's `docs/wire.md`, with test vectors.
 //!
@@ -20,6 +21,7 @@ pub mod codec;
 pub mod identity;
 pub mod message;
 pub mod node;
+pub mod relay;
 pub mod secure;
 pub mod transport;
 pub mod validator;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use quorumnet_core::identity::{ChainId, Keypair};
 use quorumnet_core::message::{Envelope, Frame, MessageId};
+use quorumnet_core::relay::wire::{RelayFrame, RelayReason};
 
 /// The seed of the key that signs the doc's envelopes (`[0x42; 32]`, ML-DSA-65).
 const SIGNER_SEED: [u8; 32] = [0x42; 32];
@@ -64,6 +65,20 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         vector("frame_want", "Frame", Frame::Want { ids: vec![envelope.id()] }.encode()),
         vector("frame_prune", "Frame", Frame::Prune { origin: envelope.origin }.encode()),
     ]);
+    let relay = |name, frame: RelayFrame| vector(name, "RelayFrame", frame.encode());
+    let target = envelope.origin;
+    vectors.extend([
+        relay("relay_reserve", RelayFrame::Reserve {}),
+        relay("relay_reserved", RelayFrame::Reserved { expires_in_ms: 3_600_000 }),
+        relay("relay_refused", RelayFrame::Refused { reason: RelayReason::ReservationCapReached }),
+        relay("relay_connect", RelayFrame::Connect { circuit: 2, target }),
+        relay("relay_connected", RelayFrame::Connected { circuit: 2 }),
+        relay("relay_incoming", RelayFrame::Incoming { circuit: 1, from: target }),
+        relay("relay_data", RelayFrame::Data { circuit: 1, bytes: vec![0x00, 0x03, 0xaa, 0xbb, 0xcc] }),
+        relay("relay_credit", RelayFrame::Credit { circuit: 1, bytes: 65_536 }),
+        relay("relay_close", RelayFrame::Close { circuit: 2 }),
+        relay("relay_reset", RelayFrame::Reset { circuit: 2, reason: RelayReason::NoReservation }),
+    ]);
     vectors
 }
 
@@ -107,6 +122,7 @@ fn every_doc_vector_is_what_the_code_encodes_and_nothing_is_missing() {
         let decoded = match v.type_name {
             "Frame" => Frame::decode(bytes).map(|f| f.encode()),
             "Envelope" => Envelope::decode(bytes).map(|e| e.encode()),
+            "RelayFrame" => RelayFrame::decode(bytes).map(|f| f.encode()),
             _ => quorumnet_core::message::ConsensusMessage::decode(bytes).map(|m| m.encode()),
         };
         assert_eq!(decoded.as_deref(), Ok(&bytes[..]), "{}: decode then encode", v.name);

@@ -130,10 +130,15 @@ impl Actor {
         }
     }
 
-    /// Dials `peer` at its first address we have a transport for. Without one, the peer is not
-    /// dialed until a new address record arrives (it may still dial us).
+    /// Dials `peer` at the address [`routing::choose_address`](super::routing::choose_address) picks
+    /// (its addresses with a transport here, the next one after each failure, so a validator behind
+    /// two relays is reached through the other when one fails). Without one, the peer is not dialed
+    /// until a new address record arrives (it may still dial us).
     fn start_dial(&mut self, peer: ValidatorId) {
-        let address = self.book.addresses_of(&peer).iter().find(|a| self.transports.contains_key(a.scheme())).cloned();
+        let failures = self.peers.get(&peer).map_or(0, |state| state.attempts);
+        let addresses = self.book.addresses_of(&peer);
+        let usable = |scheme: &str| self.transports.contains_key(scheme);
+        let address = super::routing::choose_address(addresses, usable, failures).cloned();
         let Some(state) = self.peers.get_mut(&peer) else { return };
         state.next_dial = None;
         let Some(address) = address else {

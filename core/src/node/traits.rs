@@ -21,7 +21,9 @@
 //! state, so they are synchronous calls on a value the engine can keep, clone and use off the node's
 //! task.
 //!
-//! Routing (`MessageRouter`) arrives with the relay layer that implements it.
+//! Routing (`MessageRouter`) is not a trait yet: with relays, a relayed validator is an ordinary
+//! address (`relay://…`, see [`crate::relay`]) and [`crate::node::routing::choose_address`] picks which
+//! of a peer's addresses to dial, moving to the next after each failure.
 
 use std::time::Duration;
 

@@ -1,0 +1,148 @@
+//! Validators behind NAT, reached only through relays: the node runtime's broadcast, gossip and
+//! reliable delivery reach them over `relay://` circuits (Noise end to end through the relay), and
+//! with two relays, killing one fails over to the other while messages keep flowing. On the
+//! simulator in virtual time, and once over real tcp-noise loopback sockets.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Sim;
+use quorumnet::devnet::cluster::{self, set_listing, WALL_BASE_MICROS};
+use quorumnet::identity::{Keypair, ValidatorId};
+use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
+use quorumnet::message::{Height, MessageId};
+use quorumnet::node::reliable::DeliveryStatus;
+use quorumnet::node::{NodeBuilder, NodeConfig, VirtualClock};
+use quorumnet::relay::{RelayClientConfig, RelayConfig, RelayServer, RelayTransport};
+use quorumnet::transport::{Admission, PeerAddress, Transport, TransportConfig, TransportContext};
+use quorumnet::validator::ListValidatorSetSource;
+
+/// Validators 0..3 listen on the simulator; validator 3 has no listener and no transport but
+/// `relay`; keys 4 and 5 are the relays.
+const N: usize = 4;
+const NAT: usize = 3;
+const RELAYS: [usize; 2] = [4, 5];
+
+/// How long, after its relay died, a NAT-bound validator may go unreached: the peers' lost links
+/// redial at the node's reconnect backoff (`NodeConfig::test`), the first redial goes to the next
+/// address (the other relay), and a message then takes a few link latencies. Checked in virtual time.
+const FAILOVER_BOUND: Duration = Duration::from_secs(5);
+
+fn link() -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
+}
+
+fn relay_name(relay: usize) -> String {
+    format!("mem://relay-{relay}")
+}
+
+/// A relay for the set's validators, listening on the simulator.
+async fn start_relay(sim: &Sim, relay: usize) -> RelayServer {
+    let ctx = TransportContext {
+        keypair: sim.keys[relay].clone(),
+        chain_id: common::chain(),
+        admission: Admission::for_validators(sim.ids[..N].iter().copied()),
+        config: TransportConfig::test(),
+    };
+    let listener = MemoryTransport::new(sim.network.clone(), ctx).listen(&relay_name(relay).parse().unwrap()).await;
+    RelayServer::spawn(listener.expect("the relay listens"), RelayConfig::test())
+}
+
+/// `builder` with the relays admitted and the `relay` transport, its relay links on `network`.
+fn with_relays(builder: NodeBuilder, relays: &[ValidatorId], network: MemoryNetwork) -> NodeBuilder {
+    let admission = builder.admission();
+    for relay in relays {
+        admission.allow(*relay);
+    }
+    builder.transport_with(move |ctx| {
+        let inner = Arc::new(MemoryTransport::new(network, ctx.clone()));
+        Ok(Arc::new(RelayTransport::over(ctx.clone(), inner).with_config(RelayClientConfig::test())))
+    })
+}
+
+fn relayed_address(sim: &Sim, relay: usize, validator: usize) -> PeerAddress {
+    format!("relay://{}/{}", relay_name(relay), sim.ids[validator]).parse().unwrap()
+}
+
+/// Starts the four validators: three on the simulator, validator 3 behind `relays` only, listed at
+/// their `relay://` addresses in that order.
+async fn start(sim: &mut Sim, relays: &[usize]) {
+    let nat_addresses: Vec<PeerAddress> = relays.iter().map(|r| relayed_address(sim, *r, NAT)).collect();
+    let keys: Vec<(usize, &Arc<Keypair>)> = (0..N).map(|i| (i, &sim.keys[i])).collect();
+    let set = set_listing(&keys, |i| if i == NAT { nat_addresses.clone() } else { vec![cluster::memory_address(i)] });
+    let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
+    let relay_ids: Vec<ValidatorId> = RELAYS.iter().map(|r| sim.ids[*r]).collect();
+    // The NAT-bound validator first: its `listen` holds its reservations before anyone dials it.
+    for i in std::iter::once(NAT).chain((0..N).filter(|i| *i != NAT)) {
+        let (network, relay_ids, nat_addresses) = (sim.network.clone(), relay_ids.clone(), nat_addresses.clone());
+        sim.spawn_with(i, source.clone(), sim.config.clone(), move |builder| {
+            let builder = with_relays(builder, &relay_ids, network.clone());
+            if i == NAT {
+                // No listening socket and no transport to dial anyone directly: only circuits reach it.
+                nat_addresses
+                    .into_iter()
+                    .fold(builder, NodeBuilder::listen)
+                    .clock(VirtualClock::shared(WALL_BASE_MICROS))
+            } else {
+                cluster::on_memory(builder, &network, i, WALL_BASE_MICROS)
+            }
+        })
+        .await;
+    }
+}
+
+/// Every other validator broadcasts a vote; the NAT-bound one must deliver them all.
+async fn broadcasts_reach_the_nat_bound_validator(sim: &mut Sim, height: u64, within: Duration) {
+    let mut ids: Vec<MessageId> = Vec::new();
+    for i in (0..N).filter(|i| *i != NAT) {
+        ids.push(sim.broadcast(i, height).await);
+    }
+    sim.await_delivered(&[NAT], &ids, within).await;
+}
+
+/// Every other validator sends a reliable vote to the NAT-bound one, acknowledged by it.
+async fn reliable_sends_are_acknowledged_by_the_nat_bound_validator(sim: &mut Sim, height: u64, within: Duration) {
+    for i in (0..N).filter(|i| *i != NAT) {
+        let vote = sim.vote(i, height);
+        let node = sim.nodes[&i].clone();
+        let id = node.send_reliable(sim.ids[NAT], &vote).await.expect("send_reliable");
+        let status = tokio::time::timeout(within, node.wait_for_ack(sim.ids[NAT], id))
+            .await
+            .unwrap_or_else(|_| panic!("validator {i}'s reliable send was not acknowledged within {within:?}"))
+            .expect("wait_for_ack");
+        assert_eq!(status, DeliveryStatus::Delivered, "validator {i}'s reliable send");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_without_a_listener_gets_every_broadcast_and_acknowledges_reliable_sends_through_a_relay() {
+    let mut sim = Sim::new(6, 71, link(), NodeConfig::test());
+    let relay = start_relay(&sim, RELAYS[0]).await;
+    start(&mut sim, &RELAYS[..1]).await;
+    broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 2, Duration::from_secs(10)).await;
+    let stats = relay.stats();
+    assert_eq!(stats.reservations, 1, "the NAT-bound validator holds its reservation");
+    assert!(stats.circuits >= N - 1, "each other validator reaches it by a circuit: {stats:?}");
+    assert!(stats.bytes_forwarded > 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_two_relays_killing_one_fails_over_to_the_other_while_messages_keep_flowing() {
+    let mut sim = Sim::new(6, 73, link(), NodeConfig::test());
+    let first = start_relay(&sim, RELAYS[0]).await;
+    let second = start_relay(&sim, RELAYS[1]).await;
+    start(&mut sim, &RELAYS).await;
+    broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    assert!(first.stats().circuits >= N - 1, "peers dial the first listed relay first");
+    assert_eq!(second.stats().reservations, 1, "the second relay holds a reservation too");
+
+    drop(first); // the relay dies: its links and circuits end
+    broadcasts_reach_the_nat_bound_validator(&mut sim, 2, FAILOVER_BOUND).await;
+    reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 3, FAILOVER_BOUND).await;
+    assert!(second.stats().circuits >= N - 1, "every peer now reaches it through the second relay");
+    sim.shutdown().await;
+}
