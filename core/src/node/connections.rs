@@ -197,11 +197,11 @@ impl Actor {
         }
         // An eclipsed node keeps dialing those that do not hear it at the shortest backoff: a direct
         // link is its way around the peers that drop its traffic, worth far more than the dials.
-        let eclipsed_from = self.liveness.monitor.is_eclipsed_from(&peer);
-        let attempts = if eclipsed_from { 0 } else { self.peers.get(&peer).map_or(0, |state| state.attempts) };
-        let delay = self.backoff(attempts);
+        let attempts = self.peers.get(&peer).map_or(0, |state| state.attempts);
+        let delay = self.backoff(if self.liveness.monitor.is_eclipsed_from(&peer) { 0 } else { attempts });
         let at = self.first_dial_at(&peer, self.clock.now()) + delay;
         if let Some(state) = self.peers.get_mut(&peer) {
+            // Counted whatever the delay: the count also picks the next of the peer's addresses.
             state.attempts = attempts.saturating_add(1);
             state.next_dial = Some(at);
         }
