@@ -247,7 +247,8 @@ const HEARTBEAT_WINDOW: Duration = Duration::from_secs(10);
 async fn heartbeat_scenario(name: &str, n: usize) -> HeartbeatRow {
     let wall = std::time::Instant::now();
     let config = NodeConfig::recommended();
-    let interval = config.liveness.heartbeat_interval;
+    // The interval in force: beyond `heartbeat_scale_from` validators it grows with √N.
+    let interval = config.liveness.for_validators(n).heartbeat_interval;
     let mut sim = Sim::start(n, 2024, sim_link(), config).await;
     sim.await_full_mesh(Duration::from_secs(30)).await;
     settle(&mut sim).await;
