@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::gossip::fifo::FifoMap;
-use crate::identity::{ChainId, PublicKey};
-use crate::message::{signing_bytes, Envelope};
+use crate::identity::{ChainId, PublicKey, Signature};
+use crate::message::{Envelope, ENVELOPE_SIGNING_DOMAIN};
 
 /// The outcomes of envelope signature checks, shared by every node of one process — **for
 /// simulations only**.
@@ -13,8 +13,10 @@ use crate::message::{signing_bytes, Envelope};
 /// In a devnet of N validators in one process, every envelope is verified by every node: N
 /// verifications of the same bytes under the same key, each ~8.5 µs of ML-DSA-65, the largest
 /// single cost of a 100-validator run. A verification is a pure function of (public key, signing
-/// bytes, signature), so its outcome is keyed by a BLAKE3 hash of the three and reused; a result is
-/// never changed once recorded. Nodes still check each envelope at most once each, and every
+/// bytes, signature), so its outcome is kept under a BLAKE3 hash of the key and the signing bytes,
+/// with the signature itself (shared, not copied), and reused for a check of the same three — the
+/// signature compared byte for byte, which costs less than hashing its 3.3 KB. A result is never
+/// changed once recorded. Nodes still check each envelope at most once each, and every
 /// other check (origin, author, equivocation, replay, rate limits) still runs per node.
 ///
 /// A real node never shares one: on a network each node must check every signature itself, or
@@ -22,8 +24,8 @@ use crate::message::{signing_bytes, Envelope};
 /// refuses to build a node that has a transport other than the simulator's, and a devnet report
 /// says when the cache was on.
 ///
-/// Bounded: at most `capacity` outcomes (the oldest forgotten first; a forgotten one is simply
-/// verified again), about 48 bytes each.
+/// Bounded: at most `capacity` signed messages (the oldest forgotten first; a forgotten one is
+/// simply verified again), each holding at most 4 signatures alive (~3.3 KB each).
 ///
 /// [`NodeBuilder::verification_cache`]: super::NodeBuilder::verification_cache
 ///
@@ -47,11 +49,17 @@ pub struct VerificationCache {
     reused: AtomicU64,
 }
 
+/// Per signed message (key and signing bytes), the signatures checked for it and their outcomes: an
+/// honest message has one; forged copies add theirs, up to [`SIGNATURES_PER_MESSAGE`], after which
+/// further ones are verified every time.
 #[derive(Debug)]
 struct Outcomes {
-    map: FifoMap<[u8; 32], bool>,
+    map: FifoMap<[u8; 32], Vec<(Signature, bool)>>,
     capacity: usize,
 }
+
+/// Signatures whose outcome is kept per signed message.
+const SIGNATURES_PER_MESSAGE: usize = 4;
 
 /// What a [`VerificationCache`] did so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -82,11 +90,13 @@ impl VerificationCache {
         hasher.update(b"quorumnet/1/verification-cache");
         // The origin is the key's hash, so it names the key.
         hasher.update(envelope.origin.as_bytes());
-        hasher
-            .update(blake3::hash(&signing_bytes(&chain, &envelope.origin, envelope.seq, &envelope.payload)).as_bytes());
-        hasher.update(blake3::hash(envelope.sig.as_bytes()).as_bytes());
-        let key_hash = *hasher.finalize().as_bytes();
-        if let Some(outcome) = self.lock().map.get(&key_hash).copied() {
+        hasher.update(signing_bytes_hash(&chain, envelope).as_bytes());
+        let signed = *hasher.finalize().as_bytes();
+        let recorded =
+            self.lock().map.get(&signed).and_then(|outcomes| {
+                outcomes.iter().find(|(sig, _)| *sig == envelope.sig).map(|(_, outcome)| *outcome)
+            });
+        if let Some(outcome) = recorded {
             self.reused.fetch_add(1, Ordering::Relaxed);
             return outcome;
         }
@@ -95,7 +105,14 @@ impl VerificationCache {
         let outcome = envelope.verify(chain, key).is_ok();
         self.verified.fetch_add(1, Ordering::Relaxed);
         let mut outcomes = self.lock();
-        outcomes.map.insert(key_hash, outcome);
+        if outcomes.map.get(&signed).is_none_or(|kept| kept.len() < SIGNATURES_PER_MESSAGE) {
+            match outcomes.map.get_mut(&signed) {
+                Some(kept) => kept.push((envelope.sig.clone(), outcome)),
+                None => {
+                    outcomes.map.insert(signed, vec![(envelope.sig.clone(), outcome)]);
+                }
+            }
+        }
         if outcomes.map.len() > outcomes.capacity {
             outcomes.map.pop_oldest();
         }
@@ -112,5 +129,48 @@ impl VerificationCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Outcomes> {
         self.outcomes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// BLAKE3 of [`signing_bytes`](crate::message::signing_bytes) for `envelope` on `chain`, fed piece by
+/// piece rather than built in a buffer first.
+fn signing_bytes_hash(chain: &ChainId, envelope: &Envelope) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(ENVELOPE_SIGNING_DOMAIN);
+    hasher.update(chain.as_bytes());
+    hasher.update(envelope.origin.as_bytes());
+    hasher.update(&envelope.seq.to_be_bytes());
+    hasher.update(&envelope.payload);
+    hasher.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Keypair;
+    use crate::message::signing_bytes;
+
+    /// A forged copy of a message whose genuine copy is cached is checked on its own signature.
+    #[test]
+    fn a_forged_copy_of_a_cached_message_is_rejected_and_its_outcome_kept_apart() {
+        let (chain, key) = (ChainId::from_network_name("devnet"), Keypair::from_seed(&[5; 32]));
+        let genuine = Envelope::sign(&key, chain, 9, 3, bytes::Bytes::from_static(b"a vote"));
+        let mut sig = genuine.sig.as_bytes().to_vec();
+        sig[7] ^= 0x40;
+        let forged = Envelope { sig: Signature::from_bytes(sig), ..genuine.clone() };
+        let cache = VerificationCache::new(8);
+        for _ in 0..2 {
+            assert!(cache.verify(chain, key.public_key(), &genuine));
+            assert!(!cache.verify(chain, key.public_key(), &forged));
+        }
+        assert_eq!(cache.stats(), VerificationCacheStats { verified: 2, reused: 2 });
+    }
+
+    #[test]
+    fn the_piecewise_hash_is_the_hash_of_the_signing_bytes() {
+        let (chain, key) = (ChainId::from_network_name("devnet"), Keypair::from_seed(&[4; 32]));
+        let envelope = Envelope::sign(&key, chain, 77, 3, bytes::Bytes::from_static(b"any payload"));
+        let whole = signing_bytes(&chain, &envelope.origin, envelope.seq, &envelope.payload);
+        assert_eq!(signing_bytes_hash(&chain, &envelope), blake3::hash(&whole));
     }
 }
