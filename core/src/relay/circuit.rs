@@ -132,7 +132,7 @@ fn wake(waker: &mut Option<Waker>) {
     }
 }
 
-/// One circuit's byte stream; see the [module docs](self).
+/// One circuit's byte stream, flow-controlled by credit (see [`crate::relay`]).
 pub struct CircuitStream {
     circuit: Arc<CircuitShared>,
     link: Arc<LinkShared>,

@@ -99,7 +99,7 @@ impl RelayAddress {
 /// [`RelayTransport::with_payload_forger_for_testing`].
 pub type PayloadForger = Arc<dyn Fn(&NoiseKeys) -> Vec<u8> + Send + Sync>;
 
-/// The `relay` transport; see the [module docs](self).
+/// The `relay` transport (see [`crate::relay`]).
 ///
 /// ```no_run
 /// # async fn demo(ctx: quorumnet_core::transport::TransportContext, relay_id: quorumnet_core::identity::ValidatorId)

@@ -77,8 +77,9 @@ pub trait Inbound: Send + 'static {
     fn authenticate(&self, pending: Self::Pending) -> Handshake;
 }
 
-/// A [`Listener`] over an [`Inbound`] source; see the [module docs](self) for its bounds and how it
-/// closes.
+/// A [`Listener`] over an [`Inbound`] source: at most `max_concurrent_handshakes` handshakes at
+/// once, each cut off `handshake_timeout` after its connection was taken from the source, and as
+/// many authenticated connections waiting for [`Listener::accept`].
 pub struct AcceptQueue {
     local: PeerAddress,
     ready: mpsc::Receiver<Box<dyn Connection>>,
