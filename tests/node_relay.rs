@@ -11,12 +11,12 @@ use std::time::Duration;
 use common::Sim;
 use quorumnet::devnet::cluster::{self, set_listing, WALL_BASE_MICROS};
 use quorumnet::identity::{Keypair, ValidatorId};
-use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
+use quorumnet::memory::LinkConfig;
 use quorumnet::message::{Height, MessageId};
 use quorumnet::node::reliable::DeliveryStatus;
-use quorumnet::node::{NodeBuilder, NodeConfig, VirtualClock};
-use quorumnet::relay::{RelayClientConfig, RelayConfig, RelayServer, RelayTransport};
-use quorumnet::transport::{Admission, PeerAddress, Transport, TransportConfig, TransportContext};
+use quorumnet::node::NodeConfig;
+use quorumnet::relay::{RelayConfig, RelayServer};
+use quorumnet::transport::{PeerAddress, TransportConfig};
 use quorumnet::validator::ListValidatorSetSource;
 
 /// Validators 0..3 listen on the simulator; validator 3 has no listener and no transport but
@@ -34,36 +34,25 @@ fn link() -> LinkConfig {
     LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
 }
 
-fn relay_name(relay: usize) -> String {
-    format!("mem://relay-{relay}")
-}
-
 /// A relay for the set's validators, listening on the simulator.
 async fn start_relay(sim: &Sim, relay: usize) -> RelayServer {
-    let ctx = TransportContext {
-        keypair: sim.keys[relay].clone(),
-        chain_id: common::chain(),
-        admission: Admission::for_validators(sim.ids[..N].iter().copied()),
-        config: TransportConfig::test(),
-    };
-    let listener = MemoryTransport::new(sim.network.clone(), ctx).listen(&relay_name(relay).parse().unwrap()).await;
-    RelayServer::spawn(listener.expect("the relay listens"), RelayConfig::test())
-}
-
-/// `builder` with the relays admitted and the `relay` transport, its relay links on `network`.
-fn with_relays(builder: NodeBuilder, relays: &[ValidatorId], network: MemoryNetwork) -> NodeBuilder {
-    let admission = builder.admission();
-    for relay in relays {
-        admission.allow(*relay);
-    }
-    builder.transport_with(move |ctx| {
-        let inner = Arc::new(MemoryTransport::new(network, ctx.clone()));
-        Ok(Arc::new(RelayTransport::over(ctx.clone(), inner).with_config(RelayClientConfig::test())))
-    })
+    let admitted = sim.ids[..N].iter().copied();
+    let listen = cluster::relay_memory_address(relay);
+    cluster::start_memory_relay(
+        &sim.network,
+        sim.keys[relay].clone(),
+        common::chain(),
+        admitted,
+        &listen,
+        TransportConfig::test(),
+        RelayConfig::test(),
+    )
+    .await
+    .expect("the relay listens")
 }
 
 fn relayed_address(sim: &Sim, relay: usize, validator: usize) -> PeerAddress {
-    format!("relay://{}/{}", relay_name(relay), sim.ids[validator]).parse().unwrap()
+    cluster::relayed_address(&cluster::relay_memory_address(relay), sim.ids[validator])
 }
 
 /// Starts the four validators: three on the simulator, validator 3 behind `relays` only, listed at
@@ -78,15 +67,11 @@ async fn start(sim: &mut Sim, relays: &[usize]) {
     for i in std::iter::once(NAT).chain((0..N).filter(|i| *i != NAT)) {
         let (network, relay_ids, nat_addresses) = (sim.network.clone(), relay_ids.clone(), nat_addresses.clone());
         sim.spawn_with(i, source.clone(), sim.config.clone(), move |builder| {
-            let builder = with_relays(builder, &relay_ids, network.clone());
             if i == NAT {
                 // No listening socket and no transport to dial anyone directly: only circuits reach it.
-                nat_addresses
-                    .into_iter()
-                    .fold(builder, NodeBuilder::listen)
-                    .clock(VirtualClock::shared(WALL_BASE_MICROS))
+                cluster::behind_relays(builder, &relay_ids, &network, &nat_addresses, WALL_BASE_MICROS)
             } else {
-                cluster::on_memory(builder, &network, i, WALL_BASE_MICROS)
+                cluster::on_memory(cluster::with_relays(builder, &relay_ids, &network), &network, i, WALL_BASE_MICROS)
             }
         })
         .await;
