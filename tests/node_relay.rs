@@ -14,7 +14,8 @@ use quorumnet::identity::{Keypair, ValidatorId};
 use quorumnet::memory::LinkConfig;
 use quorumnet::message::{Height, MessageId};
 use quorumnet::node::reliable::DeliveryStatus;
-use quorumnet::node::NodeConfig;
+use quorumnet::node::routing::{RouteKind, RoutingError};
+use quorumnet::node::{MessageRouter, NodeConfig};
 use quorumnet::relay::{RelayConfig, RelayServer};
 use quorumnet::transport::{PeerAddress, TransportConfig};
 use quorumnet::validator::ListValidatorSetSource;
@@ -129,5 +130,45 @@ async fn with_two_relays_killing_one_fails_over_to_the_other_while_messages_keep
     broadcasts_reach_the_nat_bound_validator(&mut sim, 2, FAILOVER_BOUND).await;
     reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 3, FAILOVER_BOUND).await;
     assert!(second.stats().circuits >= N - 1, "every peer now reaches it through the second relay");
+    sim.shutdown().await;
+}
+
+/// `MessageRouter` on a listening validator: a linked peer's route is direct, the NAT-bound one's goes
+/// through the relay its link was dialed at; sends, forwards and hosting a relay go through the node.
+#[tokio::test(start_paused = true)]
+async fn find_route_is_direct_to_a_linked_peer_and_through_the_relay_to_a_nat_bound_validator() {
+    let mut sim = Sim::new(6, 75, link(), NodeConfig::test());
+    let relay = start_relay(&sim, RELAYS[0]).await;
+    start(&mut sim, &RELAYS[..1]).await;
+    broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    let node = sim.nodes[&0].clone();
+
+    let direct = MessageRouter::find_route(&node, sim.ids[1]).await.unwrap().expect("a linked peer has a route");
+    assert_eq!(direct.via, RouteKind::Direct);
+    assert!(direct.connected && direct.quality > 0.0 && direct.quality <= 1.0, "{direct:?}");
+    let relayed = node.find_route(sim.ids[NAT]).await.unwrap().expect("the NAT-bound validator has a route");
+    assert_eq!(relayed.via, RouteKind::Relay(relay.local_addr()));
+    assert!(relayed.connected, "{relayed:?}");
+    assert!(matches!(node.find_route(sim.ids[RELAYS[0]]).await, Err(RoutingError::NotAValidator { .. })));
+
+    let vote = sim.vote(0, 2);
+    let id = node.send_via_route(sim.ids[NAT], &vote).await.expect("a route exists");
+    let acked = tokio::time::timeout(Duration::from_secs(10), node.wait_for_ack(sim.ids[NAT], id)).await;
+    assert_eq!(acked.expect("acknowledged within 10 s").unwrap(), DeliveryStatus::Delivered);
+
+    // Another validator's envelope, forwarded by validator 0, reaches the NAT-bound one.
+    let envelope = sim.signed_prevote(1, 1_000, 7, 9);
+    let forwarded = node.forward_message(envelope).await.expect("a valid envelope is forwarded");
+    sim.await_delivered(&[NAT], &[forwarded], Duration::from_secs(10)).await;
+    let forged = sim.signed_prevote(RELAYS[1], 1_001, 7, 9); // signed by a key outside the set
+    assert!(matches!(node.forward_message(forged).await, Err(RoutingError::NotForwarded { .. })));
+
+    let hosted = node.register_as_relay(&"mem://hosted-relay".parse().unwrap(), RelayConfig::test()).await;
+    assert_eq!(
+        hosted.expect("a node hosts a relay on its memory transport").local_addr().as_str(),
+        "mem://hosted-relay"
+    );
+    let refused = node.register_as_relay(&"tcp-noise://127.0.0.1:0".parse().unwrap(), RelayConfig::test()).await;
+    assert!(matches!(refused, Err(RoutingError::CannotHostRelay { .. })), "{refused:?}");
     sim.shutdown().await;
 }
