@@ -64,7 +64,7 @@ async fn main() -> Result<(), Error> {
     // 3. B first, so its reservation is held before A dials; it listens only through the relay.
     let wall = cluster::WALL_BASE_MICROS;
     let (node_b, mut inbox_b) =
-        cluster::behind_relays(builder(1), &relays, &network, &[b_relayed.clone()], wall).build().await?;
+        cluster::behind_relays(builder(1), &relays, &network, &[b_relayed], wall).build().await?;
     println!("B listens only at {}", node_b.listen_addresses()[0]);
     let a_builder = cluster::with_relays(builder(0), &relays, &network);
     let (node_a, mut inbox_a) = cluster::on_memory(a_builder, &network, 0, wall).build().await?;

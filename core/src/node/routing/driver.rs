@@ -164,8 +164,10 @@ impl Node {
     ) -> Result<RelayServer, RoutingError> {
         let scheme = listen.scheme().to_owned();
         let transport = self.ask(|reply| Command::Routing(RoutingCommand::Transport { scheme, reply })).await??;
-        let listener =
-            transport.listen(listen).await.map_err(|source| RoutingError::Listen { addr: listen.clone(), source })?;
+        let listener = transport
+            .listen(listen)
+            .await
+            .map_err(|source| RoutingError::Listen { addr: listen.clone(), source: Box::new(source) })?;
         Ok(RelayServer::spawn(listener, config))
     }
 }

@@ -69,8 +69,8 @@ pub enum RoutingError {
     Listen {
         /// Where.
         addr: PeerAddress,
-        /// Why.
-        source: TransportError,
+        /// Why (boxed: a transport error is large, and rare).
+        source: Box<TransportError>,
     },
     /// The node refused or stopped.
     #[error(transparent)]
