@@ -102,12 +102,18 @@ async fn reliable_sends_are_acknowledged_by_the_nat_bound_validator(sim: &mut Si
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_validator_without_a_listener_gets_every_broadcast_and_acknowledges_reliable_sends_through_a_relay() {
-    let mut sim = Sim::new(6, 71, link(), NodeConfig::test());
+/// The four validators with one relay, once every broadcast of height 1 reached the NAT-bound one.
+async fn behind_one_relay(seed: u64) -> (Sim, RelayServer) {
+    let mut sim = Sim::new(6, seed, link(), NodeConfig::test());
     let relay = start_relay(&sim, RELAYS[0]).await;
     start(&mut sim, &RELAYS[..1]).await;
     broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    (sim, relay)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_without_a_listener_gets_every_broadcast_and_acknowledges_reliable_sends_through_a_relay() {
+    let (mut sim, relay) = behind_one_relay(71).await;
     reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 2, Duration::from_secs(10)).await;
     let stats = relay.stats();
     assert_eq!(stats.reservations, 1, "the NAT-bound validator holds its reservation");
@@ -137,10 +143,7 @@ async fn with_two_relays_killing_one_fails_over_to_the_other_while_messages_keep
 /// through the relay its link was dialed at; sends, forwards and hosting a relay go through the node.
 #[tokio::test(start_paused = true)]
 async fn find_route_is_direct_to_a_linked_peer_and_through_the_relay_to_a_nat_bound_validator() {
-    let mut sim = Sim::new(6, 75, link(), NodeConfig::test());
-    let relay = start_relay(&sim, RELAYS[0]).await;
-    start(&mut sim, &RELAYS[..1]).await;
-    broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    let (mut sim, relay) = behind_one_relay(75).await;
     let node = sim.nodes[&0].clone();
 
     let direct = MessageRouter::find_route(&node, sim.ids[1]).await.unwrap().expect("a linked peer has a route");
