@@ -5,20 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::Sim;
-use quorumnet::devnet::cluster::{self, set_listing, WALL_BASE_MICROS};
-use quorumnet::identity::{Keypair, ValidatorId};
+use common::{relay, Sim};
 use quorumnet::memory::LinkConfig;
-use quorumnet::message::{Height, MessageId};
+use quorumnet::message::MessageId;
 use quorumnet::node::reliable::DeliveryStatus;
 use quorumnet::node::routing::{RouteKind, RoutingError};
 use quorumnet::node::{MessageRouter, NodeConfig};
 use quorumnet::relay::{RelayConfig, RelayServer};
-use quorumnet::transport::{PeerAddress, TransportConfig};
-use quorumnet::validator::ListValidatorSetSource;
 
 /// Validators 0..3 listen on the simulator; validator 3 has no listener and no transport but
 /// `relay`; keys 4 and 5 are the relays.
@@ -37,46 +32,12 @@ fn link() -> LinkConfig {
 
 /// A relay for the set's validators, listening on the simulator.
 async fn start_relay(sim: &Sim, relay: usize) -> RelayServer {
-    let admitted = sim.ids[..N].iter().copied();
-    let listen = cluster::relay_memory_address(relay);
-    cluster::start_memory_relay(
-        &sim.network,
-        sim.keys[relay].clone(),
-        common::chain(),
-        admitted,
-        &listen,
-        TransportConfig::test(),
-        RelayConfig::test(),
-    )
-    .await
-    .expect("the relay listens")
+    relay::start_relay(sim, relay, N).await
 }
 
-fn relayed_address(sim: &Sim, relay: usize, validator: usize) -> PeerAddress {
-    cluster::relayed_address(&cluster::relay_memory_address(relay), sim.ids[validator])
-}
-
-/// Starts the four validators: three on the simulator, validator 3 behind `relays` only, listed at
-/// their `relay://` addresses in that order.
+/// Starts the four validators: three on the simulator, validator 3 behind `relays` only.
 async fn start(sim: &mut Sim, relays: &[usize]) {
-    let nat_addresses: Vec<PeerAddress> = relays.iter().map(|r| relayed_address(sim, *r, NAT)).collect();
-    let keys: Vec<(usize, &Arc<Keypair>)> = (0..N).map(|i| (i, &sim.keys[i])).collect();
-    let set = set_listing(&keys, |i| if i == NAT { nat_addresses.clone() } else { vec![cluster::memory_address(i)] });
-    let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
-    let relay_ids: Vec<ValidatorId> = RELAYS.iter().map(|r| sim.ids[*r]).collect();
-    // The NAT-bound validator first: its `listen` holds its reservations before anyone dials it.
-    for i in std::iter::once(NAT).chain((0..N).filter(|i| *i != NAT)) {
-        let (network, relay_ids, nat_addresses) = (sim.network.clone(), relay_ids.clone(), nat_addresses.clone());
-        sim.spawn_with(i, source.clone(), sim.config.clone(), move |builder| {
-            if i == NAT {
-                // No listening socket and no transport to dial anyone directly: only circuits reach it.
-                cluster::behind_relays(builder, &relay_ids, &network, &nat_addresses, WALL_BASE_MICROS)
-            } else {
-                cluster::on_memory(cluster::with_relays(builder, &relay_ids, &network), &network, i, WALL_BASE_MICROS)
-            }
-        })
-        .await;
-    }
+    relay::start_with_nat_bound(sim, N, NAT, relays).await;
 }
 
 /// Every other validator broadcasts a vote; the NAT-bound one must deliver them all.
