@@ -38,11 +38,15 @@
 //! - **frame**: what one small frame costs in CPU, ping-ponged between two tasks over loopback — raw
 //!   TCP (the baseline, same run), a tcp-noise connection, and a tcp-noise connection under a node
 //!   link — the floor under the tcp-noise rows' CPU per delivery ([`frame_cost`]).
+//! - **relay**: a reliable send through one relay against the direct link, on the simulator — so
+//!   CPU only; the latency is the simulated links' ([`relay_cost`]).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/frame_cost.rs"]
 mod frame_cost;
+#[path = "support/relay_cost.rs"]
+mod relay_cost;
 #[path = "support/sim.rs"]
 mod support;
 
@@ -380,6 +384,7 @@ fn main() {
     }
     reliable_rows(&wanted);
     frame_cost::frame_rows(&wanted);
+    relay_cost::relay_rows(&wanted);
 }
 
 fn print_heartbeat_rows(heartbeat_rows: Vec<HeartbeatRow>) {

@@ -129,3 +129,25 @@ fn devnet_refuses_zero_validators_and_says_which_option_to_change() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--validators must be at least 1"), "{stderr}");
 }
+
+/// `--nat 2 --relays 2`: two of seven validators behind two relays, and the report says so.
+#[test]
+fn devnet_with_nat_bound_validators_commits_and_reports_them() {
+    let args = ["-n", "7", "--nat", "2", "--relays", "2", "--heights", "5", "--seed", "5"];
+    let report: serde_json::Value = serde_json::from_str(&report_of(&args)).unwrap();
+    assert_eq!((report["nat"].as_u64(), report["relays"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(report["agreement"], true);
+    assert!(report["heights_committed"].as_u64().unwrap() >= 5);
+}
+
+#[test]
+fn devnet_refuses_nat_without_a_listening_validator_or_off_the_simulator() {
+    let refused = |args: &[&str]| {
+        let output = quorumnet().arg("devnet").args(args).args(["--report", "/nonexistent/r.json"]).output().unwrap();
+        assert!(!output.status.success(), "{args:?} was accepted");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(refused(&["-n", "4", "--nat", "4"]).contains("use at most 3"));
+    assert!(refused(&["-n", "4", "--nat", "1", "--transport", "tcp-noise"]).contains("--transport memory"));
+    assert!(refused(&["-n", "4", "--nat", "1", "--relays", "3"]).contains("--relays"));
+}

@@ -5,19 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::Sim;
-use quorumnet::devnet::cluster::{self, set_listing, WALL_BASE_MICROS};
-use quorumnet::identity::{Keypair, ValidatorId};
-use quorumnet::memory::{LinkConfig, MemoryNetwork, MemoryTransport};
-use quorumnet::message::{Height, MessageId};
+use common::{relay, Sim};
+use quorumnet::memory::LinkConfig;
+use quorumnet::message::MessageId;
 use quorumnet::node::reliable::DeliveryStatus;
-use quorumnet::node::{NodeBuilder, NodeConfig, VirtualClock};
-use quorumnet::relay::{RelayClientConfig, RelayConfig, RelayServer, RelayTransport};
-use quorumnet::transport::{Admission, PeerAddress, Transport, TransportConfig, TransportContext};
-use quorumnet::validator::ListValidatorSetSource;
+use quorumnet::node::routing::{RouteKind, RoutingError};
+use quorumnet::node::{MessageRouter, NodeConfig};
+use quorumnet::relay::{RelayConfig, RelayServer};
 
 /// Validators 0..3 listen on the simulator; validator 3 has no listener and no transport but
 /// `relay`; keys 4 and 5 are the relays.
@@ -34,63 +30,14 @@ fn link() -> LinkConfig {
     LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
 }
 
-fn relay_name(relay: usize) -> String {
-    format!("mem://relay-{relay}")
-}
-
 /// A relay for the set's validators, listening on the simulator.
 async fn start_relay(sim: &Sim, relay: usize) -> RelayServer {
-    let ctx = TransportContext {
-        keypair: sim.keys[relay].clone(),
-        chain_id: common::chain(),
-        admission: Admission::for_validators(sim.ids[..N].iter().copied()),
-        config: TransportConfig::test(),
-    };
-    let listener = MemoryTransport::new(sim.network.clone(), ctx).listen(&relay_name(relay).parse().unwrap()).await;
-    RelayServer::spawn(listener.expect("the relay listens"), RelayConfig::test())
+    relay::start_relay(sim, relay, N).await
 }
 
-/// `builder` with the relays admitted and the `relay` transport, its relay links on `network`.
-fn with_relays(builder: NodeBuilder, relays: &[ValidatorId], network: MemoryNetwork) -> NodeBuilder {
-    let admission = builder.admission();
-    for relay in relays {
-        admission.allow(*relay);
-    }
-    builder.transport_with(move |ctx| {
-        let inner = Arc::new(MemoryTransport::new(network, ctx.clone()));
-        Ok(Arc::new(RelayTransport::over(ctx.clone(), inner).with_config(RelayClientConfig::test())))
-    })
-}
-
-fn relayed_address(sim: &Sim, relay: usize, validator: usize) -> PeerAddress {
-    format!("relay://{}/{}", relay_name(relay), sim.ids[validator]).parse().unwrap()
-}
-
-/// Starts the four validators: three on the simulator, validator 3 behind `relays` only, listed at
-/// their `relay://` addresses in that order.
+/// Starts the four validators: three on the simulator, validator 3 behind `relays` only.
 async fn start(sim: &mut Sim, relays: &[usize]) {
-    let nat_addresses: Vec<PeerAddress> = relays.iter().map(|r| relayed_address(sim, *r, NAT)).collect();
-    let keys: Vec<(usize, &Arc<Keypair>)> = (0..N).map(|i| (i, &sim.keys[i])).collect();
-    let set = set_listing(&keys, |i| if i == NAT { nat_addresses.clone() } else { vec![cluster::memory_address(i)] });
-    let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
-    let relay_ids: Vec<ValidatorId> = RELAYS.iter().map(|r| sim.ids[*r]).collect();
-    // The NAT-bound validator first: its `listen` holds its reservations before anyone dials it.
-    for i in std::iter::once(NAT).chain((0..N).filter(|i| *i != NAT)) {
-        let (network, relay_ids, nat_addresses) = (sim.network.clone(), relay_ids.clone(), nat_addresses.clone());
-        sim.spawn_with(i, source.clone(), sim.config.clone(), move |builder| {
-            let builder = with_relays(builder, &relay_ids, network.clone());
-            if i == NAT {
-                // No listening socket and no transport to dial anyone directly: only circuits reach it.
-                nat_addresses
-                    .into_iter()
-                    .fold(builder, NodeBuilder::listen)
-                    .clock(VirtualClock::shared(WALL_BASE_MICROS))
-            } else {
-                cluster::on_memory(builder, &network, i, WALL_BASE_MICROS)
-            }
-        })
-        .await;
-    }
+    relay::start_with_nat_bound(sim, N, NAT, relays).await;
 }
 
 /// Every other validator broadcasts a vote; the NAT-bound one must deliver them all.
@@ -116,12 +63,18 @@ async fn reliable_sends_are_acknowledged_by_the_nat_bound_validator(sim: &mut Si
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_validator_without_a_listener_gets_every_broadcast_and_acknowledges_reliable_sends_through_a_relay() {
-    let mut sim = Sim::new(6, 71, link(), NodeConfig::test());
+/// The four validators with one relay, once every broadcast of height 1 reached the NAT-bound one.
+async fn behind_one_relay(seed: u64) -> (Sim, RelayServer) {
+    let mut sim = Sim::new(6, seed, link(), NodeConfig::test());
     let relay = start_relay(&sim, RELAYS[0]).await;
     start(&mut sim, &RELAYS[..1]).await;
     broadcasts_reach_the_nat_bound_validator(&mut sim, 1, Duration::from_secs(10)).await;
+    (sim, relay)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validator_without_a_listener_gets_every_broadcast_and_acknowledges_reliable_sends_through_a_relay() {
+    let (mut sim, relay) = behind_one_relay(71).await;
     reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 2, Duration::from_secs(10)).await;
     let stats = relay.stats();
     assert_eq!(stats.reservations, 1, "the NAT-bound validator holds its reservation");
@@ -144,5 +97,42 @@ async fn with_two_relays_killing_one_fails_over_to_the_other_while_messages_keep
     broadcasts_reach_the_nat_bound_validator(&mut sim, 2, FAILOVER_BOUND).await;
     reliable_sends_are_acknowledged_by_the_nat_bound_validator(&mut sim, 3, FAILOVER_BOUND).await;
     assert!(second.stats().circuits >= N - 1, "every peer now reaches it through the second relay");
+    sim.shutdown().await;
+}
+
+/// `MessageRouter` on a listening validator: a linked peer's route is direct, the NAT-bound one's goes
+/// through the relay its link was dialed at; sends, forwards and hosting a relay go through the node.
+#[tokio::test(start_paused = true)]
+async fn find_route_is_direct_to_a_linked_peer_and_through_the_relay_to_a_nat_bound_validator() {
+    let (mut sim, relay) = behind_one_relay(75).await;
+    let node = sim.nodes[&0].clone();
+
+    let direct = MessageRouter::find_route(&node, sim.ids[1]).await.unwrap().expect("a linked peer has a route");
+    assert_eq!(direct.via, RouteKind::Direct);
+    assert!(direct.connected && direct.quality > 0.0 && direct.quality <= 1.0, "{direct:?}");
+    let relayed = node.find_route(sim.ids[NAT]).await.unwrap().expect("the NAT-bound validator has a route");
+    assert_eq!(relayed.via, RouteKind::Relay(relay.local_addr()));
+    assert!(relayed.connected, "{relayed:?}");
+    assert!(matches!(node.find_route(sim.ids[RELAYS[0]]).await, Err(RoutingError::NotAValidator { .. })));
+
+    let vote = sim.vote(0, 2);
+    let id = node.send_via_route(sim.ids[NAT], &vote).await.expect("a route exists");
+    let acked = tokio::time::timeout(Duration::from_secs(10), node.wait_for_ack(sim.ids[NAT], id)).await;
+    assert_eq!(acked.expect("acknowledged within 10 s").unwrap(), DeliveryStatus::Delivered);
+
+    // Another validator's envelope, forwarded by validator 0, reaches the NAT-bound one.
+    let envelope = sim.signed_prevote(1, 1_000, 7, 9);
+    let forwarded = node.forward_message(envelope).await.expect("a valid envelope is forwarded");
+    sim.await_delivered(&[NAT], &[forwarded], Duration::from_secs(10)).await;
+    let forged = sim.signed_prevote(RELAYS[1], 1_001, 7, 9); // signed by a key outside the set
+    assert!(matches!(node.forward_message(forged).await, Err(RoutingError::NotForwarded { .. })));
+
+    let hosted = node.register_as_relay(&"mem://hosted-relay".parse().unwrap(), RelayConfig::test()).await;
+    assert_eq!(
+        hosted.expect("a node hosts a relay on its memory transport").local_addr().as_str(),
+        "mem://hosted-relay"
+    );
+    let refused = node.register_as_relay(&"tcp-noise://127.0.0.1:0".parse().unwrap(), RelayConfig::test()).await;
+    assert!(matches!(refused, Err(RoutingError::CannotHostRelay { .. })), "{refused:?}");
     sim.shutdown().await;
 }

@@ -107,6 +107,14 @@ pub struct DevnetArgs {
     /// verification cache (memory; the cache is never used on real transports).
     #[arg(long)]
     pub no_verification_cache: bool,
+    /// Make the last K validators NAT-bound: no listener, reached only through the relays (memory;
+    /// fewer than --validators).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub nat: usize,
+    /// Relays the NAT-bound validators listen through; with 2, each is listed at both and survives
+    /// one relay's loss (memory, with --nat).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub relays: u8,
     /// Never show the progress line (it is hidden anyway when stdout is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -157,7 +165,14 @@ impl DevnetArgs {
             TransportArg::Websocket => DevnetConfig::websocket(self.validators, self.seed),
         };
         let verification_cache = base.verification_cache && !self.no_verification_cache;
-        let mut config = DevnetConfig { link, bandwidth, verification_cache, ..base };
+        let mut config = DevnetConfig {
+            link,
+            bandwidth,
+            verification_cache,
+            nat: self.nat,
+            relays: usize::from(self.relays),
+            ..base
+        };
         config.engine.block_bytes = self.block_bytes;
         if self.timeouts == TimeoutsArg::Fixed {
             config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use crate::identity::{ChainId, Keypair};
+use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::memory::{MemoryNetwork, MemoryTransport};
 use crate::node::{NodeBuilder, NodeConfig, VirtualClock};
+use crate::relay::{RelayAddress, RelayClientConfig, RelayConfig, RelayServer, RelayTransport};
 use crate::tcp_noise::TcpNoiseTransport;
-use crate::transport::PeerAddress;
+use crate::transport::{Admission, PeerAddress, Transport as _, TransportConfig, TransportContext, TransportError};
 
 use super::TransportKind;
 use crate::validator::{ValidatorInfo, ValidatorSet, ValidatorSetSource};
@@ -41,6 +42,99 @@ pub fn keys(n: usize) -> Vec<Arc<Keypair>> {
         .collect();
     keys.sort_by_key(|key| key.validator_id());
     keys
+}
+
+/// `n` relays' keys from fixed seeds of their own (never a validator's: the seeds' first byte is
+/// set), in index order.
+///
+/// ```
+/// let relays = quorumnet::devnet::cluster::relay_keys(2);
+/// let validators = quorumnet::devnet::cluster::keys(8);
+/// assert!(relays.iter().all(|r| validators.iter().all(|v| v.validator_id() != r.validator_id())));
+/// ```
+pub fn relay_keys(n: usize) -> Vec<Arc<Keypair>> {
+    (0..n)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[0] = 0xee;
+            seed[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+            Arc::new(Keypair::from_seed(&seed))
+        })
+        .collect()
+}
+
+/// Where simulated relay `index` listens: `mem://relay-{index}`.
+pub fn relay_memory_address(index: usize) -> PeerAddress {
+    format!("mem://relay-{index}").parse().expect("a mem:// address parses")
+}
+
+/// The address validator `id` has behind the relay at `relay`: `relay://<relay>/<id>`.
+///
+/// ```
+/// use quorumnet::devnet::cluster::{keys, relay_memory_address, relayed_address};
+///
+/// let id = keys(1)[0].validator_id();
+/// let addr = relayed_address(&relay_memory_address(0), id);
+/// assert_eq!(addr.as_str(), format!("relay://mem://relay-0/{id}"));
+/// ```
+pub fn relayed_address(relay: &PeerAddress, id: ValidatorId) -> PeerAddress {
+    RelayAddress { relay: relay.clone(), target: None }.to_address(id)
+}
+
+/// Starts a relay with `key` on the simulated `network` at `listen`, serving the validators `admitted`.
+///
+/// # Errors
+/// The memory transport's listen error (e.g. the address is taken).
+pub async fn start_memory_relay(
+    network: &MemoryNetwork,
+    key: Arc<Keypair>,
+    chain: ChainId,
+    admitted: impl IntoIterator<Item = ValidatorId>,
+    listen: &PeerAddress,
+    transport: TransportConfig,
+    relay: RelayConfig,
+) -> Result<RelayServer, TransportError> {
+    let ctx = TransportContext {
+        keypair: key,
+        chain_id: chain,
+        admission: Admission::for_validators(admitted),
+        config: transport,
+    };
+    let listener = MemoryTransport::new(network.clone(), ctx).listen(listen).await?;
+    Ok(RelayServer::spawn(listener, relay))
+}
+
+/// Gives `builder`'s node the `relay` transport, reaching relays on the simulated `network`, and
+/// admits the `relays`' identities (a configured relay is admitted like a validator).
+pub fn with_relays(builder: NodeBuilder, relays: &[ValidatorId], network: &MemoryNetwork) -> NodeBuilder {
+    let admission = builder.admission();
+    for relay in relays {
+        admission.allow(*relay);
+    }
+    let network = network.clone();
+    // The test preset: a lost relay link is re-dialed within 100 ms, as quickly as the simulated
+    // nodes (on `NodeConfig::test`) redial their peers.
+    builder.transport_with(move |ctx| {
+        let inner = Arc::new(MemoryTransport::new(network, ctx.clone()));
+        Ok(Arc::new(RelayTransport::over(ctx.clone(), inner).with_config(RelayClientConfig::test())))
+    })
+}
+
+/// Puts `builder`'s node behind NAT on the simulated `network`: no listening socket and no transport
+/// but `relay` (only circuits reach it), listening at each of `relayed` (its `relay://` addresses), with
+/// a virtual wall clock reading `wall_base_micros` now.
+pub fn behind_relays(
+    builder: NodeBuilder,
+    relays: &[ValidatorId],
+    network: &MemoryNetwork,
+    relayed: &[PeerAddress],
+    wall_base_micros: u64,
+) -> NodeBuilder {
+    relayed
+        .iter()
+        .cloned()
+        .fold(with_relays(builder, relays, network), NodeBuilder::listen)
+        .clock(VirtualClock::shared(wall_base_micros))
 }
 
 /// Where simulated validator `index` listens: `mem://v{index}`.

@@ -74,6 +74,15 @@ pub struct DevnetConfig {
     /// the report says when it is on). On by default on the simulator, where it removes the largest
     /// single cost of a big devnet; real transports always verify per node.
     pub verification_cache: bool,
+    /// How many validators are NAT-bound (memory only): the last `nat` have no listening socket and
+    /// listen only through the relays, and the validator set lists them at their `relay://` addresses,
+    /// one per relay in relay order (peers dial the first, and the next after a failure). 0: none, and
+    /// no relay runs.
+    pub nat: usize,
+    /// How many relays run when [`nat`](Self::nat) is above 0, each on the simulator with its own
+    /// identity, admitted by every validator. Two let a NAT-bound validator survive one relay's loss
+    /// ([`Devnet::kill_relay`](super::Devnet::kill_relay)).
+    pub relays: usize,
 }
 
 impl DevnetConfig {
@@ -107,6 +116,8 @@ impl DevnetConfig {
             .sized_for(validators),
             engine: EngineConfig::local(),
             verification_cache: true,
+            nat: 0,
+            relays: 1,
         }
     }
 

@@ -28,6 +28,22 @@ pub enum DevnetError {
         /// How many validators there are.
         count: usize,
     },
+    /// A relay index beyond the devnet's.
+    #[error("no relay {index}: the devnet runs {count} (indices 0..{count}; relays run only with --nat above 0)")]
+    NoSuchRelay {
+        /// The index asked for.
+        index: usize,
+        /// How many relays run.
+        count: usize,
+    },
+    /// A relay did not start.
+    #[error("relay {index} did not start: {source}")]
+    RelayStart {
+        /// The relay.
+        index: usize,
+        /// Why.
+        source: crate::transport::TransportError,
+    },
     /// An engine's node refused a message it signed: a bug in the engine.
     #[error("validator {index}'s node refused its engine's message: {source}")]
     Engine {

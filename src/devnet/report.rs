@@ -71,6 +71,10 @@ pub struct Report {
     pub validators: usize,
     /// Their transport.
     pub transport: TransportKind,
+    /// How many of them were NAT-bound, reached only through relays (`--nat`).
+    pub nat: usize,
+    /// How many relays ran (0 without NAT-bound validators).
+    pub relays: usize,
     /// The seed.
     pub seed: u64,
     /// Where the engines' step timeouts came from: `network` (the measured quorum round trip) or
@@ -195,6 +199,8 @@ impl Report {
         Report {
             validators: devnet.len(),
             transport: config.transport,
+            nat: config.nat,
+            relays: devnet.relay_count(),
             seed: config.seed,
             timeouts: match config.engine.timeouts {
                 TimeoutSource::Network(_) => "network",

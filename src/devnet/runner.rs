@@ -14,13 +14,14 @@ use super::driver;
 use super::engine::Engine;
 use super::error::DevnetError;
 use super::journal::{Journal, JournalState};
-use crate::identity::{ChainId, Keypair};
+use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::memory::MemoryNetwork;
 use crate::message::{BlockHash, Height, Round};
 use crate::node::{
     Clock, IncomingMessages, Node, NodeError, NodeStats, SystemClock, VerificationCache, VerificationCacheStats,
     VirtualClock,
 };
+use crate::relay::{RelayConfig, RelayServer, RelayStats};
 use crate::transport::PeerAddress;
 use crate::validator::{ListValidatorSetSource, ValidatorSet};
 
@@ -86,18 +87,28 @@ pub struct Devnet {
     validators: Vec<Validator>,
     /// Shared by the simulated nodes when [`DevnetConfig::verification_cache`] is on.
     verification_cache: Option<Arc<VerificationCache>>,
+    /// The relays' identities (none without NAT-bound validators), admitted by every validator.
+    relay_ids: Vec<ValidatorId>,
+    /// The running relays, `None` once killed ([`Devnet::kill_relay`]).
+    relays: Vec<Option<RelayServer>>,
 }
 
 impl Devnet {
     /// Starts every validator's node, waits (a bounded time) until they are connected, then starts
     /// their engines together, as validators start at a chain's genesis time.
     ///
+    /// With [`DevnetConfig::nat`] above 0 the relays start first, then the NAT-bound validators (so
+    /// they hold their reservations before anyone dials them), then the rest.
+    ///
     /// # Errors
-    /// [`DevnetError::InvalidOptions`] for no validators, [`DevnetError::NodeStart`].
+    /// [`DevnetError::InvalidOptions`] for no validators, or NAT-bound validators that cannot be (as
+    /// many as the validators, no relay, or off the simulator); [`DevnetError::RelayStart`],
+    /// [`DevnetError::NodeStart`].
     pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
         if config.validators == 0 {
             return Err(DevnetError::InvalidOptions("a devnet needs at least one validator".into()));
         }
+        check_nat(&config)?;
         if config.verification_cache && config.transport != TransportKind::Memory {
             let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
             return Err(DevnetError::InvalidOptions(why.into()));
@@ -107,24 +118,57 @@ impl Devnet {
         let verification_cache =
             config.verification_cache.then(|| Arc::new(VerificationCache::new(VERIFICATION_CACHE_ENTRIES)));
         let keys = cluster::keys(config.validators);
+        let relay_keys = cluster::relay_keys(if config.nat > 0 { config.relays } else { 0 });
+        let relay_ids: Vec<ValidatorId> = relay_keys.iter().map(|k| k.validator_id()).collect();
+        let first_nat = config.validators - config.nat;
         let indexed: Vec<_> = keys.iter().enumerate().collect();
-        let set = Arc::new(cluster::set_of(&indexed, cluster::memory_address));
+        let set = Arc::new(cluster::set_listing(&indexed, |i| {
+            if i >= first_nat {
+                let id = keys[i].validator_id();
+                (0..relay_keys.len()).map(|r| cluster::relayed_address(&cluster::relay_memory_address(r), id)).collect()
+            } else {
+                vec![cluster::memory_address(i)]
+            }
+        }));
         let network = MemoryNetwork::new(config.seed);
         network.set_default_link(config.link.clone());
         network.set_validator_bandwidth(config.bandwidth);
+        let mut relays = Vec::with_capacity(relay_keys.len());
+        for (index, key) in relay_keys.into_iter().enumerate() {
+            let chain = ChainId::from_network_name(CHAIN_NAME);
+            let admitted = keys.iter().map(|k| k.validator_id());
+            let listen = cluster::relay_memory_address(index);
+            let transport = config.node.transport.clone();
+            let relay =
+                cluster::start_memory_relay(&network, key, chain, admitted, &listen, transport, RelayConfig::local())
+                    .await
+                    .map_err(|source| DevnetError::RelayStart { index, source })?;
+            relays.push(Some(relay));
+        }
         let validators = (0..config.validators)
             .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
             .collect();
         let now = Instant::now();
-        let mut devnet =
-            Devnet { config, keys, set, network, created: now, epoch: now, validators, verification_cache };
-        let mut started = Vec::with_capacity(devnet.validators.len());
-        for index in 0..devnet.validators.len() {
-            started.push(devnet.start_node(index).await?);
+        let mut devnet = Devnet {
+            config,
+            keys,
+            set,
+            network,
+            created: now,
+            epoch: now,
+            validators,
+            verification_cache,
+            relay_ids,
+            relays,
+        };
+        let count = devnet.validators.len();
+        let mut started = Vec::with_capacity(count);
+        for index in (first_nat..count).chain(0..first_nat) {
+            started.push((index, devnet.start_node(index).await?));
         }
         devnet.await_connected(CONNECT_WAIT).await;
         devnet.epoch = Instant::now();
-        for (index, (incoming, clock)) in started.into_iter().enumerate() {
+        for (index, (incoming, clock)) in started {
             devnet.start_engine(index, incoming, clock);
         }
         Ok(devnet)
@@ -163,6 +207,46 @@ impl Devnet {
     /// Time since it started (virtual on a paused clock).
     pub fn elapsed(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    /// Whether validator `index` is NAT-bound: reached only through the relays.
+    pub fn is_nat_bound(&self, index: usize) -> bool {
+        index >= self.validators.len() - self.config.nat && index < self.validators.len()
+    }
+
+    /// How many relays the devnet started (killed ones included).
+    pub fn relay_count(&self) -> usize {
+        self.relays.len()
+    }
+
+    /// What relay `index` holds now, while it runs.
+    pub fn relay_stats(&self, index: usize) -> Option<RelayStats> {
+        self.relays.get(index).and_then(Option::as_ref).map(RelayServer::stats)
+    }
+
+    /// Stops relay `index` abruptly (every link and circuit through it ends). NAT-bound validators
+    /// stay reachable through the other relay, if there is one: their peers redial their next address.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quorumnet::devnet::{Devnet, DevnetConfig};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+    /// let mut devnet = Devnet::start(DevnetConfig { nat: 1, relays: 2, ..DevnetConfig::memory(4, 7) }).await.unwrap();
+    /// assert!(devnet.is_nat_bound(3) && devnet.relay_stats(0).unwrap().reservations == 1);
+    /// devnet.kill_relay(0).unwrap();
+    /// assert!(devnet.relay_stats(0).is_none());
+    /// devnet.shutdown().await;
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchRelay`].
+    pub fn kill_relay(&mut self, index: usize) -> Result<(), DevnetError> {
+        let count = self.relays.len();
+        let relay = self.relays.get_mut(index).ok_or(DevnetError::NoSuchRelay { index, count })?;
+        drop(relay.take());
+        Ok(())
     }
 
     /// Validator `index`'s node, while it runs.
@@ -210,6 +294,7 @@ impl Devnet {
     async fn start_node(&mut self, index: usize) -> Result<(IncomingMessages, Arc<dyn Clock>), DevnetError> {
         let chain = ChainId::from_network_name(CHAIN_NAME);
         let key = self.keys[index].clone();
+        let key_id = key.validator_id();
         let (builder, clock): (_, Arc<dyn Clock>) = match self.config.transport {
             TransportKind::Memory => {
                 let source = Arc::new(ListValidatorSetSource::new((*self.set).clone(), Height(0), 4));
@@ -220,7 +305,17 @@ impl Devnet {
                 // A restarted validator's wall clock goes on from where the others' are, so its
                 // sequence numbers keep increasing.
                 let wall = cluster::wall_micros_since(self.created);
-                (cluster::on_memory(builder, &self.network, index, wall), VirtualClock::shared(wall))
+                let builder = if self.is_nat_bound(index) {
+                    let relayed = self.set.get(&key_id).map(|v| v.addresses.clone()).unwrap_or_default();
+                    cluster::behind_relays(builder, &self.relay_ids, &self.network, &relayed, wall)
+                } else if self.relay_ids.is_empty() {
+                    cluster::on_memory(builder, &self.network, index, wall)
+                } else {
+                    // Dials NAT-bound validators through the relays, listens directly.
+                    let builder = cluster::with_relays(builder, &self.relay_ids, &self.network);
+                    cluster::on_memory(builder, &self.network, index, wall)
+                };
+                (builder, VirtualClock::shared(wall))
             }
             kind => {
                 // Ports are known once nodes listen: each validator is told the addresses of those
@@ -446,4 +541,30 @@ impl<T> FinishedResult<T> for JoinHandle<T> {
             std::task::Poll::Pending => None,
         }
     }
+}
+
+/// Fails for NAT-bound validators the options cannot make.
+fn check_nat(config: &DevnetConfig) -> Result<(), DevnetError> {
+    let invalid = |why: String| Err(DevnetError::InvalidOptions(why));
+    if config.nat == 0 {
+        return Ok(());
+    }
+    if config.nat >= config.validators {
+        return invalid(format!(
+            "--nat {} leaves no validator with a listener among {}: NAT-bound validators are reached only through relays that others dial; use at most {}",
+            config.nat,
+            config.validators,
+            config.validators - 1
+        ));
+    }
+    if config.transport != TransportKind::Memory {
+        return invalid(format!(
+            "--nat runs relays on the simulator only: use --transport memory (not {})",
+            config.transport.name()
+        ));
+    }
+    if config.relays == 0 {
+        return invalid("NAT-bound validators need at least one relay: --relays 1 or 2".into());
+    }
+    Ok(())
 }

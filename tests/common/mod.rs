@@ -3,6 +3,7 @@
 //! The same harness runs real nodes over tcp-noise on loopback, in real time ([`tcp`]).
 #![allow(dead_code, unused_imports, reason = "each test file uses part of the harness and its re-exports")]
 
+pub mod relay;
 #[cfg(feature = "tcp-noise")]
 pub mod tcp;
 

@@ -56,6 +56,8 @@ pub(crate) enum Command {
     Reputation(ReputationCommand),
     /// An exclusion question.
     Byzantine(ByzantineCommand),
+    /// A route question, a forward, or a relay to host.
+    Routing(super::routing::RoutingCommand),
     Disconnect(ValidatorId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -272,6 +274,7 @@ impl Actor {
             Command::Reliable(command) => self.on_reliable_command(command),
             Command::Reputation(command) => self.on_reputation_command(command),
             Command::Byzantine(command) => self.on_byzantine_command(command),
+            Command::Routing(command) => self.on_routing_command(command),
             Command::Shutdown(_) => unreachable!("handled by the run loop"),
         }
     }

@@ -97,7 +97,7 @@ pub use incoming::{IncomingMessage, IncomingMessages};
 pub use stats::{CachePeaks, KindCounters, NodeStats, PeerStats};
 pub use traits::{
     ByzantineNetworkDetector, ConsensusMessageCodec, ConsensusMessageReceiver, GossipProtocol, HeartbeatProtocol,
-    LivenessMonitor, MessageBroadcaster, NetworkTiming, PeerConnectionManager, PeerReputation, ReliableMessaging,
-    ValidatorDiscovery,
+    LivenessMonitor, MessageBroadcaster, MessageRouter, NetworkTiming, PeerConnectionManager, PeerReputation,
+    ReliableMessaging, ValidatorDiscovery,
 };
 pub use verification_cache::{VerificationCache, VerificationCacheStats};

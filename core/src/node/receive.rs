@@ -171,7 +171,7 @@ impl Actor {
     /// Verifies `envelope` against the validator set in force at its message's height.
     ///
     /// `Ok(None)`: older than every kept set, dropped without blame.
-    fn judge(&mut self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
+    pub(crate) fn judge(&mut self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
         let message = envelope.message().map_err(|_| Misbehaviour::UndecodablePayload)?;
         let set = match message.height() {
             Some(height) => match self.source.at_height(height) {

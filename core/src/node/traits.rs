@@ -21,9 +21,10 @@
 //! state, so they are synchronous calls on a value the engine can keep, clone and use off the node's
 //! task.
 //!
-//! Routing (`MessageRouter`) is not a trait yet: with relays, a relayed validator is an ordinary
-//! address (`relay://…`, see [`crate::relay`]) and [`crate::node::routing::choose_address`] picks which
-//! of a peer's addresses to dial, moving to the next after each failure.
+//! Routing ([`MessageRouter`]): with relays, a relayed validator is an ordinary address
+//! (`relay://…`, see [`crate::relay`]) and [`crate::node::routing::choose_address`] picks which of a
+//! peer's addresses to dial, moving to the next after each failure; the trait reports the route in
+//! use and its quality, and sends on it.
 
 use std::time::Duration;
 
@@ -37,10 +38,12 @@ use super::incoming::{IncomingMessage, IncomingMessages};
 use super::stats::NodeStats;
 use crate::codec::CodecError;
 use crate::identity::ValidatorId;
-use crate::message::{ConsensusMessage, EquivocationEvidence, Height, MessageId, Round};
+use crate::message::{ConsensusMessage, Envelope, EquivocationEvidence, Height, MessageId, Round};
 use crate::node::liveness::{ClockSkew, RttEstimate, ValidatorTimeout};
 use crate::node::reliable::DeliveryStatus;
 use crate::node::reputation::PeerBehavior;
+use crate::node::routing::{Route, RoutingError};
+use crate::relay::{RelayConfig, RelayServer};
 use crate::transport::PeerAddress;
 use tokio::time::Instant;
 
@@ -112,6 +115,43 @@ pub trait MessageBroadcaster: Send + Sync {
     /// # Errors
     /// [`NodeError::NotOurMessage`] for a message naming another author; [`NodeError::Stopped`].
     async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError>;
+}
+
+/// Routes: how a validator is reached (directly or through a relay) and how well, and sends on it.
+///
+/// Deviation from the seed: routes are not chosen per message — the transport layer holds one
+/// authenticated link per validator, over whichever address dialing picked
+/// ([`choose_address`](crate::node::routing::choose_address)), so `find_route` reports that link's
+/// route and `send_via_route` sends on it; a relay is a transport
+/// ([`RelayServer`](crate::relay::RelayServer)), which `register_as_relay` starts on the node's own
+/// transport.
+#[async_trait]
+pub trait MessageRouter: Send + Sync {
+    /// The current route to `dest`, `None` with no link and no dialable address.
+    ///
+    /// # Errors
+    /// [`RoutingError::NotAValidator`], [`RoutingError::Node`].
+    async fn find_route(&self, dest: ValidatorId) -> Result<Option<Route>, RoutingError>;
+
+    /// Sends `message` to `dest` on its route, reliably; returns its id for
+    /// [`ReliableMessaging::wait_for_ack`].
+    ///
+    /// # Errors
+    /// [`RoutingError::NoRoute`], [`RoutingError::NotAValidator`], [`RoutingError::Node`].
+    async fn send_via_route(&self, dest: ValidatorId, message: &ConsensusMessage) -> Result<MessageId, RoutingError>;
+
+    /// Re-broadcasts another validator's verified `envelope`; returns its id.
+    ///
+    /// # Errors
+    /// [`RoutingError::NotForwarded`], [`RoutingError::Node`].
+    async fn forward_message(&self, envelope: Envelope) -> Result<MessageId, RoutingError>;
+
+    /// Runs a relay on this node's transport at `listen`, until the returned server is dropped.
+    ///
+    /// # Errors
+    /// [`RoutingError::CannotHostRelay`] (run [`RelayServer::spawn`] directly), [`RoutingError::Listen`],
+    /// [`RoutingError::Node`].
+    async fn register_as_relay(&self, listen: &PeerAddress, config: RelayConfig) -> Result<RelayServer, RoutingError>;
 }
 
 /// Encodes and decodes consensus messages.
@@ -371,6 +411,25 @@ pub trait ReliableMessaging: Send + Sync {
 impl MessageBroadcaster for Node {
     async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
         Node::broadcast(self, message).await
+    }
+}
+
+#[async_trait]
+impl MessageRouter for Node {
+    async fn find_route(&self, dest: ValidatorId) -> Result<Option<Route>, RoutingError> {
+        Node::find_route(self, dest).await
+    }
+
+    async fn send_via_route(&self, dest: ValidatorId, message: &ConsensusMessage) -> Result<MessageId, RoutingError> {
+        Node::send_via_route(self, dest, message).await
+    }
+
+    async fn forward_message(&self, envelope: Envelope) -> Result<MessageId, RoutingError> {
+        Node::forward_message(self, envelope).await
+    }
+
+    async fn register_as_relay(&self, listen: &PeerAddress, config: RelayConfig) -> Result<RelayServer, RoutingError> {
+        Node::register_as_relay(self, listen, config).await
     }
 }
 

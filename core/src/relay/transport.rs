@@ -246,6 +246,12 @@ impl Transport for RelayTransport {
         SCHEME
     }
 
+    /// Simulated when the relays are reached over a simulated transport ([`RelayTransport::over`]
+    /// one): the relays and every validator behind them are then in this process's simulation.
+    fn is_simulated(&self) -> bool {
+        self.shared.inner.as_ref().is_some_and(|inner| inner.is_simulated())
+    }
+
     async fn listen(&self, addr: &PeerAddress) -> Result<Box<dyn Listener>, TransportError> {
         let parsed = RelayAddress::parse(addr)?;
         let me = self.shared.ctx.keypair.validator_id();

@@ -20,8 +20,62 @@
 //! assert_eq!(choose_address(&addrs, usable, 2).unwrap().as_str(), "relay://mem://r1/x");
 //! assert!(choose_address(&addrs, |_| false, 0).is_none());
 //! ```
+//!
+//! On top of dialing, [`route`] models the path in use — [`Route`]: direct or through which relay,
+//! and its quality from the measured RTT and recent failures — and [`driver`] puts it behind
+//! [`MessageRouter`](crate::node::MessageRouter) on [`Node`](crate::node::Node).
 
-use crate::transport::PeerAddress;
+mod driver;
+mod route;
+
+pub(crate) use driver::RoutingCommand;
+pub use route::{kind_of, route_for, LinkObservation, Route, RouteKind, RouteQuality};
+
+use crate::identity::ValidatorId;
+use crate::node::NodeError;
+use crate::transport::{PeerAddress, TransportError};
+
+/// Why a routing call failed, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    /// The id is not another validator of the current set.
+    #[error("{peer} is not another validator of the current set: routes exist only to the set's validators")]
+    NotAValidator {
+        /// The id asked for.
+        peer: ValidatorId,
+    },
+    /// No link to the validator and no address of its this node can dial.
+    #[error("no route to {peer}: no link is up and none of its addresses has a transport here; give the node the transport of one of its addresses (`relay` for relay:// ones) or wait for its address record")]
+    NoRoute {
+        /// The validator.
+        peer: ValidatorId,
+    },
+    /// The envelope does not verify, so it is not forwarded.
+    #[error("envelope not forwarded: {reason}; forward only envelopes this node received (they arrive verified)")]
+    NotForwarded {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// This node cannot run a relay on that scheme.
+    #[error("cannot host a relay on {scheme}://: {why}; or run `RelayServer::spawn` directly over a listener of the transport you want")]
+    CannotHostRelay {
+        /// The scheme asked for.
+        scheme: String,
+        /// Why not.
+        why: String,
+    },
+    /// The relay's listener did not start.
+    #[error("the relay cannot listen at {addr}: {source}")]
+    Listen {
+        /// Where.
+        addr: PeerAddress,
+        /// Why (boxed: a transport error is large, and rare).
+        source: Box<TransportError>,
+    },
+    /// The node refused or stopped.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
 
 /// The address to dial after `failures` consecutive failures: the usable addresses in their
 /// published order, taken round robin. `None` when no address has a transport here.
