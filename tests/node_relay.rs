@@ -5,15 +5,19 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{relay, Sim};
-use quorumnet::memory::LinkConfig;
-use quorumnet::message::MessageId;
+use quorumnet::devnet::cluster;
+use quorumnet::memory::{LinkConfig, MemoryTransport};
+use quorumnet::message::{Height, MessageId};
 use quorumnet::node::reliable::DeliveryStatus;
 use quorumnet::node::routing::{RouteKind, RoutingError};
 use quorumnet::node::{MessageRouter, NodeConfig};
 use quorumnet::relay::{RelayConfig, RelayServer};
+use quorumnet::validator::ListValidatorSetSource;
 
 /// Validators 0..3 listen on the simulator; validator 3 has no listener and no transport but
 /// `relay`; keys 4 and 5 are the relays.
@@ -134,5 +138,50 @@ async fn find_route_is_direct_to_a_linked_peer_and_through_the_relay_to_a_nat_bo
     );
     let refused = node.register_as_relay(&"tcp-noise://127.0.0.1:0".parse().unwrap(), RelayConfig::test()).await;
     assert!(matches!(refused, Err(RoutingError::CannotHostRelay { .. })), "{refused:?}");
+    sim.shutdown().await;
+}
+
+/// A NAT-bound validator can dial out but cannot be dialed, and the validator set lists it at no
+/// address. It links to the validators it can reach, then advertises its relayed address in its
+/// signed address record; validator 2, which it cannot reach (their path is cut), learns the
+/// address from the record, relayed by gossip, and links to it through the relay.
+#[tokio::test(start_paused = true)]
+async fn a_nat_bound_validator_advertises_its_relay_in_its_address_record() {
+    let mut sim = Sim::new(6, 77, link(), NodeConfig::test());
+    let relay = start_relay(&sim, RELAYS[0]).await;
+    let relayed = relay::relayed_address(&sim, RELAYS[0], NAT);
+    let keys: Vec<_> = (0..N).map(|i| (i, &sim.keys[i])).collect();
+    let set = cluster::set_listing(&keys, |i| if i == NAT { Vec::new() } else { vec![cluster::memory_address(i)] });
+    let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
+    sim.network.cut(sim.ids[NAT], sim.ids[2]);
+    let relay_ids = [sim.ids[RELAYS[0]]];
+    for i in 0..N {
+        let (network, relayed) = (sim.network.clone(), relayed.clone());
+        sim.spawn_with(i, source.clone(), sim.config.clone(), move |builder| {
+            if i == NAT {
+                // Outbound connections pass its NAT; only its relay takes inbound ones.
+                let outbound = network.clone();
+                let builder =
+                    builder.transport_with(move |ctx| Ok(Arc::new(MemoryTransport::new(outbound, ctx.clone()))));
+                cluster::behind_relays(builder, &relay_ids, &network, &[relayed], common::WALL_BASE_MICROS)
+            } else {
+                cluster::on_memory(
+                    cluster::with_relays(builder, &relay_ids, &network),
+                    &network,
+                    i,
+                    common::WALL_BASE_MICROS,
+                )
+            }
+        })
+        .await;
+    }
+    sim.await_connected(NAT, &BTreeSet::from([0, 1]), Duration::from_secs(10)).await;
+    assert_eq!(relay.stats().circuits, 0, "no one knows how to reach it through the relay yet");
+
+    sim.nodes[&NAT].announce_addresses(vec![relayed]).await.expect("a valid record");
+    sim.await_connected(2, &BTreeSet::from([0, 1, NAT]), Duration::from_secs(10)).await;
+    let route = sim.nodes[&2].find_route(sim.ids[NAT]).await.unwrap().expect("a route to it");
+    assert_eq!(route.via, RouteKind::Relay(relay.local_addr()), "{route:?}");
+    assert!(relay.stats().circuits >= 1);
     sim.shutdown().await;
 }
