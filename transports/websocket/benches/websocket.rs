@@ -4,7 +4,13 @@
 //! quorumnet-tcp-noise in the same run — the same Noise channel over bare TCP, so the ratio is the
 //! cost of the WebSocket framing, masking and TLS:
 //! - 64 KiB frames, one `send` per frame, over one connection: throughput;
-//! - 200-byte frames, one `send` per frame (the caller does not batch): frame rate.
+//! - 200-byte frames, one `send` per frame (the caller does not batch): frame rate;
+//! - one 200-byte frame each way at a time: the round trip, so a relay's added latency shows.
+//!
+//! A fourth column runs the same connection through a relay (`relay://ws://…`, core's relay circuits:
+//! the relay and both ends on loopback WebSocket, Noise end to end inside the circuit), so the cost
+//! of the relay's hop — two more WebSocket links, its forwarding and the circuit's credit — is read
+//! against a direct `ws://` connection and tcp-noise in the same run.
 //!
 //! Figures are medians of several runs; the machine is shared, so compare the ratios of one run.
 //! Environment: `QN_BENCH_RUNS` (default 5), `QN_BENCH_SCALE` (default 1.0) to shorten.
@@ -14,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use quorumnet_core::identity::{ChainId, Keypair};
-use quorumnet_core::transport::{Admission, Transport, TransportConfig, TransportContext};
+use quorumnet_core::relay::{RelayConfig, RelayServer, RelayTransport};
+use quorumnet_core::transport::{Admission, Connection, Transport, TransportConfig, TransportContext};
 use quorumnet_tcp_noise::TcpNoiseTransport;
 use quorumnet_websocket::{WebSocketTransport, WssConfig};
 
@@ -38,6 +45,8 @@ enum Side {
     Ws,
     Wss,
     TcpNoise,
+    /// `ws://` through a relay, itself on `ws://`.
+    WsRelay,
 }
 
 fn transport(side: Side, seed: u8, tls: &WssConfig) -> (Arc<dyn Transport>, &'static str) {
@@ -45,17 +54,36 @@ fn transport(side: Side, seed: u8, tls: &WssConfig) -> (Arc<dyn Transport>, &'st
         Side::Ws => (Arc::new(WebSocketTransport::new(context(seed))), "ws://127.0.0.1:0"),
         Side::Wss => (Arc::new(WebSocketTransport::secure(context(seed), tls.clone())), "wss://127.0.0.1:0"),
         Side::TcpNoise => (Arc::new(TcpNoiseTransport::new(context(seed))), "tcp-noise://127.0.0.1:0"),
+        Side::WsRelay => {
+            let ws: Arc<dyn Transport> = Arc::new(WebSocketTransport::new(context(seed)));
+            (Arc::new(RelayTransport::over(context(seed), ws)), "")
+        }
     }
+}
+
+/// A connection of `side` from a client to a server (and, for the relayed side, the relay between).
+async fn connect(side: Side, tls: &WssConfig) -> (Box<dyn Connection>, Box<dyn Connection>, Option<RelayServer>) {
+    let (server, listen) = transport(side, 2, tls);
+    let (client, _) = transport(side, 1, tls);
+    let (relay, listen) = match side {
+        Side::WsRelay => {
+            let relay_ws = WebSocketTransport::new(context(3));
+            let relay_listener = relay_ws.listen(&"ws://127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let relay = RelayServer::spawn(relay_listener, RelayConfig::recommended());
+            let listen = format!("relay://{}", relay.local_addr());
+            (Some(relay), listen)
+        }
+        _ => (None, listen.to_owned()),
+    };
+    let mut listener = server.listen(&listen.parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr();
+    let (dialed, accepted) = tokio::join!(client.dial(&addr, None), listener.accept());
+    (dialed.unwrap(), accepted.unwrap(), relay)
 }
 
 /// Time to move `frames` frames of `len` bytes over one connection of `side`, first send to last recv.
 async fn stream(side: Side, tls: &WssConfig, len: usize, frames: usize) -> Duration {
-    let (server, listen) = transport(side, 2, tls);
-    let (client, _) = transport(side, 1, tls);
-    let mut listener = server.listen(&listen.parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr();
-    let (dialed, accepted) = tokio::join!(client.dial(&addr, None), listener.accept());
-    let (tx, rx) = (dialed.unwrap(), accepted.unwrap());
+    let (tx, rx, _relay) = connect(side, tls).await;
     let frame = Bytes::from_static(&CONTENT[..len]);
     let started = Instant::now();
     let sender = tokio::spawn(async move {
@@ -75,6 +103,29 @@ async fn stream(side: Side, tls: &WssConfig, len: usize, frames: usize) -> Durat
     elapsed
 }
 
+/// The median round trip of `trips` 200-byte frames sent one at a time and echoed.
+async fn round_trip(side: Side, tls: &WssConfig, trips: usize) -> Duration {
+    let (client, server, _relay) = connect(side, tls).await;
+    let echo = tokio::spawn(async move {
+        while let Ok(Some(frame)) = server.recv().await {
+            if server.send(frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    let frame = Bytes::from_static(&CONTENT[..SMALL]);
+    let mut samples = Vec::with_capacity(trips);
+    for _ in 0..trips {
+        let sent = Instant::now();
+        client.send(frame.clone()).await.unwrap();
+        client.recv().await.unwrap().expect("echoed");
+        samples.push(sent.elapsed());
+    }
+    client.close().await.unwrap();
+    echo.abort();
+    median(samples)
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -87,29 +138,37 @@ fn main() {
     let (big, small) = (count(20_000.0), count(2_000_000.0));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (tls, _) = WssConfig::self_signed_loopback().unwrap();
-    let sides = [Side::Ws, Side::Wss, Side::TcpNoise];
-    let mut samples: [[Vec<Duration>; 3]; 2] = Default::default();
+    let trips = count(2_000.0);
+    let sides = [Side::Ws, Side::Wss, Side::TcpNoise, Side::WsRelay];
+    let mut samples: [[Vec<Duration>; 4]; 3] = Default::default();
     // Interleaved, so a burst of load from elsewhere on the machine hits every side alike.
     for _ in 0..runs {
-        for (row, (len, frames)) in [(BIG, big), (SMALL, small)].into_iter().enumerate() {
-            for (column, side) in sides.into_iter().enumerate() {
+        for (column, side) in sides.into_iter().enumerate() {
+            for (row, (len, frames)) in [(BIG, big), (SMALL, small)].into_iter().enumerate() {
                 samples[row][column].push(runtime.block_on(stream(side, &tls, len, frames)));
             }
+            samples[2][column].push(runtime.block_on(round_trip(side, &tls, trips)));
         }
     }
-    let [bulk, rate] = samples.map(|row| row.map(median));
+    let [bulk, rate, rtt] = samples.map(|row| row.map(median));
     let gbps = |d: Duration| (big * BIG) as f64 / d.as_secs_f64() / 1e9;
     let mfps = |d: Duration| small as f64 / d.as_secs_f64() / 1e6;
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
     println!("quorumnet-websocket vs quorumnet-tcp-noise — loopback, one connection, median of {runs} runs");
-    println!("{:<36} | {:>13} | {:>13} | {:>13} | {:>8} | {:>8}", "row", "ws", "wss", "tcp-noise", "ws/tcp", "wss/tcp");
-    let row = |name: String, [ws, wss, tcp]: [f64; 3], unit: &str| {
+    println!(
+        "{:<36} | {:>13} | {:>13} | {:>13} | {:>13} | {:>8} | {:>8} | {:>9}",
+        "row", "ws", "wss", "tcp-noise", "ws via relay", "ws/tcp", "wss/tcp", "relay/ws"
+    );
+    let row = |name: String, [ws, wss, tcp, relayed]: [f64; 4], unit: &str| {
         println!(
-            "{name:<36} | {ws:>8.3} {unit:<4} | {wss:>8.3} {unit:<4} | {tcp:>8.3} {unit:<4} | {:>7.2}x | {:>7.2}x",
+            "{name:<36} | {ws:>8.3} {unit:<4} | {wss:>8.3} {unit:<4} | {tcp:>8.3} {unit:<4} | {relayed:>8.3} {unit:<4} | {:>7.2}x | {:>7.2}x | {:>8.2}x",
             ws / tcp,
-            wss / tcp
+            wss / tcp,
+            relayed / ws
         );
     };
     row(format!("64 KiB frames ({big})"), bulk.map(gbps), "GB/s");
     row(format!("200-byte frames, unbatched ({small})"), rate.map(mfps), "M/s");
-    println!("target: ws bulk >= 0.5x tcp-noise");
+    row(format!("round trip, 200 bytes ({trips})"), rtt.map(micros), "µs");
+    println!("target: ws bulk >= 0.5x tcp-noise; the relay column is a circuit through a relay on loopback ws");
 }
