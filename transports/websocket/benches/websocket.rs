@@ -12,6 +12,10 @@
 //! of the relay's hop — two more WebSocket links, its forwarding and the circuit's credit — is read
 //! against a direct `ws://` connection and tcp-noise in the same run.
 //!
+//! A last table loads one relay with many circuits at once (each its own pair of validators on
+//! loopback ws), for what one relay forwards before the machine's CPU is spent. The ends run in the
+//! same process and do the Noise work, so the figure is a lower bound on the relay's own capacity.
+//!
 //! Figures are medians of several runs; the machine is shared, so compare the ratios of one run.
 //! Environment: `QN_BENCH_RUNS` (default 5), `QN_BENCH_SCALE` (default 1.0) to shorten.
 
@@ -126,6 +130,55 @@ async fn round_trip(side: Side, tls: &WssConfig, trips: usize) -> Duration {
     median(samples)
 }
 
+/// `circuits` circuits through one relay at once, each a validator dialing another that listens only
+/// through the relay, each moving `frames` frames of `len` bytes: time from the first send to the
+/// last frame received.
+async fn relay_fan_out(circuits: usize, len: usize, frames: usize) -> Duration {
+    let relay_ws = WebSocketTransport::new(context(3));
+    let relay_listener = relay_ws.listen(&"ws://127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let relay = RelayServer::spawn(relay_listener, RelayConfig::recommended());
+    let listen = format!("relay://{}", relay.local_addr()).parse().unwrap();
+    let tls = WssConfig::self_signed_loopback().unwrap().0;
+    // The transports and listeners stay alive for the run: their links to the relay carry the circuits.
+    let (mut connections, mut keep) = (Vec::with_capacity(circuits), Vec::with_capacity(circuits));
+    for k in 0..circuits {
+        let seed = u8::try_from(k).expect("at most 100 circuits");
+        let (server, _) = transport(Side::WsRelay, 10 + seed, &tls);
+        let (client, _) = transport(Side::WsRelay, 120 + seed, &tls);
+        let mut listener = server.listen(&listen).await.unwrap();
+        let addr = listener.local_addr();
+        let (dialed, accepted) = tokio::join!(client.dial(&addr, None), listener.accept());
+        connections.push((dialed.unwrap(), accepted.unwrap()));
+        keep.push((server, client, listener));
+    }
+    let frame = Bytes::from_static(&CONTENT[..len]);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (tx, rx) in connections {
+        let frame = frame.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..frames {
+                tx.send(frame.clone()).await.unwrap();
+            }
+            tx.close().await.unwrap();
+        }));
+        tasks.push(tokio::spawn(async move {
+            let mut received = 0;
+            while let Some(frame) = rx.recv().await.unwrap() {
+                received += 1;
+                std::hint::black_box(&frame);
+            }
+            assert_eq!(received, frames);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    drop((keep, relay));
+    elapsed
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -171,4 +224,21 @@ fn main() {
     row(format!("200-byte frames, unbatched ({small})"), rate.map(mfps), "M/s");
     row(format!("round trip, 200 bytes ({trips})"), rtt.map(micros), "µs");
     println!("target: ws bulk >= 0.5x tcp-noise; the relay column is a circuit through a relay on loopback ws");
+
+    // One relay, many circuits at once: 4 KiB frames, about a vote's envelope each.
+    const FAN_FRAME: usize = 4 * 1024;
+    let per_circuit = count(2_000.0);
+    println!();
+    println!("one relay, circuits at once, {per_circuit} x 4 KiB frames each (median of {runs} runs; ends in the same process)");
+    println!(
+        "{:>9} | {:>12} | {:>14} | {:>26}",
+        "circuits", "MB/s total", "MB/s / circuit", "circuits at 50 KB/s each"
+    );
+    for circuits in [1, 16, 64] {
+        let times: Vec<Duration> =
+            (0..runs).map(|_| runtime.block_on(relay_fan_out(circuits, FAN_FRAME, per_circuit))).collect();
+        let total = (circuits * per_circuit * FAN_FRAME) as f64 / median(times).as_secs_f64() / 1e6;
+        println!("{circuits:>9} | {total:>12.1} | {:>14.1} | {:>26.0}", total / circuits as f64, total * 1e3 / 50.0);
+    }
+    println!("50 KB/s: one link's consensus traffic in a 100-validator devnet (80 MB per height over 9 900 links at ~6 heights/s)");
 }
