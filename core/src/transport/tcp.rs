@@ -69,11 +69,19 @@ pub async fn resolve(addr: &PeerAddress, host_port: &str) -> Result<Vec<SocketAd
     Ok(found)
 }
 
-/// Connects to the first address of `host_port` that answers.
+/// Connects to the first address of `host_port` that answers, resolution included, within `within`
+/// (the transport's dial timeout).
 ///
 /// # Errors
-/// As [`resolve`]; [`TransportError::Unreachable`] with the last address's error when none answers.
-pub async fn connect(addr: &PeerAddress, host_port: &str) -> Result<TcpStream, TransportError> {
+/// As [`resolve`]; [`TransportError::Unreachable`] with the last address's error when none answers;
+/// [`TransportError::Timeout`] after `within`.
+pub async fn connect(addr: &PeerAddress, host_port: &str, within: Duration) -> Result<TcpStream, TransportError> {
+    tokio::time::timeout(within, connect_unbounded(addr, host_port))
+        .await
+        .map_err(|_| TransportError::Timeout { what: "TCP connect", after: within })?
+}
+
+async fn connect_unbounded(addr: &PeerAddress, host_port: &str) -> Result<TcpStream, TransportError> {
     let mut last_error = None;
     for socket in resolve(addr, host_port).await? {
         match TcpStream::connect(socket).await {

@@ -192,10 +192,7 @@ impl Transport for TcpNoiseTransport {
         addr: &PeerAddress,
         expected: Option<ValidatorId>,
     ) -> Result<Box<dyn Connection>, TransportError> {
-        let dial_timeout = self.ctx.config.dial_timeout;
-        let stream = tokio::time::timeout(dial_timeout, tcp::connect(addr, socket_target(addr)?))
-            .await
-            .map_err(|_| TransportError::Timeout { what: "TCP connect", after: dial_timeout })??;
+        let stream = tcp::connect(addr, socket_target(addr)?, self.ctx.config.dial_timeout).await?;
         let remote = stream.peer_addr().map_err(|source| TransportError::Io { addr: addr.to_string(), source })?;
         let connection = secure(&self.ctx, stream, remote, Role::Initiator, expected).await?;
         Ok(Box::new(connection))

@@ -182,10 +182,7 @@ impl Transport for WebSocketTransport {
                 tls.client.clone().ok_or_else(|| self.missing_tls(addr, "wss:// dialers need trusted roots"))?,
             )),
         };
-        let dial_timeout = self.ctx.config.dial_timeout;
-        let stream = tokio::time::timeout(dial_timeout, tcp::connect(addr, parsed.host_port))
-            .await
-            .map_err(|_| TransportError::Timeout { what: "TCP connect", after: dial_timeout })??;
+        let stream = tcp::connect(addr, parsed.host_port, self.ctx.config.dial_timeout).await?;
         let io_error = |source| TransportError::Io { addr: addr.to_string(), source };
         tcp::configure(&stream).map_err(io_error)?;
         let remote = stream.peer_addr().map_err(io_error)?;
