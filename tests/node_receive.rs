@@ -26,14 +26,20 @@ fn link() -> LinkConfig {
     LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::perfect() }
 }
 
-/// Validators 0..3 run nodes; validator 3 (in the set, not running a node) is a byzantine peer with a
-/// raw connection to node 0.
-async fn byzantine_setup() -> (Sim, Box<dyn Connection>) {
-    let mut sim = Sim::new(4, 5, link(), NodeConfig::test());
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..4), Height(0), 4));
+/// A set of `validators`, of which 0, 1 and 2 run nodes; the others are for raw peers to play.
+async fn three_nodes_of(validators: usize) -> (Sim, Arc<ListValidatorSetSource>) {
+    let mut sim = Sim::new(validators, 5, link(), NodeConfig::test());
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..validators), Height(0), 4));
     for i in 0..3 {
         sim.spawn(i, source.clone(), sim.config.clone()).await;
     }
+    (sim, source)
+}
+
+/// Validators 0..3 run nodes; validator 3 (in the set, not running a node) is a byzantine peer with a
+/// raw connection to node 0.
+async fn byzantine_setup() -> (Sim, Box<dyn Connection>) {
+    let (sim, _) = three_nodes_of(4).await;
     let conn = sim.raw_peer(3, 0).await;
     (sim, conn)
 }
@@ -101,11 +107,7 @@ async fn a_signature_breaking_the_z_bound_is_a_forgery_on_the_receive_path() {
 /// even when an honest-looking peer (validator 4) relays them.
 #[tokio::test(start_paused = true)]
 async fn an_equivocator_is_reported_with_verifiable_evidence_banned_and_excluded() {
-    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
-    for i in 0..3 {
-        sim.spawn(i, source.clone(), sim.config.clone()).await;
-    }
+    let (mut sim, _) = three_nodes_of(5).await;
     let (conn, relay) = (sim.raw_peer(3, 0).await, sim.raw_peer(4, 0).await);
     let mut events = sim.nodes[&0].events();
     let prevote = |seq, round, block| sim.signed_prevote(3, seq, round, block);
@@ -279,11 +281,7 @@ async fn an_ack_from_a_node_in_the_middle_never_delivers_a_reliable_message() {
 #[tokio::test(start_paused = true)]
 async fn an_old_envelope_nobody_asked_for_is_a_replay_but_a_repair_answer_is_not() {
     // Validator 4 runs no node: the raw peer 3 holds (here: makes) envelopes of 4's to replay.
-    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
-    for i in 0..3 {
-        sim.spawn(i, source.clone(), sim.config.clone()).await;
-    }
+    let (mut sim, _) = three_nodes_of(5).await;
     let conn = sim.raw_peer(3, 0).await;
     let mut events = sim.nodes[&0].events();
     let window = quorumnet::node::byzantine::DetectorConfig::default().replay_window;
@@ -320,11 +318,7 @@ async fn an_old_envelope_nobody_asked_for_is_a_replay_but_a_repair_answer_is_not
 /// 12 names an origin outside that height's set: charged to the relay.
 #[tokio::test(start_paused = true)]
 async fn a_validator_that_left_at_h_is_no_forger_for_its_votes_below_h() {
-    let mut sim = Sim::new(5, 5, link(), NodeConfig::test());
-    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..5), Height(0), 4));
-    for i in 0..3 {
-        sim.spawn(i, source.clone(), sim.config.clone()).await;
-    }
+    let (mut sim, source) = three_nodes_of(5).await;
     let relay = sim.raw_peer(4, 0).await;
     let mut events = sim.nodes[&0].events();
     source.push_set(Height(10), sim.set([0, 1, 2, 4])).unwrap();
