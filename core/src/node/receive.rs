@@ -339,14 +339,15 @@ impl Actor {
         self.digest_ticks = self.digest_ticks.wrapping_add(1);
         let every = self.config.full_digest_every.max(1);
         let (now, wait) = (self.clock.now(), self.config.digest_interval / 2);
-        for peer in self.connected() {
+        let connected = self.connected();
+        for &peer in &connected {
             // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
             // a full digest scans the whole store.
             if self.digest_ticks.wrapping_add(peer.spread()) % every == 0 {
                 self.announced.forget_peer(&peer);
                 self.policy.restart_digests(&peer);
             }
-            for id in self.digest_ids(&peer) {
+            for id in self.digest_ids(&peer, connected.len()) {
                 self.policy.defer_announce(&self.me, &[peer], id, now, wait);
             }
         }
@@ -354,14 +355,14 @@ impl Actor {
 
     /// Sends `peer` the ids of recent messages it is not known to hold and was not yet told about.
     pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
-        let ids = self.digest_ids(peer);
+        let ids = self.digest_ids(peer, self.connected().len());
         self.send_haves(peer, &ids);
     }
 
     /// The ids of `peer`'s digest ([`GossipPolicy::digest_for`](crate::node::gossip::GossipPolicy::digest_for)),
-    /// those [`digest_carries`] picks for it among this node's peers in the peer's digest epoch.
-    fn digest_ids(&mut self, peer: &ValidatorId) -> Vec<MessageId> {
-        let peers = self.peers.values().filter(|state| state.link.is_some()).count();
+    /// those [`digest_carries`] picks for it among this node's `peers` linked peers in the peer's
+    /// digest epoch.
+    fn digest_ids(&mut self, peer: &ValidatorId, peers: usize) -> Vec<MessageId> {
         let epoch = self.digest_ticks.wrapping_add(peer.spread()) / self.config.full_digest_every.max(1);
         let (me, fanout) = (self.me, self.config.gossip.digest_fanout);
         let (knowledge, announced) = (&self.knowledge, &self.announced);

@@ -105,12 +105,11 @@ impl VerificationCache {
         let outcome = envelope.verify(chain, key).is_ok();
         self.verified.fetch_add(1, Ordering::Relaxed);
         let mut outcomes = self.lock();
-        if outcomes.map.get(&signed).is_none_or(|kept| kept.len() < SIGNATURES_PER_MESSAGE) {
-            match outcomes.map.get_mut(&signed) {
-                Some(kept) => kept.push((envelope.sig.clone(), outcome)),
-                None => {
-                    outcomes.map.insert(signed, vec![(envelope.sig.clone(), outcome)]);
-                }
+        match outcomes.map.get_mut(&signed) {
+            Some(kept) if kept.len() < SIGNATURES_PER_MESSAGE => kept.push((envelope.sig.clone(), outcome)),
+            Some(_) => {}
+            None => {
+                outcomes.map.insert(signed, vec![(envelope.sig.clone(), outcome)]);
             }
         }
         if outcomes.map.len() > outcomes.capacity {
