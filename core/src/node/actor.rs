@@ -20,7 +20,7 @@ use super::config::NodeConfig;
 use super::events::{Direction, NodeEvent, PeerConnection};
 use super::handle::Signer;
 use super::incoming::IncomingMessage;
-use super::liveness_driver::{Liveness, LivenessCommand};
+use super::liveness::driver::{Liveness, LivenessCommand};
 use super::reliable_driver::{Reliable, ReliableCommand};
 use super::stats::{CachePeaks, KindCounters, NodeStats, PeerStats};
 use crate::identity::{ChainId, ValidatorId};

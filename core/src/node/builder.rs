@@ -16,7 +16,7 @@ use super::config::NodeConfig;
 use super::error::BuildError;
 use super::handle::{Node, Shared, Signer};
 use super::incoming::IncomingMessages;
-use super::liveness_driver::Liveness;
+use super::liveness::driver::Liveness;
 use super::reliable_driver::Reliable;
 use super::verification_cache::VerificationCache;
 use crate::identity::{ChainId, Keypair};

@@ -12,7 +12,7 @@ use super::builder::NodeBuilder;
 use super::clock::Clock;
 use super::error::NodeError;
 use super::events::{NodeEvent, PeerConnection};
-use super::liveness_driver::Liveness;
+use super::liveness::driver::Liveness;
 use super::stats::NodeStats;
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Round};

@@ -68,7 +68,6 @@ mod error;
 mod events;
 mod handle;
 mod incoming;
-mod liveness_driver;
 mod receive;
 mod reliable_driver;
 mod stats;

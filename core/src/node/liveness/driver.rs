@@ -2,7 +2,7 @@
 //!
 //! - Every [`LivenessConfig::heartbeat_interval`] (scaled to the set's size by
 //!   [`LivenessConfig::for_validators`]) the node signs a `Heartbeat` — its latest consensus
-//!   position (set by the engine with [`Node::set_consensus_position`](super::Node::set_consensus_position)),
+//!   position (set by the engine with [`Node::set_consensus_position`](crate::node::Node::set_consensus_position)),
 //!   its wall clock, and the validators its monitor has alive — and broadcasts it like any message
 //!   (it travels at `Liveness` priority and is gossiped to validators without a direct link).
 //! - Verified heartbeats feed the [`LivenessMonitor`], with the validators their sender hears (what
@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::actor::Actor;
-use super::events::NodeEvent;
 use crate::identity::ValidatorId;
 use crate::message::Frame;
 use crate::message::{ConsensusMessage, HearsBitmap, Heartbeat, Height, MessageKind, Round};
+use crate::node::actor::Actor;
+use crate::node::events::NodeEvent;
 use crate::node::liveness::{
     heard_by, quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator,
     SkewBound, SkewEstimator,
@@ -90,10 +90,9 @@ impl Actor {
         for event in events {
             if let LivenessEvent::Eclipsed { unheard_by } = &event {
                 tracing::warn!(unheard_by = unheard_by.len(), "eclipsed: a quorum does not hear this node");
+                // `dial_afresh` leaves linked peers alone.
                 for validator in unheard_by {
-                    if self.peers.get(validator).is_some_and(|peer| peer.link.is_none()) {
-                        self.dial_afresh(*validator);
-                    }
+                    self.dial_afresh(*validator);
                 }
             }
             self.emit(NodeEvent::Liveness(event));

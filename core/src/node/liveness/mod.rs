@@ -22,6 +22,7 @@
 //!   from what the other side sees.
 
 mod config;
+pub(crate) mod driver;
 pub mod eclipse;
 mod heartbeat;
 mod monitor;
