@@ -11,7 +11,7 @@
 //! [`Connection`](crate::transport::Connection) is encrypted and mutually authenticated end to end by
 //! its transport (Noise for TCP and WebSocket, TLS 1.3 for QUIC), which the conformance suite tests
 //! for every transport; messages are additionally signed by their origin
-//! ([`Envelope`](crate::message::Envelope)), so they stay authentic across forwarders and relays. An
+//! ([`crate::message::Envelope`]), so they stay authentic across forwarders and relays. An
 //! engine has nothing to encrypt or decrypt itself.
 //!
 //! # Where is `RemoteVoteValidator`?
@@ -123,7 +123,7 @@ pub trait MessageBroadcaster: Send + Sync {
 /// authenticated link per validator, over whichever address dialing picked
 /// ([`choose_address`](crate::node::routing::choose_address)), so `find_route` reports that link's
 /// route and `send_via_route` sends on it; a relay is a transport
-/// ([`RelayServer`](crate::relay::RelayServer)), which `register_as_relay` starts on the node's own
+/// ([`crate::relay::RelayServer`]), which `register_as_relay` starts on the node's own
 /// transport.
 #[async_trait]
 pub trait MessageRouter: Send + Sync {

@@ -14,7 +14,7 @@
 //! context, 32 bytes) — see [`proof`]. Each side checks the peer's proof, its admission and (the
 //! dialer) the expected id; failures close the connection with code 1 (bad proof), 2 (not admitted or
 //! unexpected), 3 (protocol violation) or 4 (timeout) and surface as
-//! [`TransportError::Handshake`](quorumnet_core::transport::TransportError::Handshake) with a
+//! [`quorumnet_core::transport::TransportError::Handshake`] with a
 //! [`HandshakeFailure`](quorumnet_core::transport::HandshakeFailure). Both sides write at once, so a
 //! dialer the listener refuses may see its `dial` succeed and the connection then end without a frame.
 //!

@@ -34,7 +34,8 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::settings::{MAX_MESSAGE_LEN, OUTGOING_MESSAGE_LEN};
 
-/// A WebSocket as a byte stream; see the [module docs](self).
+/// A WebSocket as a byte stream: writes become binary messages, batched until a flush; an empty
+/// binary message ends one side's stream; a text or oversized message is a protocol violation.
 pub struct WsByteStream<S> {
     ws: WebSocketStream<S>,
     /// What is left of the last binary message read.

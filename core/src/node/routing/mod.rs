@@ -21,8 +21,8 @@
 //! assert!(choose_address(&addrs, |_| false, 0).is_none());
 //! ```
 //!
-//! On top of dialing, [`route`] models the path in use — [`Route`]: direct or through which relay,
-//! and its quality from the measured RTT and recent failures — and [`driver`] puts it behind
+//! On top of dialing, `route.rs` models the path in use — [`Route`]: direct or through which relay,
+//! and its quality from the measured RTT and recent failures — and `driver.rs` puts it behind
 //! [`MessageRouter`](crate::node::MessageRouter) on [`Node`](crate::node::Node).
 
 mod driver;

@@ -27,7 +27,7 @@ pub enum RouteKind {
     Relay(PeerAddress),
 }
 
-/// The current way to a validator: see the [module docs](self).
+/// The current way to a validator: see [`crate::node::routing`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     /// Direct or through a relay.
@@ -37,7 +37,7 @@ pub struct Route {
     pub address: Option<PeerAddress>,
     /// Whether a link is up on this route now (otherwise it is the next dial's).
     pub connected: bool,
-    /// How good the path is, `0..=1` (see the [module docs](self)).
+    /// How good the path is, `0..=1` (see [`RouteQuality`]).
     pub quality: f64,
 }
 
