@@ -115,6 +115,10 @@ pub struct DevnetArgs {
     /// one relay's loss (memory, with --nat).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub relays: u8,
+    /// Links per validator, gossip carrying everything to the others; 0 links everyone to everyone.
+    /// Default: a full mesh up to 128 validators, degree 8 above (see `DevnetConfig::memory`).
+    #[arg(long, value_name = "D")]
+    pub degree: Option<usize>,
     /// Never show the progress line (it is hidden anyway when stdout is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -174,6 +178,9 @@ impl DevnetArgs {
             ..base
         };
         config.engine.block_bytes = self.block_bytes;
+        if let Some(degree) = self.degree {
+            config.node.topology = super::config::topology_for(self.validators, degree);
+        }
         if self.timeouts == TimeoutsArg::Fixed {
             config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());
         }

@@ -2,6 +2,7 @@
 
 use crate::memory::LinkConfig;
 use crate::node::liveness::LivenessConfig;
+use crate::node::topology::Topology;
 use crate::node::NodeConfig;
 use crate::transport::TransportConfig;
 
@@ -85,6 +86,41 @@ pub struct DevnetConfig {
     pub relays: usize,
 }
 
+/// Validators up to which a devnet links everyone to everyone by default.
+pub const FULL_MESH_UP_TO: usize = 128;
+
+/// The links per validator of a bounded devnet topology by default.
+pub const DEFAULT_DEGREE: usize = 8;
+
+/// The topology of `validators` validators with `degree` links each: a full mesh when `degree` is 0
+/// or reaches every other validator.
+///
+/// ```
+/// use quorumnet::devnet::config::topology_for;
+/// use quorumnet::node::topology::Topology;
+///
+/// assert_eq!(topology_for(10, 0), Topology::FullMesh);
+/// assert_eq!(topology_for(10, 9), Topology::FullMesh);
+/// assert_eq!(topology_for(1000, 8), Topology::bounded(8));
+/// ```
+pub fn topology_for(validators: usize, degree: usize) -> Topology {
+    if degree == 0 || degree + 1 >= validators {
+        Topology::FullMesh
+    } else {
+        Topology::bounded(degree)
+    }
+}
+
+/// The default topology of a devnet of `validators`: a full mesh up to [`FULL_MESH_UP_TO`], where
+/// one hop per message is affordable and fastest, [`DEFAULT_DEGREE`] links per validator above.
+pub fn default_topology(validators: usize) -> Topology {
+    if validators <= FULL_MESH_UP_TO {
+        Topology::FullMesh
+    } else {
+        topology_for(validators, DEFAULT_DEGREE)
+    }
+}
+
 impl DevnetConfig {
     /// `validators` on the simulator with 50 ms ± 10 ms links, nodes on [`NodeConfig::test`] (short
     /// reconnect and repair timers for virtual time) but with [`LivenessConfig::local`]'s heartbeats:
@@ -111,6 +147,7 @@ impl DevnetConfig {
                     handshake_timeout: TransportConfig::recommended().handshake_timeout,
                     ..TransportConfig::test()
                 },
+                topology: default_topology(validators),
                 ..NodeConfig::test()
             }
             .sized_for(validators),

@@ -9,6 +9,7 @@ use super::config::TransportKind;
 use super::journal::{CommitPath, JournalState};
 use super::runner::Devnet;
 use super::timeouts::TimeoutSource;
+use crate::node::topology::Topology;
 use crate::node::NodeStats;
 
 /// Finality latency percentiles, in milliseconds.
@@ -75,6 +76,8 @@ pub struct Report {
     pub nat: usize,
     /// How many relays ran (0 without NAT-bound validators).
     pub relays: usize,
+    /// Links per validator: 0 for a full mesh, else the degree of the bounded topology (`--degree`).
+    pub degree: usize,
     /// The seed.
     pub seed: u64,
     /// Where the engines' step timeouts came from: `network` (the measured quorum round trip) or
@@ -201,6 +204,10 @@ impl Report {
             transport: config.transport,
             nat: config.nat,
             relays: devnet.relay_count(),
+            degree: match config.node.topology {
+                Topology::FullMesh => 0,
+                Topology::Bounded { degree, .. } => degree,
+            },
             seed: config.seed,
             timeouts: match config.engine.timeouts {
                 TimeoutSource::Network(_) => "network",
@@ -239,9 +246,10 @@ impl Report {
         let l = &self.finality_latency;
         let _ = writeln!(
             out,
-            "{} validators on {}, seed {}, {} timeouts: {} heights in {:.1} s ({time}); agreement: {}",
+            "{} validators on {} ({}), seed {}, {} timeouts: {} heights in {:.1} s ({time}); agreement: {}",
             self.validators,
             self.transport.name(),
+            if self.degree == 0 { "full mesh".to_string() } else { format!("degree {}", self.degree) },
             self.seed,
             self.timeouts,
             self.heights_committed,

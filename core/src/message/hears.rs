@@ -83,6 +83,15 @@ impl HearsBitmap {
     /// # Errors
     /// [`HearsError::Length`] or [`HearsError::Padding`]: the bitmap was not made against `set`.
     pub fn decode(&self, set: &ValidatorSet) -> Result<Vec<ValidatorId>, HearsError> {
+        self.fits(set)?;
+        Ok(set.ids().enumerate().filter(|(i, _)| self.contains_index(*i)).map(|(_, id)| id).collect())
+    }
+
+    /// Checks that the bitmap was made against a set of `set`'s size, without decoding it.
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode).
+    pub fn fits(&self, set: &ValidatorSet) -> Result<(), HearsError> {
         let validators = set.len();
         let expected = validators.div_ceil(8);
         if self.0.len() != expected {
@@ -92,6 +101,11 @@ impl HearsBitmap {
         if used_in_last != 0 && self.0[expected - 1] >> used_in_last != 0 {
             return Err(HearsError::Padding { validators });
         }
-        Ok(set.ids().enumerate().filter(|(i, _)| self.0[i / 8] & (1 << (i % 8)) != 0).map(|(_, id)| id).collect())
+        Ok(())
+    }
+
+    /// Whether the bit of the `index`-th validator of the set is set (`false` beyond the bitmap).
+    pub fn contains_index(&self, index: usize) -> bool {
+        self.0.get(index / 8).is_some_and(|byte| byte & (1 << (index % 8)) != 0)
     }
 }

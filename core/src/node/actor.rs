@@ -137,6 +137,10 @@ pub(crate) struct Actor {
     pub transports: BTreeMap<String, Arc<dyn Transport>>,
     /// One entry per validator of the current set except this node. Ordered: iteration is observable.
     pub peers: BTreeMap<ValidatorId, Peer>,
+    /// No dial is due before this ([`next_dial_at`](Self::next_dial_at)).
+    pub dial_hint: Option<Instant>,
+    /// Which of them the node links to.
+    pub link_plan: super::topology::LinkPlan,
     pub seen: SeenCache,
     /// Equivocation among verified envelopes, and the proofs against those excluded.
     pub byzantine: Byzantine,
@@ -217,7 +221,7 @@ impl Actor {
     }
 
     /// The earliest of the node's timers: dials, deferred wants and announcements, liveness and
-    /// reliable delivery.
+    /// reliable delivery, unbans and links on demand.
     fn next_deadline(&mut self) -> Instant {
         [
             self.next_dial_at(),
@@ -225,6 +229,7 @@ impl Actor {
             self.policy.next_announce_due(),
             self.next_reliable_wakeup(),
             self.next_unban_at(),
+            self.next_topology_wakeup(),
         ]
         .into_iter()
         .flatten()
@@ -252,6 +257,9 @@ impl Actor {
         }
         if due(self.next_unban_at()) {
             self.unbans_due();
+        }
+        if due(self.next_topology_wakeup()) {
+            self.topology_due();
         }
     }
 

@@ -282,6 +282,8 @@ impl NodeBuilder {
             policy: GossipPolicy::new(gossip.clone()),
             totals: Totals::default(),
             verification_cache: self.verification_cache,
+            link_plan: super::topology::LinkPlan::new(config.topology.clone()),
+            dial_hint: None,
             incoming: incoming_tx,
             events: events.clone(),
             link_events: link_events_tx,

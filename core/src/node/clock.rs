@@ -73,3 +73,9 @@ impl Clock for VirtualClock {
         self.base_micros.saturating_add(self.start.elapsed().as_micros() as u64)
     }
 }
+
+/// The earlier of a deadline that may be unset and an instant: how a lower bound on the next
+/// deadline takes in a newly scheduled one.
+pub(crate) fn earlier(deadline: Option<Instant>, at: Instant) -> Option<Instant> {
+    Some(deadline.map_or(at, |deadline| deadline.min(at)))
+}

@@ -9,6 +9,7 @@ use crate::node::liveness::LivenessConfig;
 use crate::node::rate_limit::RateLimitConfig;
 use crate::node::reliable::ReliableConfig;
 use crate::node::reputation::ReputationConfig;
+use crate::node::topology::Topology;
 use crate::transport::TransportConfig;
 
 /// The node's configuration: its links, gossip, transports, queues and timers.
@@ -77,6 +78,10 @@ pub struct NodeConfig {
     pub reputation: ReputationConfig,
     /// Inbound rate limits per peer and priority.
     pub rate_limits: RateLimitConfig,
+    /// Which validators the node links to: all of them ([`Topology::FullMesh`], every preset's), or
+    /// about a degree's worth with gossip carrying the rest ([`Topology::bounded`], for sets of
+    /// hundreds to thousands).
+    pub topology: Topology,
 }
 
 impl NodeConfig {
@@ -119,6 +124,7 @@ impl NodeConfig {
             detector: DetectorConfig::default(),
             reputation: ReputationConfig::default(),
             rate_limits: RateLimitConfig::recommended(),
+            topology: Topology::FullMesh,
         }
     }
 

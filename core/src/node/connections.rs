@@ -1,4 +1,5 @@
-//! The connection manager: one link per validator of the current set, dialed with jittered
+//! The connection manager: one link per validator of the current set (or per validator the
+//! topology picks), dialed with jittered
 //! exponential backoff, a deterministic tie-break when both ends dial at once, and validator-set
 //! changes applied live.
 //!
@@ -17,6 +18,10 @@
 //!   does not, so it is redialed ever less often instead of at the minimum forever. While the node is
 //!   eclipsed (see [`liveness`](crate::node::liveness)), those that do not hear it are redialed at the
 //!   minimum whatever they earned: a direct link is its way around peers that drop its traffic.
+//! - **Which validators**: every one in a full mesh; under a bounded
+//!   [`Topology`](crate::node::topology::Topology) only the node's picks and the links reliable
+//!   delivery opens on demand are dialed and redialed, and inbound links beyond the topology's cap
+//!   from validators the node did not pick are closed.
 //! - **While a link is down** another peer is grafted as our parent for the lost peer's messages
 //!   ([`GossipPolicy::graft_after_link_loss`](crate::node::gossip::GossipPolicy::graft_after_link_loss)),
 //!   so they come pushed, one hop longer, instead of announced and pulled. A link replaced by the
@@ -34,6 +39,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::actor::{AbortOnDrop, ActiveLink, Actor, DialOutcome, Peer};
+use super::clock::earlier;
 use super::events::{Direction, DisconnectReason, NodeEvent};
 use crate::identity::ValidatorId;
 use crate::message::AddressRecord;
@@ -80,10 +86,11 @@ impl Actor {
                 self.emit(NodeEvent::PeerDisconnected { peer: *peer, reason: DisconnectReason::LeftValidatorSet });
             }
         }
-        let now = self.clock.now();
         for peer in &joined {
-            self.peers.insert(*peer, Peer { next_dial: Some(self.first_dial_at(peer, now)), ..Peer::default() });
+            self.peers.insert(*peer, Peer::default());
         }
+        // Schedules the first dial of each joined validator the node wants a link to.
+        self.topology_set_changed();
         if report && (!joined.is_empty() || !left.is_empty()) {
             tracing::info!(joined = joined.len(), left = left.len(), "validator set changed");
             self.emit(NodeEvent::ValidatorSetChanged { joined, left });
@@ -98,36 +105,37 @@ impl Actor {
     }
 
     /// When to dial `peer` first (again): at once if we have the lower id, after the grace otherwise.
-    fn first_dial_at(&self, peer: &ValidatorId, now: Instant) -> Instant {
-        if self.me < *peer {
+    /// Under a bounded topology at once: the peer dials us only if it picked us too, which is rare.
+    pub(crate) fn first_dial_at(&self, peer: &ValidatorId, now: Instant) -> Instant {
+        if self.me < *peer || !self.link_plan.is_full_mesh() {
             now
         } else {
             now + self.config.dial_grace
         }
     }
 
-    /// The next dial deadline over all peers.
+    /// The next dial deadline over all peers, or earlier: a lower bound kept as dials are scheduled,
+    /// made exact by [`dial_due`](Self::dial_due). The actor asks for its deadline on every turn of
+    /// its loop, and a scan of a thousand peers per frame would cost more than the frame.
     pub(crate) fn next_dial_at(&self) -> Option<Instant> {
-        self.peers
-            .values()
-            .filter(|peer| peer.link.is_none() && peer.dialing.is_none())
-            .filter_map(|p| p.next_dial)
-            .min()
+        self.dial_hint
     }
 
-    /// Starts every dial that is due.
+    /// Starts every dial that is due, and sets the next dial deadline exactly.
     pub(crate) fn dial_due(&mut self) {
         let now = self.clock.now();
+        let waiting = |peer: &&Peer| peer.link.is_none() && peer.dialing.is_none();
         let due: Vec<ValidatorId> = self
             .peers
             .iter()
-            .filter(|(_, peer)| peer.link.is_none() && peer.dialing.is_none())
-            .filter(|(_, peer)| peer.next_dial.is_some_and(|at| at <= now))
+            .filter(|(_, peer)| waiting(peer) && peer.next_dial.is_some_and(|at| at <= now))
             .map(|(id, _)| *id)
             .collect();
         for peer in due {
             self.start_dial(peer);
         }
+        let next = self.peers.values().filter(waiting).filter_map(|peer| peer.next_dial).min();
+        self.dial_hint = next;
     }
 
     /// Dials `peer` at the address [`routing::choose_address`](super::routing::choose_address) picks
@@ -189,7 +197,7 @@ impl Actor {
     /// Schedules the next dial to `peer` after a failure, with backoff; none while it is banned (the
     /// unban dials it afresh).
     fn schedule_redial(&mut self, peer: ValidatorId) {
-        if !self.admission.is_admitted(&peer) {
+        if !self.admission.is_admitted(&peer) || !self.wants_link(&peer) {
             if let Some(state) = self.peers.get_mut(&peer) {
                 state.next_dial = None;
             }
@@ -204,6 +212,7 @@ impl Actor {
             // Counted whatever the delay: the count also picks the next of the peer's addresses.
             state.attempts = attempts.saturating_add(1);
             state.next_dial = Some(at);
+            self.dial_hint = earlier(self.dial_hint, at);
         }
     }
 
@@ -229,6 +238,12 @@ impl Actor {
             close_connection_in_background(conn, self.config.link.close_timeout);
             return;
         }
+        if direction == Direction::Inbound && state.link.is_none() && !self.admits_inbound(&peer) {
+            tracing::debug!(peer = %peer.short(), "inbound connection beyond the topology's links: closing");
+            close_connection_in_background(conn, self.config.link.close_timeout);
+            return;
+        }
+        let Some(state) = self.peers.get_mut(&peer) else { return };
         let dialer = |direction| if direction == Direction::Outbound { me } else { peer };
         let preferred_dialer = me.min(peer);
         if let Some(existing) = &state.link {
@@ -312,9 +327,13 @@ impl Actor {
     /// the peer's messages. The tie-break's grace still applies, so only the lower id dials first. If
     /// this dial fails, the next waits the backoff as usual.
     fn redial_at_once(&mut self, peer: ValidatorId) {
+        if !self.wants_link(&peer) {
+            return;
+        }
         let at = self.first_dial_at(&peer, self.clock.now());
         if let Some(state) = self.peers.get_mut(&peer) {
             state.next_dial = Some(at);
+            self.dial_hint = earlier(self.dial_hint, at);
         }
     }
 
@@ -334,7 +353,9 @@ impl Actor {
     pub(crate) fn connect_now(&mut self, peer: ValidatorId) {
         if let Some(state) = self.peers.get_mut(&peer) {
             if state.link.is_none() && state.dialing.is_none() {
-                state.next_dial = Some(self.clock.now());
+                let now = self.clock.now();
+                state.next_dial = Some(now);
+                self.dial_hint = earlier(self.dial_hint, now);
             }
         }
     }
@@ -380,11 +401,15 @@ impl Actor {
     /// `peer` has a new address, or was unbanned: if we are not connected to it, the backoff it earned
     /// before does not apply, so dial it as if it had just joined.
     pub(crate) fn dial_afresh(&mut self, peer: ValidatorId) {
+        if !self.wants_link(&peer) {
+            return;
+        }
         let at = self.first_dial_at(&peer, self.clock.now());
         if let Some(state) = self.peers.get_mut(&peer) {
             if state.link.is_none() {
                 state.attempts = 0;
                 state.next_dial = Some(at);
+                self.dial_hint = earlier(self.dial_hint, at);
             }
         }
     }

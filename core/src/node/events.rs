@@ -48,6 +48,10 @@ pub enum DisconnectReason {
     LowReputation,
     /// It is banned ([`NodeEvent::PeerBanned`]): not redialed, refused at admission until unbanned.
     Banned,
+    /// A bounded [`Topology`](crate::node::topology::Topology) no longer needs the link: a link dialed
+    /// for reliable delivery whose messages were all acked, or a pick a set change replaced. Not
+    /// redialed.
+    Unneeded,
 }
 
 /// Something a peer did wrong that reputation scoring (a later layer) charges it with.

@@ -82,6 +82,7 @@ pub mod rate_limit;
 pub mod reliable;
 pub mod reputation;
 pub mod routing;
+pub mod topology;
 pub mod traits;
 pub mod vote_validator;
 

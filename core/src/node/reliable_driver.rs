@@ -96,6 +96,7 @@ impl Actor {
             self.reliable.stats.refused += 1;
         })?;
         self.reliable.stats.sent += 1;
+        self.keep_link_for_reliable(to);
         let id = first.id;
         self.transmit(vec![first]);
         Ok(id)
@@ -174,6 +175,11 @@ impl Actor {
             tracing::info!(peer = %peer.short(), %id, "reliable message failed: its destination left the set");
             self.emit(NodeEvent::Reliable(ReliableEvent::Failed { peer, id }));
         }
+    }
+
+    /// Messages to `peer` not acked yet.
+    pub(crate) fn reliable_unacked(&self, peer: ValidatorId) -> usize {
+        self.reliable.tracker.unacked(peer)
     }
 
     pub(crate) fn reliable_stats(&self) -> ReliableStats {

@@ -34,6 +34,13 @@ pub struct LivenessConfig {
     /// [`NetworkPartition`](super::LivenessEvent::NetworkPartition) (or
     /// [`PartitionHealed`](super::LivenessEvent::PartitionHealed)) is reported, so it does not flap.
     pub partition_debounce: Duration,
+    /// The shortest time between two settlings of the stall, partition and eclipse signals. Zero
+    /// settles them on every change of their inputs. Each settling is a pass over the set, and a
+    /// node takes N heartbeats per interval, so at a thousand validators settling on each costs a
+    /// million steps per interval per node; [`for_validators`](Self::for_validators) sets it beyond
+    /// [`SETTLE_ON_EVERY_CHANGE_UP_TO`](Self::SETTLE_ON_EVERY_CHANGE_UP_TO) validators. A change
+    /// is then decided at most this much later: the signals are debounced far longer anyway.
+    pub settle_every: Duration,
     /// How often the node pings each connected peer to measure the round trip.
     pub ping_interval: Duration,
     /// Pings awaiting a pong per peer; no further ping is sent to that peer until one is answered or
@@ -64,6 +71,7 @@ impl LivenessConfig {
             liveness_timeout: Duration::from_secs(5),
             // Two heartbeat intervals: a single validator flapping near the threshold is not a partition.
             partition_debounce: Duration::from_secs(2),
+            settle_every: Duration::ZERO,
             // A 16-byte frame per peer every two seconds: negligible, and SRTT (which weighs each sample
             // 1/8) follows a changed route within half a minute.
             ping_interval: Duration::from_secs(2),
@@ -87,6 +95,7 @@ impl LivenessConfig {
             heartbeat_scale_from: 16,
             liveness_timeout: Duration::from_millis(2_500),
             partition_debounce: Duration::from_secs(1),
+            settle_every: Duration::ZERO,
             ping_interval: Duration::from_secs(1),
             max_outstanding_pings: 4,
             ping_timeout: Duration::from_secs(5),
@@ -103,6 +112,7 @@ impl LivenessConfig {
             // Three intervals.
             liveness_timeout: Duration::from_millis(300),
             partition_debounce: Duration::from_millis(200),
+            settle_every: Duration::ZERO,
             ping_interval: Duration::from_millis(200),
             max_outstanding_pings: 2,
             ping_timeout: Duration::from_secs(1),
@@ -114,6 +124,11 @@ impl LivenessConfig {
 }
 
 impl LivenessConfig {
+    /// Validators up to which [`for_validators`](Self::for_validators) keeps
+    /// [`settle_every`](Self::settle_every); beyond, the signals are settled at most eight times per
+    /// heartbeat interval.
+    pub const SETTLE_ON_EVERY_CHANGE_UP_TO: usize = 128;
+
     /// The values in force for a set of `validators`: this config beyond
     /// [`heartbeat_scale_from`](Self::heartbeat_scale_from) validators with the heartbeat interval,
     /// liveness timeout and partition debounce multiplied by √(validators / heartbeat_scale_from);
@@ -129,18 +144,21 @@ impl LivenessConfig {
     /// assert_eq!(at_100.heartbeat_interval, Duration::from_millis(2_500));
     /// assert_eq!(at_100.liveness_timeout, Duration::from_millis(12_500));
     /// assert_eq!(at_100.ping_interval, config.ping_interval, "pings go to direct peers only");
+    /// assert_eq!(at_100.settle_every, Duration::ZERO);
+    /// assert_eq!(config.for_validators(1_600).settle_every, Duration::from_millis(1_250));
     /// ```
     pub fn for_validators(&self, validators: usize) -> LivenessConfig {
-        if validators <= self.heartbeat_scale_from {
-            return self.clone();
+        let mut config = self.clone();
+        if validators > self.heartbeat_scale_from {
+            let factor = (validators as f64 / self.heartbeat_scale_from.max(1) as f64).sqrt();
+            config.heartbeat_interval = self.heartbeat_interval.mul_f64(factor);
+            config.liveness_timeout = self.liveness_timeout.mul_f64(factor);
+            config.partition_debounce = self.partition_debounce.mul_f64(factor);
         }
-        let factor = (validators as f64 / self.heartbeat_scale_from.max(1) as f64).sqrt();
-        LivenessConfig {
-            heartbeat_interval: self.heartbeat_interval.mul_f64(factor),
-            liveness_timeout: self.liveness_timeout.mul_f64(factor),
-            partition_debounce: self.partition_debounce.mul_f64(factor),
-            ..self.clone()
+        if validators > Self::SETTLE_ON_EVERY_CHANGE_UP_TO {
+            config.settle_every = config.settle_every.max(config.heartbeat_interval / 8);
         }
+        config
     }
 }
 

@@ -27,8 +27,8 @@ use crate::message::{ConsensusMessage, HearsBitmap, Heartbeat, Height, MessageKi
 use crate::node::actor::Actor;
 use crate::node::events::NodeEvent;
 use crate::node::liveness::{
-    heard_by, quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator,
-    SkewBound, SkewEstimator,
+    quorum_round_trip_of, HeartbeatSchedule, LivenessConfig, LivenessEvent, LivenessMonitor, RttEstimator, SkewBound,
+    SkewEstimator,
 };
 use crate::validator::ValidatorSet;
 
@@ -164,8 +164,9 @@ impl Actor {
                 self.liveness.skew.estimate(&from).and_then(|skew| self.liveness.skew_bound.judge(from, skew));
             self.emit_liveness(crossed.into_iter().collect());
         }
-        let events = match heard_by(self.source.as_ref(), heartbeat) {
-            Some(hears) => self.liveness.monitor.on_heartbeat_hearing(heartbeat.validator, &hears, now),
+        let set = self.source.at_height(heartbeat.height).filter(|set| heartbeat.hears.fits(set).is_ok());
+        let events = match set {
+            Some(set) => self.liveness.monitor.on_heartbeat_bitmap(heartbeat.validator, &heartbeat.hears, &set, now),
             None => {
                 tracing::debug!(from = %heartbeat.validator.short(), height = heartbeat.height.0, "heartbeat's hears unreadable");
                 self.liveness.monitor.on_heartbeat(heartbeat.validator, now)

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use super::eclipse::{EclipseChange, EclipseSignal};
 use super::LivenessConfig;
 use crate::identity::ValidatorId;
-use crate::message::{Height, Round};
+use crate::message::{HearsBitmap, Height, Round};
+use crate::node::clock::earlier;
 use crate::validator::ValidatorSet;
 
 /// Why a validator is considered timed out. A liveness fact, never a fault: nothing here scores or
@@ -119,8 +120,9 @@ struct Watched {
     /// responsive).
     watched_since: Instant,
     timed_out: Option<ValidatorTimeout>,
-    /// The validators its latest heartbeat said it hears (members of the set only).
-    hears: BTreeSet<ValidatorId>,
+    /// The validators its latest heartbeat said it hears, as bits over the monitor's set: compared
+    /// and tested per heartbeat without decoding a list of ids.
+    hears: HearsBitmap,
     /// A reliable message to it went unacknowledged over a link that stayed up, and no ack from it
     /// came since: whatever its heartbeats say, what this node sends does not reach it.
     ack_missing: bool,
@@ -132,7 +134,7 @@ impl Watched {
             last_heartbeat: None,
             watched_since: now,
             timed_out: None,
-            hears: BTreeSet::new(),
+            hears: HearsBitmap::default(),
             ack_missing: false,
         }
     }
@@ -210,14 +212,28 @@ pub struct LivenessMonitor {
     stalled: bool,
     partition: Partition,
     eclipse: EclipseSignal,
+    /// This node's position in the set, its bit in others' `hears`.
+    my_index: Option<usize>,
+    /// The shortest time between settlings ([`LivenessConfig::settle_every`]).
+    settle_every: Duration,
+    /// When the signals were last settled.
+    settled_at: Option<Instant>,
+    /// A change waits to be settled at `settled_at + settle_every`.
+    unsettled: bool,
+    /// No validator falls silent before this: the earliest silence deadline when last computed. A
+    /// heartbeat only moves a deadline later, so it stays a lower bound until a validator starts being
+    /// watched afresh; [`tick`](Self::tick) makes it exact.
+    next_silence: Option<Instant>,
 }
 
 impl LivenessMonitor {
     /// Watches every validator of `set` but `me`, each given one liveness timeout from `now` to be heard.
     pub fn new(me: ValidatorId, set: Arc<ValidatorSet>, config: &LivenessConfig, now: Instant) -> Self {
         let watched = set.ids().filter(|id| *id != me).map(|id| (id, Watched::new(now))).collect();
+        let my_index = set.ids().position(|id| id == me);
         LivenessMonitor {
             me,
+            my_index,
             set,
             liveness_timeout: config.liveness_timeout,
             partition_debounce: config.partition_debounce,
@@ -226,6 +242,10 @@ impl LivenessMonitor {
             partition: Partition::Connected { below_since: None },
             // Others list this node only after its heartbeat reached them and theirs came back.
             eclipse: EclipseSignal::new(config.partition_debounce + config.liveness_timeout),
+            settle_every: config.settle_every,
+            settled_at: None,
+            unsettled: false,
+            next_silence: Some(now + config.liveness_timeout),
         }
     }
 
@@ -234,7 +254,9 @@ impl LivenessMonitor {
     pub fn set_timing(&mut self, config: &LivenessConfig) {
         self.liveness_timeout = config.liveness_timeout;
         self.partition_debounce = config.partition_debounce;
+        self.settle_every = config.settle_every;
         self.eclipse.set_debounce(config.partition_debounce + config.liveness_timeout);
+        self.next_silence = self.earliest_silence();
     }
 
     /// Follows a new validator set: joiners are watched from `now`, leavers forgotten.
@@ -243,7 +265,15 @@ impl LivenessMonitor {
         for id in set.ids().filter(|id| *id != self.me) {
             self.watched.entry(id).or_insert_with(|| Watched::new(now));
         }
+        // The bits of what each validator hears index the old set: carried over to the new one.
+        for watched in self.watched.values_mut() {
+            let heard: BTreeSet<ValidatorId> =
+                watched.hears.decode(&self.set).unwrap_or_default().into_iter().collect();
+            watched.hears = HearsBitmap::of(&set, |id| heard.contains(id));
+        }
+        self.my_index = set.ids().position(|id| id == self.me);
         self.set = set;
+        self.next_silence = self.earliest_silence();
         self.evaluate(now, Vec::new())
     }
 
@@ -262,9 +292,36 @@ impl LivenessMonitor {
         hears: &[ValidatorId],
         now: Instant,
     ) -> Vec<LivenessEvent> {
+        let hears: BTreeSet<&ValidatorId> = hears.iter().collect();
+        let bitmap = HearsBitmap::of(&self.set, |id| hears.contains(id));
+        self.heartbeat_hearing(from, bitmap, now)
+    }
+
+    /// [`on_heartbeat_hearing`](Self::on_heartbeat_hearing) with the heartbeat's own bitmap and the set
+    /// it was made against (the set in force at the heartbeat's height), read without a list of ids
+    /// when that is the monitor's set. A bitmap that does not fit `of` counts as a heartbeat only.
+    pub fn on_heartbeat_bitmap(
+        &mut self,
+        from: ValidatorId,
+        hears: &HearsBitmap,
+        of: &ValidatorSet,
+        now: Instant,
+    ) -> Vec<LivenessEvent> {
+        if hears.fits(of).is_err() {
+            return self.on_heartbeat(from, now);
+        }
+        let same_set = std::ptr::eq(of, &*self.set) || of.ids().eq(self.set.ids());
+        if same_set {
+            return self.heartbeat_hearing(from, hears.clone(), now);
+        }
+        let heard: BTreeSet<ValidatorId> = hears.decode(of).unwrap_or_default().into_iter().collect();
+        let bitmap = HearsBitmap::of(&self.set, |id| heard.contains(id));
+        self.heartbeat_hearing(from, bitmap, now)
+    }
+
+    fn heartbeat_hearing(&mut self, from: ValidatorId, hears: HearsBitmap, now: Instant) -> Vec<LivenessEvent> {
         let mut changed = false;
         if let Some(watched) = self.watched.get_mut(&from) {
-            let hears: BTreeSet<ValidatorId> = hears.iter().filter(|id| self.set.contains(id)).copied().collect();
             changed = hears != watched.hears;
             watched.hears = hears;
         }
@@ -285,6 +342,7 @@ impl LivenessMonitor {
                 watched.timed_out = None;
                 events.push(LivenessEvent::ResponsiveAgain { validator: from });
                 changed = true;
+                self.next_silence = earlier(self.next_silence, now + self.liveness_timeout);
             }
         }
         if !changed {
@@ -337,6 +395,7 @@ impl LivenessMonitor {
             watched.watched_since = now;
             if watched.timed_out.take().is_some() {
                 events.push(LivenessEvent::ResponsiveAgain { validator });
+                self.next_silence = earlier(self.next_silence, now + self.liveness_timeout);
             }
         }
         self.evaluate(now, events)
@@ -354,17 +413,21 @@ impl LivenessMonitor {
                 events.push(LivenessEvent::TimedOut { validator: *id, reason });
             }
         }
-        self.evaluate(now, events)
+        self.next_silence = self.earliest_silence();
+        self.settle(now, events)
+    }
+
+    /// The earliest silence deadline of a validator not timed out.
+    fn earliest_silence(&self) -> Option<Instant> {
+        let watched = self.watched.values().filter(|watched| watched.timed_out.is_none());
+        watched.map(|watched| watched.silent_since() + self.liveness_timeout).min()
     }
 
     /// When [`tick`](Self::tick) next has something to decide: the earliest silence deadline of a
     /// validator not timed out, or the end of a pending partition or eclipse debounce.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        let silence = self
-            .watched
-            .values()
-            .filter(|watched| watched.timed_out.is_none())
-            .map(|watched| watched.silent_since() + self.liveness_timeout);
+        let unsettled = self.settled_at.filter(|_| self.unsettled).map(|at| at + self.settle_every);
+        let silence = self.next_silence.into_iter().chain(unsettled);
         let debounce = match self.partition {
             Partition::Connected { below_since: Some(since) } | Partition::Partitioned { above_since: Some(since) } => {
                 Some(since + self.partition_debounce)
@@ -395,6 +458,7 @@ impl LivenessMonitor {
     /// [`tick`](Self::tick).
     pub fn set_liveness_timeout(&mut self, timeout: Duration) {
         self.liveness_timeout = timeout;
+        self.next_silence = self.earliest_silence();
     }
 
     /// The silence after which a validator times out.
@@ -442,7 +506,7 @@ impl LivenessMonitor {
     /// counts what it hears through gossip, and only a validator heard now vouches for others.
     fn reachable(&self) -> BTreeSet<ValidatorId> {
         let heard = self.watched.iter().filter(|(_, watched)| watched.is_reachable());
-        let vouched = heard.flat_map(|(_, watched)| watched.hears.iter().copied());
+        let vouched = heard.flat_map(|(_, watched)| watched.hears.decode(&self.set).unwrap_or_default());
         self.heard().into_iter().chain(vouched).collect()
     }
 
@@ -453,8 +517,19 @@ impl LivenessMonitor {
         me.into_iter().chain(heard).collect()
     }
 
-    /// Settles the stall and partition signals after a change, appending their events.
-    fn evaluate(&mut self, now: Instant, mut events: Vec<LivenessEvent>) -> Vec<LivenessEvent> {
+    /// Settles the signals after a change, now or — within [`LivenessConfig::settle_every`] of the
+    /// last settling — at [`next_wakeup`](Self::next_wakeup).
+    fn evaluate(&mut self, now: Instant, events: Vec<LivenessEvent>) -> Vec<LivenessEvent> {
+        if self.settled_at.is_some_and(|at| now < at + self.settle_every) {
+            self.unsettled = true;
+            return events;
+        }
+        self.settle(now, events)
+    }
+
+    /// Settles the stall, partition and eclipse signals, appending their events.
+    fn settle(&mut self, now: Instant, mut events: Vec<LivenessEvent>) -> Vec<LivenessEvent> {
+        (self.settled_at, self.unsettled) = (Some(now), false);
         let timed_out_power = self.timed_out_power();
         let stalled = self.set.is_one_third_plus(timed_out_power);
         if stalled != self.stalled {
@@ -494,11 +569,12 @@ impl LivenessMonitor {
             }
         }
         let me = self.me;
-        let judged = self
-            .watched
-            .iter()
-            .filter(|(_, watched)| watched.is_reachable() && watched.last_heartbeat.is_some())
-            .map(|(id, watched)| (*id, watched.hears.contains(&me) && !watched.ack_missing));
+        let judged =
+            self.watched.iter().filter(|(_, watched)| watched.is_reachable() && watched.last_heartbeat.is_some()).map(
+                |(id, watched)| {
+                    (*id, self.my_index.is_some_and(|i| watched.hears.contains_index(i)) && !watched.ack_missing)
+                },
+            );
         match self.eclipse.evaluate(&self.set, me, judged, now) {
             Some(EclipseChange::Eclipsed { unheard_by }) => events.push(LivenessEvent::Eclipsed { unheard_by }),
             Some(EclipseChange::Cleared) => events.push(LivenessEvent::EclipseCleared),
@@ -516,9 +592,8 @@ impl LivenessMonitor {
     /// heartbeat does not list this node, or it left a reliable message unacknowledged over a live link.
     pub fn is_eclipsed_from(&self, validator: &ValidatorId) -> bool {
         self.is_eclipsed()
-            && self
-                .watched
-                .get(validator)
-                .is_none_or(|watched| !watched.hears.contains(&self.me) || watched.ack_missing)
+            && self.watched.get(validator).is_none_or(|watched| {
+                !self.my_index.is_some_and(|i| watched.hears.contains_index(i)) || watched.ack_missing
+            })
     }
 }
