@@ -61,7 +61,7 @@ use quorumnet::node::gossip::GossipConfig;
 use quorumnet::node::NodeConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::{await_topology, quiet, settle, start_on_topology};
+use support::{await_topology, quiet, settle, start_bounded, start_on_topology};
 
 /// What is broadcast: how many messages, how often, and which message from which origin.
 struct Workload {
@@ -115,6 +115,14 @@ async fn sim_scenario(name: &str, n: usize, degree: Option<usize>, bandwidth: Op
     sim.network.set_validator_bandwidth(bandwidth);
     let neighbours = degree.map(|degree| random_regular_topology(n, degree, 2024));
     start_on_topology(&mut sim, neighbours.as_deref()).await;
+    run(name, sim, &SIM, false, wall).await
+}
+
+/// A simulator row on the node's own bounded topology of `degree` links per validator.
+async fn bounded_scenario(name: &str, n: usize, degree: usize, config: NodeConfig) -> Row {
+    let wall = std::time::Instant::now();
+    let mut sim = Sim::new(n, 2024, sim_link(), config);
+    start_bounded(&mut sim, degree).await;
     run(name, sim, &SIM, false, wall).await
 }
 
@@ -337,6 +345,12 @@ fn main() {
     for (name, n, degree, bandwidth, config) in sim_scenarios {
         if wanted(name) {
             rows.push(sim.block_on(sim_scenario(name, n, degree, bandwidth, config)));
+        }
+    }
+    // The node's bounded topology (`Topology::bounded`) at a size a full mesh cannot reach.
+    for (name, n, degree) in [("sim/bounded-degree-8,n=1000", 1_000, 8)] {
+        if wanted(name) {
+            rows.push(sim.block_on(bounded_scenario(name, n, degree, local().sized_for(n))));
         }
     }
     let mut heartbeat_rows = Vec::new();

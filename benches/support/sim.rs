@@ -7,9 +7,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use quorumnet::identity::ValidatorId;
 use quorumnet::memory::Node as NetNode;
 use quorumnet::message::Height;
 use quorumnet::node::liveness::LivenessConfig;
+use quorumnet::node::topology::{picks, Topology};
 use quorumnet::node::NodeConfig;
 use quorumnet::validator::ListValidatorSetSource;
 
@@ -67,4 +69,37 @@ pub async fn await_topology(sim: &mut Sim, neighbours: Option<&[BTreeSet<usize>]
 pub async fn settle(sim: &mut Sim) {
     tokio::time::sleep(SETTLE).await;
     sim.drain();
+}
+
+/// Validator `i`'s links under a bounded `topology` over `ids`: its picks and the validators that
+/// picked it ([`picks`]).
+pub fn bounded_links(ids: &[ValidatorId], topology: &Topology) -> Vec<BTreeSet<usize>> {
+    let index = |id| ids.iter().position(|known| *known == id).expect("a validator");
+    let mut links = vec![BTreeSet::new(); ids.len()];
+    for (i, id) in ids.iter().enumerate() {
+        for peer in picks(*id, ids.iter().copied(), topology) {
+            links[i].insert(index(peer));
+            links[index(peer)].insert(i);
+        }
+    }
+    links
+}
+
+/// Starts every validator of `sim` with one shared set and `sim.config` under a bounded topology of
+/// `degree`, and waits until each is linked to exactly [`bounded_links`] and [`settle`]d. Returns the
+/// links.
+pub async fn start_bounded(sim: &mut Sim, degree: usize) -> Vec<BTreeSet<usize>> {
+    let topology = Topology::bounded(degree);
+    sim.config.topology = topology.clone();
+    let n = sim.ids.len();
+    let source = Arc::new(ListValidatorSetSource::new(sim.set(0..n), Height(0), 4));
+    for i in 0..n {
+        sim.spawn(i, source.clone(), sim.config.clone()).await;
+    }
+    let links = bounded_links(&sim.ids, &topology);
+    for (i, linked) in links.iter().enumerate() {
+        sim.await_connected(i, linked, Duration::from_secs(60)).await;
+    }
+    settle(sim).await;
+    links
 }

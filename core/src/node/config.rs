@@ -147,6 +147,9 @@ impl NodeConfig {
         }
     }
 
+    /// Validators up to which [`sized_for`](Self::sized_for) keeps four heights of messages per node.
+    pub const SIZED_FOUR_HEIGHTS_UP_TO: usize = 128;
+
     /// This config with its queues and gossip caches sized for one of `validators` nodes simulated in
     /// one process, from what such a network carries: per height about `2N + 1` consensus messages
     /// (a proposal, a pre-vote and a pre-commit per validator), plus a heartbeat per validator per
@@ -156,7 +159,7 @@ impl NodeConfig {
     /// | bound | value | why |
     /// | --- | --- | --- |
     /// | `incoming_capacity`, `link_event_capacity` | `2N + 64` | a whole phase's votes of a height arriving at once. In virtual time a full queue costs no latency (the clock does not move while tasks run), only the memory of the decoded envelopes queued |
-    /// | `gossip.store_max_entries` | `max(512, 4 · (3N + 1))` | four heights of proposals, votes and heartbeats, for repair |
+    /// | `gossip.store_max_entries` | `max(512, h · (3N + 1))` | `h` heights of proposals, votes and heartbeats, for repair: four up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, one beyond, where each node's store is N² of the simulation's memory (3.6 KB per entry, most of it signature: at 1 000 validators one height is 11 GB over the simulation) and peers repair only the height they are at |
     /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
     /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
     /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
@@ -168,6 +171,7 @@ impl NodeConfig {
     /// assert_eq!(config.incoming_capacity, 264);
     /// assert_eq!(config.gossip.store_max_entries, 1_204);
     /// assert_eq!(NodeConfig::local().sized_for(7).gossip.store_max_entries, 512);
+    /// assert_eq!(NodeConfig::local().sized_for(1_000).gossip.store_max_entries, 3_001);
     /// ```
     #[must_use]
     pub fn sized_for(mut self, validators: usize) -> Self {
@@ -175,7 +179,8 @@ impl NodeConfig {
         self.incoming_capacity = burst;
         self.link_event_capacity = burst;
         let gossip = &mut self.gossip;
-        gossip.store_max_entries = (4 * (3 * validators + 1)).max(512);
+        let heights = if validators <= Self::SIZED_FOUR_HEIGHTS_UP_TO { 4 } else { 1 };
+        gossip.store_max_entries = (heights * (3 * validators + 1)).max(512);
         gossip.store_max_bytes = gossip.store_max_entries * 4 * 1024 + 8 * 1024 * 1024;
         gossip.seen_max_entries = 2 * gossip.store_max_entries;
         gossip.knowledge_max_ids = gossip.store_max_entries;

@@ -156,6 +156,8 @@ impl Actor {
             AckOutcome::Delivered { latency, retransmissions } => {
                 self.reliable.stats.delivered += 1;
                 self.emit(NodeEvent::Reliable(ReliableEvent::Delivered { peer: from, id, latency, retransmissions }));
+                // A link on demand lingers from its last ack, not its first message.
+                self.keep_link_for_reliable(from);
                 self.liveness_ack_outcome(from, true);
             }
             AckOutcome::NotDestination => self.emit(NodeEvent::Reliable(ReliableEvent::AckRejected { from, id })),

@@ -46,8 +46,8 @@ impl Actor {
         }
     }
 
-    /// Reliable delivery has a message for `peer`: under a bounded topology, keep a link to it for
-    /// the topology's linger, and dial it now if the node had no reason to before.
+    /// Reliable delivery sent `peer` a message or got its ack: under a bounded topology, keep a link
+    /// to it for the topology's linger from now, and dial it now if the node had no reason to before.
     pub(crate) fn keep_link_for_reliable(&mut self, peer: ValidatorId) {
         let Topology::Bounded { linger, .. } = *self.link_plan.topology() else { return };
         if self.link_plan.keep_until(peer, self.clock.now() + linger) {
