@@ -75,7 +75,7 @@ impl Actor {
     /// Handles one envelope; returns its id if it is accepted or was already held.
     fn on_envelope(
         &mut self,
-        envelope: Envelope,
+        mut envelope: Envelope,
         from: ValidatorId,
         received_at: tokio::time::Instant,
         wire_len: usize,
@@ -103,7 +103,7 @@ impl Actor {
             self.knowledge.mark(from, id);
             return Some(id);
         }
-        let message = match self.judge(&envelope) {
+        let message = match self.judge(&mut envelope) {
             Ok(Some(message)) => message,
             Ok(None) => {
                 self.totals.stale += 1;
@@ -171,7 +171,10 @@ impl Actor {
     /// Verifies `envelope` against the validator set in force at its message's height.
     ///
     /// `Ok(None)`: older than every kept set, dropped without blame.
-    pub(crate) fn judge(&mut self, envelope: &Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
+    ///
+    /// With a [`VerificationCache`](super::VerificationCache) (simulations only), a valid envelope's
+    /// payload and signature come back pointing at the copy the cache recorded first.
+    pub(crate) fn judge(&mut self, envelope: &mut Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
         let message = envelope.message().map_err(|_| Misbehaviour::UndecodablePayload)?;
         let set = match message.height() {
             Some(height) => match self.source.at_height(height) {

@@ -58,8 +58,8 @@ impl Actor {
 
     /// Checks `envelope` as a received one would be, then pushes it to every connected validator and
     /// keeps it for gossip.
-    fn forward_verified(&mut self, envelope: Envelope) -> Result<MessageId, RoutingError> {
-        let message = match self.judge(&envelope) {
+    fn forward_verified(&mut self, mut envelope: Envelope) -> Result<MessageId, RoutingError> {
+        let message = match self.judge(&mut envelope) {
             Ok(Some(message)) => message,
             Ok(None) => {
                 return Err(RoutingError::NotForwarded { reason: "older than every validator set kept".into() })
