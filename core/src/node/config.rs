@@ -159,7 +159,7 @@ impl NodeConfig {
     /// | bound | value | why |
     /// | --- | --- | --- |
     /// | `incoming_capacity`, `link_event_capacity` | `2N + 64` | a whole phase's votes of a height arriving at once. In virtual time a full queue costs no latency (the clock does not move while tasks run), only the memory of the decoded envelopes queued |
-    /// | `gossip.store_max_entries` | `max(512, 4 · (3N + 1))` up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, `2N + 1` beyond | four heights of proposals, votes and heartbeats, for repair; beyond, one height's consensus messages, heartbeats sharing the room: the stores are N² of the simulation's memory (3.6 KB per entry, most of it signature: at 1 000 validators four heights would be 43 GB over the simulation), and peers repair only the height they are at |
+    /// | `gossip.store_max_entries` | `max(512, 4 · (3N + 1))` up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, `3N + 1` beyond | four heights of proposals, votes and heartbeats, for repair; beyond, one height: the stores are N² entries over the simulation (at 1 000 validators four heights would be 12 million; with the shared [`VerificationCache`](super::VerificationCache) an entry costs its bookkeeping, not its 3.4 KB of envelope, which all stores share), and peers repair only the height they are at |
     /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
     /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
     /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
@@ -171,7 +171,7 @@ impl NodeConfig {
     /// assert_eq!(config.incoming_capacity, 264);
     /// assert_eq!(config.gossip.store_max_entries, 1_204);
     /// assert_eq!(NodeConfig::local().sized_for(7).gossip.store_max_entries, 512);
-    /// assert_eq!(NodeConfig::local().sized_for(1_000).gossip.store_max_entries, 2_001);
+    /// assert_eq!(NodeConfig::local().sized_for(1_000).gossip.store_max_entries, 3_001);
     /// ```
     #[must_use]
     pub fn sized_for(mut self, validators: usize) -> Self {
@@ -182,7 +182,7 @@ impl NodeConfig {
         gossip.store_max_entries = if validators <= Self::SIZED_FOUR_HEIGHTS_UP_TO {
             (4 * (3 * validators + 1)).max(512)
         } else {
-            2 * validators + 1
+            3 * validators + 1
         };
         gossip.store_max_bytes = gossip.store_max_entries * 4 * 1024 + 8 * 1024 * 1024;
         gossip.seen_max_entries = 2 * gossip.store_max_entries;
