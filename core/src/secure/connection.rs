@@ -10,8 +10,9 @@ use tracing::Instrument as _;
 
 use super::handshake::Established;
 use super::reader::{run_reader, End, Inbox};
-use super::writer::{run_writer, Outbox, OutboxError};
+use super::writer::{run_writer, TAIL_CHUNK};
 use crate::identity::ValidatorId;
+use crate::transport::outbox::{Outbox, OutboxError};
 use crate::transport::{check_outgoing_frame, Connection, PeerAddress, TransportError};
 
 /// Limits of one secure channel. [`ChannelOptions::new`] gives the defaults; a transport adds what
@@ -108,7 +109,7 @@ impl SecureConnection {
             addr = options.remote_addr.as_ref().map(tracing::field::display),
         );
         let noise = Arc::new(established.transport);
-        let outbox = Arc::new(Outbox::new(options.send_budget));
+        let outbox = Arc::new(Outbox::new(options.send_budget, TAIL_CHUNK));
         let inbox = Arc::new(Inbox::new(options.recv_budget));
         tokio::spawn(run_writer(outbox.clone(), write, noise.clone()).instrument(span.clone()));
         let reader = tokio::spawn(

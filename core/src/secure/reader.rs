@@ -11,8 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::sync::Notify;
 
 use super::wire::{whole_message_len, NOISE_LEN_PREFIX_LEN};
-use super::writer::Outbox;
 use crate::codec::FrameDecoder;
+use crate::transport::outbox::Outbox;
 
 /// Bytes asked of the stream per read, at most: the read buffer starts at [`FIRST_READ_CHUNK`] and
 /// doubles whenever a read fills it, so idle connections stay small and busy ones read in large chunks.

@@ -1,29 +1,17 @@
-//! The send half of a [`SecureConnection`](super::SecureConnection): a byte-bounded queue that `send`
-//! fills and one writer task drains, coalescing frames into Noise messages and Noise messages into
-//! large `write`s.
-//!
-//! Layout of the queue: frames up to [`COPY_THRESHOLD`] bytes are copied, with their u32 prefix, into
-//! an open `tail` buffer (so a burst of small frames is already one contiguous plaintext); a larger
-//! frame's prefix goes into the tail, which is then sealed into `segments`, and the frame's own `Bytes`
-//! follows as a segment of its own, never copied before encryption.
+//! The send half of a [`SecureConnection`](super::SecureConnection): one writer task drains the
+//! connection's [`Outbox`] (which `send` fills), coalescing frames into Noise messages and Noise
+//! messages into large `write`s.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use bytes::{BufMut as _, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
-use tokio::sync::Notify;
 
 use super::wire::{noise_len_prefix, MAX_PLAINTEXT_LEN, NOISE_LEN_PREFIX_LEN, TAG_LEN};
-use crate::codec::framing::LENGTH_PREFIX_LEN;
+use crate::transport::outbox::{Batch, Outbox};
 
-/// Frames up to this size are copied into the shared tail buffer by `send`: copying 1 KiB costs less
-/// than a queue entry and lets the writer encrypt a burst straight from one buffer.
-pub(super) const COPY_THRESHOLD: usize = 1024;
-
-/// The tail buffer is sealed into a segment at this length: one maximal Noise message, so a full tail is
+/// The outbox's segment size for a Noise stream: one maximal Noise message, so a full tail is
 /// encrypted straight from its buffer.
-const TAIL_CHUNK: usize = MAX_PLAINTEXT_LEN;
+pub(super) const TAIL_CHUNK: usize = MAX_PLAINTEXT_LEN;
 
 /// Plaintext pieces at least this long get Noise messages of their own, encrypted straight from their
 /// buffer; shorter ones are copied together so that many small frames share one message. 16 KiB keeps
@@ -37,210 +25,6 @@ pub(super) const FLUSH_AT: usize = 64 * 1024;
 
 /// Output buffer size: a flush's worth plus the two maximal Noise messages one `absorb` may seal.
 const OUT_CAPACITY: usize = FLUSH_AT + 2 * (NOISE_LEN_PREFIX_LEN + MAX_PLAINTEXT_LEN + TAG_LEN);
-
-/// The queue between `send` and the writer task.
-pub(super) struct Outbox {
-    state: Mutex<OutState>,
-    /// Wakes the writer: data queued, closing, or failed.
-    data_ready: Notify,
-    /// Wakes senders waiting for credit (and `close` waiting for the writer to finish).
-    space: Notify,
-    /// Bytes (frames plus prefixes) that may be accepted-but-not-yet-written.
-    budget: usize,
-}
-
-#[derive(Default)]
-struct OutState {
-    segments: VecDeque<Bytes>,
-    tail: BytesMut,
-    /// Accepted bytes (frame + prefix) not yet handed to the stream: the queue plus the writer's batch.
-    queued: usize,
-    /// No more frames: flush what is queued, then shut the stream's write side.
-    closing: bool,
-    /// The connection failed; the reason.
-    failed: Option<String>,
-    /// The writer task has ended: `Ok` after a clean shutdown.
-    finished: Option<Result<(), String>>,
-    /// The writer waits for `data_ready`: the next `push` must wake it.
-    writer_idle: bool,
-}
-
-/// Why an operation on the outbox cannot proceed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum OutboxError {
-    /// `close` was called.
-    Closed,
-    /// The connection failed.
-    Failed(String),
-}
-
-impl Outbox {
-    pub(super) fn new(budget: usize) -> Self {
-        Outbox { state: Mutex::default(), data_ready: Notify::new(), space: Notify::new(), budget }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, OutState> {
-        // A panic while holding this lock cannot leave the queue half-updated in a way that matters
-        // more than the panic itself; keep serving the other half of the connection.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queues `frame` (already checked against the frame limit) once there is credit for it. A frame
-    /// larger than the whole budget is accepted into an empty queue. Cancel-safe: the frame is queued
-    /// in one synchronous step or not at all.
-    pub(super) async fn push(&self, frame: Bytes) -> Result<(), OutboxError> {
-        let cost = LENGTH_PREFIX_LEN + frame.len();
-        let mut frame = Some(frame);
-        // Fast path: credit available, no waiter registration (which costs Notify's own lock).
-        if let Some(result) = self.try_push(&mut frame, cost) {
-            return result;
-        }
-        // Boxed so the common case's future stays small (async_trait allocates it per `send`).
-        Box::pin(self.push_when_credited(frame, cost)).await
-    }
-
-    /// Queues `frame` (already checked against the frame limit) if there is credit for it now;
-    /// `None`, queueing nothing, when [`push`](Self::push) would wait.
-    pub(super) fn try_push_now(&self, frame: &Bytes) -> Option<Result<(), OutboxError>> {
-        self.try_push(&mut Some(frame.clone()), LENGTH_PREFIX_LEN + frame.len())
-    }
-
-    async fn push_when_credited(&self, mut frame: Option<Bytes>, cost: usize) -> Result<(), OutboxError> {
-        loop {
-            let notified = self.space.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(result) = self.try_push(&mut frame, cost) {
-                return result;
-            }
-            notified.await;
-        }
-    }
-
-    /// Queues the frame (taking it out of `frame`) if there is credit; `None` when the caller must wait.
-    fn try_push(&self, frame: &mut Option<Bytes>, cost: usize) -> Option<Result<(), OutboxError>> {
-        let mut s = self.lock();
-        if let Some(reason) = &s.failed {
-            return Some(Err(OutboxError::Failed(reason.clone())));
-        }
-        if s.closing {
-            return Some(Err(OutboxError::Closed));
-        }
-        if s.queued != 0 && s.queued + cost > self.budget {
-            return None;
-        }
-        s.enqueue(frame.take().expect("a frame is pushed once"));
-        s.queued += cost;
-        // Wake the writer only if it sleeps: while it works it takes everything queued anyway.
-        let wake = std::mem::take(&mut s.writer_idle);
-        drop(s);
-        if wake {
-            self.data_ready.notify_one();
-        }
-        Some(Ok(()))
-    }
-
-    /// Stops accepting frames; the writer flushes the queue, then shuts the stream down.
-    pub(super) fn begin_close(&self) {
-        self.lock().closing = true;
-        self.data_ready.notify_one();
-        self.space.notify_waiters();
-    }
-
-    /// Marks the connection failed: pending and future sends fail, the writer stops without flushing.
-    pub(super) fn fail(&self, reason: String) {
-        self.lock().failed.get_or_insert(reason);
-        self.data_ready.notify_one();
-        self.space.notify_waiters();
-    }
-
-    /// Waits until the writer task has ended; its outcome.
-    pub(super) async fn finished(&self) -> Result<(), String> {
-        loop {
-            let notified = self.space.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(outcome) = &self.lock().finished {
-                return outcome.clone();
-            }
-            notified.await;
-        }
-    }
-
-    /// What the writer should do next, waiting for it.
-    async fn next_batch(&self) -> Batch {
-        loop {
-            let notified = self.data_ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if let Some(reason) = &s.failed {
-                    return Batch::Fail(reason.clone());
-                }
-                if !s.tail.is_empty() {
-                    let tail = s.tail.split().freeze();
-                    s.segments.push_back(tail);
-                }
-                if !s.segments.is_empty() {
-                    return Batch::Frames(std::mem::take(&mut s.segments));
-                }
-                if s.closing {
-                    return Batch::Shutdown;
-                }
-                s.writer_idle = true;
-            }
-            notified.await;
-        }
-    }
-
-    /// Returns `bytes` of credit: they reached the stream.
-    fn release(&self, bytes: usize) {
-        let mut s = self.lock();
-        s.queued -= bytes;
-        drop(s);
-        self.space.notify_waiters();
-    }
-
-    fn finish(&self, outcome: Result<(), String>) {
-        let mut s = self.lock();
-        if let Err(reason) = &outcome {
-            s.failed.get_or_insert_with(|| reason.clone());
-        }
-        s.finished = Some(outcome);
-        drop(s);
-        self.space.notify_waiters();
-    }
-}
-
-impl OutState {
-    fn enqueue(&mut self, frame: Bytes) {
-        let inline = frame.len() <= COPY_THRESHOLD;
-        let needed = LENGTH_PREFIX_LEN + if inline { frame.len() } else { 0 };
-        if self.tail.len() + needed > TAIL_CHUNK || self.tail.capacity() - self.tail.len() < needed {
-            if !self.tail.is_empty() {
-                let full = self.tail.split().freeze();
-                self.segments.push_back(full);
-            }
-            // Reuses the previous chunk once the writer has dropped every segment cut from it.
-            self.tail.reserve(TAIL_CHUNK);
-        }
-        self.tail.put_u32(frame.len() as u32);
-        if inline {
-            self.tail.put_slice(&frame);
-        } else {
-            let prefix = self.tail.split().freeze();
-            self.segments.push_back(prefix);
-            self.segments.push_back(frame);
-        }
-    }
-}
-
-enum Batch {
-    Frames(VecDeque<Bytes>),
-    Shutdown,
-    Fail(String),
-}
 
 /// Encrypts plaintext into length-prefixed Noise transport messages in one output buffer.
 struct Sealer {

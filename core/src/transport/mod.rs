@@ -5,6 +5,7 @@
 //!   ordered, whole, exactly-once frames with bounded unsent bytes.
 //! - [`AcceptQueue`] is the accept side every listener shares: bounded concurrent handshakes over an
 //!   [`Inbound`] source.
+//! - [`outbox::Outbox`] is the byte-bounded send queue a single-stream connection's writer drains.
 //! - [`Admission`] is the live handle saying which proven identities may connect.
 //! - [`tcp`] holds the TCP plumbing the stream transports over TCP share.
 //! - [`TransportPlugin`]s register through `inventory`; [`build_transport`] picks one by scheme.
@@ -19,6 +20,7 @@ mod admission;
 mod config;
 mod contract;
 mod error;
+pub mod outbox;
 mod registry;
 pub mod tcp;
 

@@ -1,5 +1,6 @@
-//! [`QuicConnection`]: frames (u32 length + bytes) on the one bidirectional stream, a byte-bounded
-//! queue drained by a writer task into quinn, and a reader that parses frames out of quinn's chunks.
+//! [`QuicConnection`]: frames (u32 length + bytes) on the one bidirectional stream, the core
+//! [`Outbox`] (byte-bounded; `send` copies small frames into one buffer) drained by a writer task into
+//! quinn, and a reader that cuts frames out of quinn's chunks.
 //!
 //! # How it ends
 //! Each direction ends on its own: `close` (or dropping the handle) lets the writer flush the queue,
@@ -9,16 +10,16 @@
 //! data readable after the connection closes, so a peer that has not yet read our last frames still
 //! gets them, then `Ok(None)`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
+use bytes::{Buf as _, Bytes, BytesMut};
 use quinn::{ConnectionError, ReadError, RecvStream, SendStream, StoppedError, WriteError};
 use quorumnet_core::identity::ValidatorId;
+use quorumnet_core::transport::outbox::{Batch, Outbox, OutboxError};
 use quorumnet_core::transport::{check_outgoing_frame, Connection, PeerAddress, TransportError};
-use tokio::sync::{mpsc, watch, Mutex, Semaphore, TryAcquireError};
+use tokio::sync::{watch, Mutex};
 use tracing::Instrument as _;
 
 use crate::proof::CloseCode;
@@ -26,11 +27,9 @@ use crate::settings::{SEND_BUDGET, STREAM_WINDOW};
 
 /// The u32 length before every frame.
 const LEN_PREFIX: usize = 4;
-/// Frames under this size are copied into the writer's batch buffer (one quinn chunk for many
-/// frames); larger ones go to quinn as their own chunk, uncopied.
-const COPY_BELOW: usize = 16 * 1024;
-/// The most the writer takes from the queue before handing a batch to quinn.
-const BATCH_MAX: usize = 64 * 1024;
+/// The outbox gathers small frames into quinn chunks of up to this size: quinn's cost grows with the
+/// number of chunks, not their size, and one chunk this large still returns credit every 64 KiB.
+const CHUNK: usize = 64 * 1024;
 
 /// The pieces a handshake leaves: the QUIC connection and its one stream, and whom it proved.
 pub(crate) struct Established {
@@ -48,21 +47,13 @@ pub struct QuicConnection {
     remote_addr: PeerAddress,
     max_frame_len: usize,
     conn: quinn::Connection,
-    /// Bytes of queue room: a frame takes `min(len + 4, SEND_BUDGET)` permits, returned once quinn took it.
-    room: Arc<Semaphore>,
-    queue: mpsc::UnboundedSender<Outgoing>,
-    closed: AtomicBool,
-    /// The writer's outcome once the sending direction ended: `Ok` flushed and acknowledged.
-    sent: watch::Receiver<Option<Result<(), String>>>,
+    /// Frames accepted and not yet taken by quinn; its writer reports the sending direction's outcome
+    /// (`Ok`: flushed and acknowledged).
+    outbox: Arc<Outbox>,
     reader: Mutex<Reader>,
     ending: Arc<Ending>,
     /// Dropped with the handle: tells the writer to bound what is left of its flush.
     _alive: watch::Sender<()>,
-}
-
-enum Outgoing {
-    Frame { frame: Bytes, permits: u32 },
-    Close,
 }
 
 /// Which directions are over; the last one to end closes the QUIC connection.
@@ -91,7 +82,10 @@ impl Ending {
 
 struct Reader {
     stream: RecvStream,
-    buf: BytesMut,
+    /// What is left of quinn's last chunk: whole frames are cut out of it without a copy.
+    chunk: Bytes,
+    /// The start of a frame that spans chunks, gathered until it is whole.
+    partial: BytesMut,
     ended: Option<End>,
 }
 
@@ -108,12 +102,10 @@ impl QuicConnection {
     /// ([`DROP_FLUSH_LIMIT`](crate::settings::DROP_FLUSH_LIMIT) unless a test shortens it).
     pub(crate) fn spawn(established: Established, max_frame_len: usize, drop_flush_limit: Duration) -> Self {
         let Established { conn, send, recv, remote, remote_addr } = established;
-        let room = Arc::new(Semaphore::new(SEND_BUDGET));
-        let (queue, queued) = mpsc::unbounded_channel();
-        let (report, sent) = watch::channel(None);
+        let outbox = Arc::new(Outbox::new(SEND_BUDGET, CHUNK));
         let ending = Arc::new(Ending { conn: conn.clone(), state: SyncMutex::new((false, false)) });
         let span = tracing::info_span!("quic_connection", peer = %remote, addr = %remote_addr);
-        let writer = Writer { send, queued, room: room.clone(), report, ending: ending.clone() };
+        let writer = Writer { send, outbox: outbox.clone(), ending: ending.clone() };
         let (alive, handle) = watch::channel(());
         tokio::spawn(writer.run(handle, drop_flush_limit).instrument(span));
         QuicConnection {
@@ -121,11 +113,8 @@ impl QuicConnection {
             remote_addr,
             max_frame_len,
             conn,
-            room,
-            queue,
-            closed: AtomicBool::new(false),
-            sent,
-            reader: Mutex::new(Reader { stream: recv, buf: BytesMut::new(), ended: None }),
+            outbox,
+            reader: Mutex::new(Reader { stream: recv, chunk: Bytes::new(), partial: BytesMut::new(), ended: None }),
             ending,
             _alive: alive,
         }
@@ -135,28 +124,11 @@ impl QuicConnection {
         TransportError::ConnectionLost { peer: self.remote, reason: reason.into() }
     }
 
-    /// Why the writer stopped, for a `send` that found the queue gone.
-    fn writer_gone(&self) -> TransportError {
-        match &*self.sent.borrow() {
-            Some(Err(reason)) => self.lost(reason.clone()),
-            _ => TransportError::Closed,
+    fn outbox_error(&self, error: OutboxError) -> TransportError {
+        match error {
+            OutboxError::Closed => TransportError::Closed,
+            OutboxError::Failed(reason) => self.lost(reason),
         }
-    }
-
-    fn permits(frame: &Bytes) -> u32 {
-        (frame.len() + LEN_PREFIX).min(SEND_BUDGET) as u32
-    }
-
-    fn enqueue(&self, frame: Bytes, permits: u32) -> Result<(), TransportError> {
-        self.queue.send(Outgoing::Frame { frame, permits }).map_err(|_| self.writer_gone())
-    }
-
-    fn check_open(&self, frame: &Bytes) -> Result<(), TransportError> {
-        check_outgoing_frame(frame, self.max_frame_len)?;
-        if self.closed.load(Ordering::Acquire) {
-            return Err(TransportError::Closed);
-        }
-        Ok(())
     }
 }
 
@@ -179,27 +151,16 @@ impl Connection for QuicConnection {
     }
 
     async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
-        self.check_open(&frame)?;
-        let permits = Self::permits(&frame);
-        // Cancel-safe: a dropped acquire takes nothing, and queueing after it cannot wait.
-        let room = self.room.acquire_many(permits).await.map_err(|_| self.writer_gone())?;
-        room.forget();
-        self.enqueue(frame, permits)
+        check_outgoing_frame(&frame, self.max_frame_len)?;
+        // Cancel-safe: the outbox queues the frame in one synchronous step or not at all.
+        self.outbox.push(frame).await.map_err(|e| self.outbox_error(e))
     }
 
     fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
-        if let Err(e) = self.check_open(frame) {
+        if let Err(e) = check_outgoing_frame(frame, self.max_frame_len) {
             return Some(Err(e));
         }
-        let permits = Self::permits(frame);
-        match self.room.try_acquire_many(permits) {
-            Ok(room) => {
-                room.forget();
-                Some(self.enqueue(frame.clone(), permits))
-            }
-            Err(TryAcquireError::NoPermits) => None,
-            Err(TryAcquireError::Closed) => Some(Err(self.writer_gone())),
-        }
+        self.outbox.try_push_now(frame).map(|queued| queued.map_err(|e| self.outbox_error(e)))
     }
 
     async fn recv(&self) -> Result<Option<Bytes>, TransportError> {
@@ -225,25 +186,16 @@ impl Connection for QuicConnection {
     }
 
     async fn close(&self) -> Result<(), TransportError> {
-        if !self.closed.swap(true, Ordering::AcqRel) {
-            // A writer already gone has published its outcome, which is what we wait for below.
-            let _ = self.queue.send(Outgoing::Close);
-        }
-        let mut sent = self.sent.clone();
-        let outcome = sent.wait_for(Option::is_some).await.map(|outcome| outcome.clone());
-        match outcome {
-            Ok(Some(Ok(()))) => Ok(()),
-            Ok(Some(Err(reason))) => Err(self.lost(reason)),
-            _ => Err(self.lost("the writer task ended without a report")),
-        }
+        self.outbox.begin_close();
+        self.outbox.finished().await.map_err(|reason| self.lost(reason))
     }
 }
 
 impl Drop for QuicConnection {
     fn drop(&mut self) {
-        // Nobody reads any more; the writer, seeing its queue closed, flushes and FINs in the
-        // background — within the drop flush limit, or it closes with code 4 — and then the connection
-        // closes.
+        // Nobody reads any more; the writer flushes what was accepted and FINs in the background —
+        // within the drop flush limit, or it closes with code 4 — and then the connection closes.
+        self.outbox.begin_close();
         self.ending.receiving_ended();
     }
 }
@@ -266,29 +218,56 @@ impl Reader {
             }
             // Cancel-safe: a dropped `read_chunk` leaves the data in quinn.
             match self.stream.read_chunk(usize::MAX, true).await {
-                Ok(Some(chunk)) => self.buf.put(chunk.bytes),
-                Ok(None) if self.buf.is_empty() => return Err(End::Clean),
+                Ok(Some(chunk)) => self.chunk = chunk.bytes,
+                Ok(None) if self.partial.is_empty() => return Err(End::Clean),
                 Ok(None) => {
-                    return Err(End::Lost(format!("the stream ended inside a frame ({} bytes)", self.buf.len())))
+                    let held = self.partial.len();
+                    return Err(End::Lost(format!("the stream ended inside a frame ({held} bytes)")));
                 }
                 Err(e) => return Err(read_failure(e)),
             }
         }
     }
 
+    /// A whole frame from what was read, if there is one. A frame inside the current chunk is a slice
+    /// of it; one that spans chunks is gathered in `partial`, which the frame then owns.
     fn parse(&mut self, max_frame_len: usize) -> Result<Option<Bytes>, End> {
-        let Some(prefix) = self.buf.get(..LEN_PREFIX) else { return Ok(None) };
-        let len = u32::from_be_bytes(prefix.try_into().expect("4 bytes")) as usize;
-        if len == 0 || len > max_frame_len {
-            return Err(End::Violation(format!("frame length {len} (allowed 1..={max_frame_len})")));
+        if self.partial.is_empty() {
+            if let Some(len) = frame_len(&self.chunk, max_frame_len)? {
+                if self.chunk.len() >= LEN_PREFIX + len {
+                    self.chunk.advance(LEN_PREFIX);
+                    return Ok(Some(self.chunk.split_to(len)));
+                }
+            }
         }
-        if self.buf.len() < LEN_PREFIX + len {
-            self.buf.reserve(LEN_PREFIX + len - self.buf.len());
+        // Too little for a whole frame: take in all of the chunk that belongs to it.
+        self.gather(LEN_PREFIX);
+        let Some(len) = frame_len(&self.partial, max_frame_len)? else { return Ok(None) };
+        // One allocation for a large frame rather than one per doubling (bounded by the frame limit).
+        self.partial.reserve((LEN_PREFIX + len).saturating_sub(self.partial.len()));
+        self.gather(LEN_PREFIX + len);
+        if self.partial.len() < LEN_PREFIX + len {
             return Ok(None);
         }
-        self.buf.advance(LEN_PREFIX);
-        Ok(Some(self.buf.split_to(len).freeze()))
+        self.partial.advance(LEN_PREFIX);
+        Ok(Some(self.partial.split().freeze()))
     }
+
+    /// Moves bytes from the chunk into `partial` until it holds `want` bytes or the chunk is empty.
+    fn gather(&mut self, want: usize) {
+        let take = want.saturating_sub(self.partial.len()).min(self.chunk.len());
+        self.partial.extend_from_slice(&self.chunk.split_to(take));
+    }
+}
+
+/// The length a frame's prefix at the start of `buf` announces, once `buf` holds the prefix.
+fn frame_len(buf: &[u8], max_frame_len: usize) -> Result<Option<usize>, End> {
+    let Some(prefix) = buf.get(..LEN_PREFIX) else { return Ok(None) };
+    let len = u32::from_be_bytes(prefix.try_into().expect("4 bytes")) as usize;
+    if len == 0 || len > max_frame_len {
+        return Err(End::Violation(format!("frame length {len} (allowed 1..={max_frame_len})")));
+    }
+    Ok(Some(len))
 }
 
 fn read_failure(error: ReadError) -> End {
@@ -312,13 +291,11 @@ fn lost_connection(error: &ConnectionError) -> End {
     }
 }
 
-/// Drains the queue into quinn in batches, returns room as quinn takes bytes, and ends the sending
-/// direction on `close` or when the handle is dropped.
+/// Drains the outbox into quinn, returns credit as quinn takes bytes, and ends the sending direction
+/// on `close` or when the handle is dropped.
 struct Writer {
     send: SendStream,
-    queued: mpsc::UnboundedReceiver<Outgoing>,
-    room: Arc<Semaphore>,
-    report: watch::Sender<Option<Result<(), String>>>,
+    outbox: Arc<Outbox>,
     ending: Arc<Ending>,
 }
 
@@ -339,51 +316,27 @@ impl Writer {
         };
         if let Err(reason) = &outcome {
             tracing::debug!(%reason, "sending direction failed");
-            // Pending and future sends fail instead of waiting for room that will never come.
-            self.room.close();
         }
-        self.report.send_replace(Some(outcome));
+        // An error also fails pending and future sends instead of leaving them waiting for credit.
+        self.outbox.finish(outcome);
         self.ending.sending_ended();
     }
 
-    /// Writes frames until a `Close` (or the end of the queue) after everything before it.
+    /// Writes everything the outbox accepted until it is closed.
     async fn write_until_closed(&mut self) -> Result<(), String> {
-        let mut batch = BytesMut::with_capacity(BATCH_MAX);
-        let mut chunks = Vec::new();
         loop {
-            let Some(first) = self.queued.recv().await else { return Ok(()) };
-            let mut closing = false;
-            let mut permits = 0;
-            let mut taken = 0;
-            let mut next = Some(first);
-            while let Some(item) = next.take() {
-                match item {
-                    Outgoing::Close => closing = true,
-                    Outgoing::Frame { frame, permits: p } => {
-                        permits += p;
-                        taken += frame.len() + LEN_PREFIX;
-                        add_frame(&mut batch, &mut chunks, frame);
-                    }
-                }
-                // After a close, frames that raced it are still written (they were accepted).
-                if closing || taken < BATCH_MAX {
-                    next = self.queued.try_recv().ok();
-                }
-            }
-            if !batch.is_empty() {
-                chunks.push(batch.split().freeze());
-            }
-            self.send.write_all_chunks(&mut chunks).await.map_err(|e| write_failure(&e))?;
-            chunks.clear();
-            self.room.add_permits(permits as usize);
-            if closing {
-                return Ok(());
-            }
-            if taken < BATCH_MAX {
-                // The queue ran dry: let a sender that is mid-burst queue more before we sleep on it,
-                // so one wakeup carries many frames rather than one (a wakeup costs about what
-                // handing quinn a batch does).
-                tokio::task::yield_now().await;
+            let mut segments = match self.outbox.next_batch().await {
+                Batch::Frames(segments) => Vec::from(segments),
+                Batch::Shutdown => return Ok(()),
+                Batch::Fail(reason) => return Err(reason),
+            };
+            let mut rest = &mut segments[..];
+            // Credit returns as quinn takes each part, so senders refill the outbox while quinn waits
+            // for flow-control credit for the rest.
+            while !rest.is_empty() {
+                let written = self.send.write_chunks(rest).await.map_err(|e| write_failure(&e))?;
+                self.outbox.release(written.bytes);
+                rest = &mut rest[written.chunks..];
             }
         }
     }
@@ -410,16 +363,6 @@ async fn limit_after_drop(mut handle: watch::Receiver<()>, limit: Duration) {
     // `changed` fails only once the sender, owned by the handle, is gone.
     while handle.changed().await.is_ok() {}
     tokio::time::sleep(limit).await;
-}
-
-fn add_frame(batch: &mut BytesMut, chunks: &mut Vec<Bytes>, frame: Bytes) {
-    batch.put_u32(frame.len() as u32);
-    if frame.len() < COPY_BELOW {
-        batch.put_slice(&frame);
-    } else {
-        chunks.push(batch.split().freeze());
-        chunks.push(frame);
-    }
 }
 
 fn write_failure(error: &WriteError) -> String {
