@@ -6,7 +6,7 @@
 //! `select!` is `biased`, so for the same inputs at the same virtual times the same things happen in
 //! the same order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -137,6 +137,9 @@ pub(crate) struct Actor {
     pub transports: BTreeMap<String, Arc<dyn Transport>>,
     /// One entry per validator of the current set except this node. Ordered: iteration is observable.
     pub peers: BTreeMap<ValidatorId, Peer>,
+    /// The peers whose `link` is up, kept with it: every envelope asks for them, and scanning a
+    /// thousand peers for a handful of links cost more than handling the envelope.
+    pub linked: BTreeSet<ValidatorId>,
     /// No dial is due before this ([`next_dial_at`](Self::next_dial_at)).
     pub dial_hint: Option<Instant>,
     /// Which of them the node links to.
@@ -311,7 +314,7 @@ impl Actor {
 
     /// The peers with a live link, in id order.
     pub fn connected(&self) -> Vec<ValidatorId> {
-        self.peers.iter().filter(|(_, peer)| peer.link.is_some()).map(|(id, _)| *id).collect()
+        self.linked.iter().copied().collect()
     }
 
     /// Queues an encoded envelope frame to `peer`, counting it under `kind`, followed by the ids

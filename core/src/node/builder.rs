@@ -284,6 +284,7 @@ impl NodeBuilder {
             verification_cache: self.verification_cache,
             link_plan: super::topology::LinkPlan::new(config.topology.clone()),
             dial_hint: None,
+            linked: Default::default(),
             incoming: incoming_tx,
             events: events.clone(),
             link_events: link_events_tx,

@@ -70,6 +70,7 @@ impl Actor {
         let joined: Vec<ValidatorId> = set.ids().filter(|id| *id != self.me && !self.peers.contains_key(id)).collect();
         self.set = set;
         for peer in &left {
+            self.linked.remove(peer);
             let had_link = self.peers.remove(peer).is_some_and(|state| {
                 if let Some(active) = state.link {
                     close_in_background(active.link);
@@ -275,6 +276,7 @@ impl Actor {
         };
         let replaced = state.link.replace(active);
         state.next_dial = None;
+        self.linked.insert(peer);
         match replaced {
             Some(old) => {
                 tracing::debug!(peer = %peer.short(), ?direction, "replacing a duplicate connection");
@@ -298,6 +300,7 @@ impl Actor {
             return; // a replaced link, closed by the tie-break
         }
         let lived = state.link.take().map(|active| self.clock.now().saturating_duration_since(active.since));
+        self.linked.remove(&peer);
         let (min, max) = (self.config.reconnect_backoff_min, self.config.reconnect_backoff_max);
         let stable = lived.is_some_and(|lived| lived >= super::backoff::nominal_backoff(min, max, state.attempts));
         if stable {
@@ -377,6 +380,7 @@ impl Actor {
             }
             return;
         };
+        self.linked.remove(&peer);
         close_in_background(active.link);
         self.forget(&peer);
         self.emit(NodeEvent::PeerDisconnected { peer, reason });

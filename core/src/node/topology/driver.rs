@@ -16,8 +16,7 @@ impl Actor {
 
     /// Whether to keep an inbound connection from `peer`, given the links up now.
     pub(crate) fn admits_inbound(&self, peer: &ValidatorId) -> bool {
-        let links = self.peers.values().filter(|state| state.link.is_some()).count();
-        self.link_plan.admits_inbound(peer, links)
+        self.link_plan.admits_inbound(peer, self.linked.len())
     }
 
     /// The set changed (`self.set` is the new one): recompute the picks, close the links this node
