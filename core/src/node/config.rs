@@ -77,6 +77,8 @@ pub struct NodeConfig {
     pub reputation: ReputationConfig,
     /// Inbound rate limits per peer and priority.
     pub rate_limits: RateLimitConfig,
+    /// How large proposals are split into parts and reassembled.
+    pub proposal_parts: crate::node::proposal_parts::PartsConfig,
 }
 
 impl NodeConfig {
@@ -119,6 +121,7 @@ impl NodeConfig {
             detector: DetectorConfig::default(),
             reputation: ReputationConfig::default(),
             rate_limits: RateLimitConfig::recommended(),
+            proposal_parts: crate::node::proposal_parts::PartsConfig::recommended(),
         }
     }
 
