@@ -133,12 +133,11 @@ impl<M> Assembly<M> {
         step
     }
 
-    /// Whether a part without its header yet is plausible: an index and a length a header within
-    /// the bounds could list.
+    /// Whether a part without its header yet is plausible: an index a header within the bounds could
+    /// list, and some data. Its length is not held to our own part size: the proposer's may differ,
+    /// and the byte bound already caps what such parts hold.
     fn fits_unchecked(&self, part: &ProposalPart) -> bool {
-        (part.index as usize) < self.config.max_parts
-            && !part.data.is_empty()
-            && part.data.len() <= self.config.part_size as usize
+        (part.index as usize) < self.config.max_parts && !part.data.is_empty()
     }
 
     /// Hands out the proposal if its header and every part are in.
@@ -174,5 +173,82 @@ impl<M> Assembly<M> {
             let Some((_, dropped)) = self.gathering.pop_first() else { break };
             self.bytes -= dropped.bytes();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::ValidatorId;
+    use crate::message::{BlockHash, Height, Round};
+
+    fn proposal(height: u64, len: usize) -> Proposal {
+        Proposal {
+            height: Height(height),
+            round: Round(0),
+            proposer: ValidatorId([1; 32]),
+            block_hash: BlockHash([height as u8; 32]),
+            pol_round: None,
+            block: (0..len).map(|i| i as u8).collect(),
+        }
+    }
+
+    fn config() -> PartsConfig {
+        PartsConfig { part_size: 10, max_proposals: 2, max_bytes: 1_000, ..PartsConfig::recommended() }
+    }
+
+    #[test]
+    fn the_lowest_height_is_dropped_when_too_many_proposals_gather() {
+        let mut assembly: Assembly<()> = Assembly::new(config());
+        for height in [5, 3, 9] {
+            let (_, parts) = ProposalHeader::split(&proposal(height, 30), 10);
+            assert_eq!(assembly.on_part(parts[0].clone()), Step::Pending);
+        }
+        assert_eq!((assembly.in_flight(), assembly.bytes()), (2, 20), "height 3 dropped");
+        let (header, parts) = ProposalHeader::split(&proposal(3, 30), 10);
+        assembly.on_header(header, ());
+        assembly.on_part(parts[1].clone());
+        assert_eq!(assembly.on_part(parts[2].clone()), Step::Pending, "its first part was dropped");
+    }
+
+    #[test]
+    fn held_part_bytes_never_exceed_the_bound() {
+        let mut assembly: Assembly<()> = Assembly::new(PartsConfig { max_bytes: 25, max_proposals: 8, ..config() });
+        for height in 1..=5 {
+            let (_, parts) = ProposalHeader::split(&proposal(height, 30), 10);
+            assembly.on_part(parts[0].clone());
+            assert!(assembly.bytes() <= 25);
+        }
+    }
+
+    #[test]
+    fn an_inconsistent_header_is_refused_and_its_parts_ignored_after() {
+        let mut assembly: Assembly<()> = Assembly::new(config());
+        let (mut header, parts) = ProposalHeader::split(&proposal(1, 30), 10);
+        header.block_len = 45; // five parts' worth, three hashes
+        assert_eq!(assembly.on_header(header, ()), Step::Refused);
+        assert_eq!(assembly.on_part(parts[0].clone()), Step::Ignored);
+    }
+
+    #[test]
+    fn a_part_before_its_header_that_the_header_does_not_list_is_dropped_then() {
+        let mut assembly: Assembly<()> = Assembly::new(config());
+        let (header, mut parts) = ProposalHeader::split(&proposal(1, 30), 10);
+        let mut wrong = parts[0].clone();
+        wrong.data[0] ^= 1;
+        assert_eq!(assembly.on_part(wrong), Step::Pending, "unchecked until the header comes");
+        assert_eq!(assembly.on_header(header, ()), Step::Pending);
+        assert_eq!(assembly.bytes(), 0);
+        assert_eq!(assembly.on_part(parts.remove(2)), Step::Pending);
+        assert_eq!(assembly.on_part(parts.remove(1)), Step::Pending);
+        assert!(matches!(assembly.on_part(parts.remove(0)), Step::Complete(..)));
+    }
+
+    #[test]
+    fn a_part_beyond_the_most_a_header_may_list_is_refused_without_its_header() {
+        let mut assembly: Assembly<()> = Assembly::new(PartsConfig { max_parts: 2, ..config() });
+        let (_, parts) = ProposalHeader::split(&proposal(1, 30), 10);
+        assert_eq!(assembly.on_part(parts[2].clone()), Step::Refused, "index 2 of at most 2 parts");
+        assert_eq!(assembly.on_part(parts[1].clone()), Step::Pending);
     }
 }
