@@ -99,8 +99,29 @@ impl Node {
     /// validators without a direct link get it through others (seed decision 1). Waits only while the
     /// node's command channel is full. The message is not delivered back to this node's engine.
     ///
+    /// A [`Proposal`] whose block is longer than
+    /// [`PartsConfig::part_size`](crate::node::proposal_parts::PartsConfig::part_size) is split here,
+    /// transparently: the node signs a header committing to the parts' hashes and one envelope per
+    /// part, sends each part to a few peers that pass it on (`node::proposal_parts`), and every other
+    /// validator's engine receives the same `Proposal`, whole, once. Engines never split blocks nor
+    /// see the pieces.
+    ///
+    /// ```no_run
+    /// # async fn propose(node: quorumnet_core::node::Node, mut peer: quorumnet_core::node::IncomingMessages,
+    /// #     proposal: quorumnet_core::message::Proposal) {
+    /// use quorumnet_core::message::ConsensusMessage;
+    ///
+    /// // A 1 MiB block: the node sends a header and 18 parts, not 1 MiB to every validator.
+    /// assert_eq!(proposal.block.len(), 1 << 20);
+    /// let id = node.broadcast(&ConsensusMessage::Proposal(proposal.clone())).await.unwrap();
+    /// // At another validator, the engine gets the block whole, named by the header's id.
+    /// let incoming = peer.recv().await.unwrap();
+    /// assert_eq!((incoming.id, incoming.message), (id, ConsensusMessage::Proposal(proposal)));
+    /// # }
+    /// ```
+    ///
     /// # Returns
-    /// The message's id.
+    /// The message's id (for a proposal sent in parts, its header's).
     ///
     /// # Errors
     /// [`NodeError::NotOurMessage`] if the message names another validator as its author;
