@@ -157,6 +157,29 @@ mod tests {
     }
 
     #[test]
+    fn a_full_part_envelope_travels_as_one_link_frame() {
+        use crate::identity::{ChainId, Keypair};
+        use crate::message::{BlockHash, Height, Proposal, ProposalHeader, Round};
+        use crate::node::link::PeerLinkConfig;
+
+        let key = Keypair::from_seed(&[3; 32]);
+        let part_size = super::super::PartsConfig::recommended().part_size;
+        let proposal = Proposal {
+            height: Height(u64::MAX),
+            round: Round(u32::MAX),
+            proposer: key.validator_id(),
+            block_hash: BlockHash([1; 32]),
+            pol_round: None,
+            block: vec![0; 2 * part_size as usize],
+        };
+        let (_, parts) = ProposalHeader::split(&proposal, part_size);
+        let part = ConsensusMessage::ProposalPart(parts[1].clone());
+        let envelope = Envelope::sign_message(&key, ChainId::from_network_name("parts"), u64::MAX, 255, &part);
+        // Larger, the link would split it: a vote could then wait behind two link parts, not one.
+        assert!(Frame::Envelope(envelope).encode().len() <= PeerLinkConfig::recommended().part_size);
+    }
+
+    #[test]
     fn first_hop_wraps_and_never_repeats_a_peer_for_one_part() {
         let peers: Vec<ValidatorId> = (0..3u8).map(|b| ValidatorId([b; 32])).collect();
         assert_eq!(first_hop(&peers, 2, 0, 5).len(), 3);
