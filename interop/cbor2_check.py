@@ -139,6 +139,11 @@ CONSENSUS_MESSAGE = Enum(
     Heartbeat=Map(("validator", ID), ("height", HEIGHT), ("round", ROUND), ("time_micros", Uint(64)),
                   ("hears", Bstr())),
     AddressRecord=Map(("validator", ID), ("version", Uint(64)), ("addresses", Array(PEER_ADDRESS, 16))),
+    ProposalHeader=Map(("height", HEIGHT), ("round", ROUND), ("proposer", ID), ("block_hash", ID),
+                       ("pol_round", Nullable(ROUND)), ("block_len", Uint(64)), ("part_size", Uint(32)),
+                       ("part_hashes", Bstr())),
+    ProposalPart=Map(("height", HEIGHT), ("round", ROUND), ("proposer", ID), ("block_hash", ID),
+                     ("index", Uint(32)), ("data", Bstr())),
 )
 ENVELOPE = Map(("origin", ID), ("seq", Uint(64)), ("ttl", Uint(8)), ("payload", Embedded(CONSENSUS_MESSAGE)),
                ("sig", Bstr()))

@@ -128,3 +128,29 @@ async fn same_seed_gives_the_same_commit_trace_and_another_seed_a_different_one(
     assert_eq!(first, trace(7).await, "same seed, same trace");
     assert_ne!(first, trace(8).await, "another seed, another trace");
 }
+
+#[tokio::test(start_paused = true)]
+async fn big_blocks_commit_with_the_proposer_uploading_under_three_blocks_per_height() {
+    let block_bytes = 512 * 1024;
+    let mut config = DevnetConfig {
+        link: LinkConfig {
+            latency: Duration::from_millis(50),
+            jitter: Duration::from_millis(10),
+            ..LinkConfig::perfect()
+        },
+        bandwidth: Some(1_000_000_000 / 8),
+        ..DevnetConfig::memory(10, 5)
+    };
+    config.engine.block_bytes = block_bytes;
+    let devnet = commits_heights(config, 5).await;
+    let report = quorumnet::devnet::report::Report::collect(&devnet).await;
+    // Whole proposals cost the proposer one block per peer: 9 here.
+    assert!(
+        report.proposer_upload_blocks <= 3.0,
+        "proposer uploaded {:.2} blocks per height",
+        report.proposer_upload_blocks
+    );
+    assert!(report.proposer_upload_blocks >= 1.0, "and at least the block once: the counter counts");
+    assert_eq!(report.extra_rounds, 0, "parts arrive in time for round 0");
+    devnet.shutdown().await;
+}

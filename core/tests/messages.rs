@@ -62,6 +62,9 @@ fn every_kind_roundtrips_and_reports_its_author_height_round_and_kind() {
         (0x46, None, MessageKind::AddressRecord),
         // So is an evidence report (the evidence inside is checked against the set at its height).
         (0x77, None, MessageKind::Evidence),
+        // A large proposal's header and part are about its height and round, like the proposal.
+        (0x22, Some((1, 0)), MessageKind::ProposalHeader),
+        (0x22, Some((1, 0)), MessageKind::ProposalPart),
     ];
     assert_eq!(one_of_each_kind().len(), expected.len());
     assert_eq!(MessageKind::ALL.len(), expected.len());

@@ -47,6 +47,8 @@ fn expected(envelope: &Envelope) -> Vec<Vector> {
         "consensus_heartbeat",
         "consensus_address_record",
         "consensus_evidence",
+        "consensus_proposal_header",
+        "consensus_proposal_part",
     ];
     let mut vectors: Vec<Vector> = names
         .into_iter()

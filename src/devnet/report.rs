@@ -108,6 +108,12 @@ pub struct Report {
     pub messages_per_height: f64,
     /// Bytes sent by all validators per committed height.
     pub bytes_per_height: f64,
+    /// Bytes of proposals (whole, or headers and parts) their proposers uploaded, per committed
+    /// height: what proposing costs a validator's uplink ([`NodeStats::proposal_upload_bytes`]).
+    pub proposer_upload_per_height: f64,
+    /// [`proposer_upload_per_height`](Self::proposer_upload_per_height) over the block's size: about
+    /// N − 1 when the proposer sends every validator the block, about the part replicas with parts.
+    pub proposer_upload_blocks: f64,
     /// The shared verification cache's signatures verified and checks answered from it, when it was
     /// on (the simulator; see [`DevnetConfig::verification_cache`](super::DevnetConfig::verification_cache)):
     /// then each envelope was verified about once per process, not once per node.
@@ -152,6 +158,8 @@ pub struct Counts {
     pub retransmissions: u64,
     /// Engine step timeouts.
     pub timeouts: u64,
+    /// Bytes of its own proposals a validator uploaded ([`NodeStats::proposal_upload_bytes`]).
+    pub proposal_upload_bytes: u64,
 }
 
 impl std::ops::Add for Counts {
@@ -167,6 +175,7 @@ impl std::ops::Add for Counts {
             duplicates: self.duplicates + o.duplicates,
             retransmissions: self.retransmissions + o.retransmissions,
             timeouts: self.timeouts + o.timeouts,
+            proposal_upload_bytes: self.proposal_upload_bytes + o.proposal_upload_bytes,
         }
     }
 }
@@ -224,6 +233,8 @@ impl Report {
             signed_per_height: per_height(totals.messages_broadcast),
             messages_per_height: per_height(totals.messages_sent),
             bytes_per_height: per_height(totals.bytes_sent),
+            proposer_upload_per_height: per_height(totals.proposal_upload_bytes),
+            proposer_upload_blocks: per_height(totals.proposal_upload_bytes) / config.engine.block_bytes.max(1) as f64,
             verification_cache: devnet
                 .verification_cache_stats()
                 .map(|stats| VerificationCacheReport { verified: stats.verified, reused: stats.reused }),
@@ -260,6 +271,11 @@ impl Report {
             out,
             "finality latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; extra rounds {} ({:.0} % decided in round 0); per height: {:.0} messages signed, {:.0} frames and {:.0} bytes sent",
             l.p50_ms, l.p99_ms, l.max_ms, self.extra_rounds, self.round_zero_share * 100.0, self.signed_per_height, self.messages_per_height, self.bytes_per_height
+        );
+        let _ = writeln!(
+            out,
+            "proposer upload per height: {:.0} bytes ({:.2} blocks)",
+            self.proposer_upload_per_height, self.proposer_upload_blocks
         );
         let _ = writeln!(
             out,
@@ -322,6 +338,7 @@ fn validator_report(
             duplicates: stats.map_or(0, |s| s.duplicates),
             retransmissions: stats.map_or(0, |s| s.reliable.retransmitted),
             timeouts: journal.timeouts,
+            proposal_upload_bytes: stats.map_or(0, |s| s.proposal_upload_bytes),
         },
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::address::AddressRecordWire;
-use super::{AddressRecord, BlockHash, EvidenceReport, HearsBitmap, Height, Round};
+use super::{AddressRecord, BlockHash, EvidenceReport, HearsBitmap, Height, ProposalHeader, ProposalPart, Round};
 use crate::codec::{self, CodecError};
 use crate::identity::ValidatorId;
 
@@ -49,6 +49,11 @@ pub enum ConsensusMessage {
     /// A validator's proof that another equivocated. Judged against the latest set, like an address
     /// record; the evidence inside against the set at its own height.
     Evidence(EvidenceReport),
+    /// A large proposal's signed header, committing to its parts by hash. Sent by the node in place of
+    /// a [`Proposal`] whose block exceeds one part; engines receive the reassembled `Proposal`.
+    ProposalHeader(ProposalHeader),
+    /// One part of a large proposal's block, signed by its proposer.
+    ProposalPart(ProposalPart),
 }
 
 /// The message as received, with an address record's bounds not yet checked, so a violation comes out
@@ -62,6 +67,8 @@ enum ConsensusMessageWire {
     Heartbeat(Heartbeat),
     AddressRecord(AddressRecordWire),
     Evidence(EvidenceReport),
+    ProposalHeader(ProposalHeader),
+    ProposalPart(ProposalPart),
 }
 
 impl TryFrom<ConsensusMessageWire> for ConsensusMessage {
@@ -76,6 +83,8 @@ impl TryFrom<ConsensusMessageWire> for ConsensusMessage {
             ConsensusMessageWire::Heartbeat(h) => ConsensusMessage::Heartbeat(h),
             ConsensusMessageWire::AddressRecord(r) => ConsensusMessage::AddressRecord(r.try_into()?),
             ConsensusMessageWire::Evidence(e) => ConsensusMessage::Evidence(e),
+            ConsensusMessageWire::ProposalHeader(h) => ConsensusMessage::ProposalHeader(h),
+            ConsensusMessageWire::ProposalPart(p) => ConsensusMessage::ProposalPart(p),
         })
     }
 }
@@ -162,11 +171,15 @@ pub enum MessageKind {
     AddressRecord,
     /// [`ConsensusMessage::Evidence`].
     Evidence,
+    /// [`ConsensusMessage::ProposalHeader`].
+    ProposalHeader,
+    /// [`ConsensusMessage::ProposalPart`].
+    ProposalPart,
 }
 
 impl MessageKind {
     /// Every kind, so counters can be laid out as fixed arrays indexed by kind.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Proposal,
         MessageKind::PreVote,
         MessageKind::PreCommit,
@@ -174,6 +187,8 @@ impl MessageKind {
         MessageKind::Heartbeat,
         MessageKind::AddressRecord,
         MessageKind::Evidence,
+        MessageKind::ProposalHeader,
+        MessageKind::ProposalPart,
     ];
 
     /// The kind's name as it appears on the wire (the CBOR variant key) and in metrics.
@@ -186,6 +201,8 @@ impl MessageKind {
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::AddressRecord => "AddressRecord",
             MessageKind::Evidence => "Evidence",
+            MessageKind::ProposalHeader => "ProposalHeader",
+            MessageKind::ProposalPart => "ProposalPart",
         }
     }
 }
@@ -213,6 +230,8 @@ impl ConsensusMessage {
             ConsensusMessage::Heartbeat(h) => h.validator,
             ConsensusMessage::AddressRecord(r) => r.validator,
             ConsensusMessage::Evidence(e) => e.reporter,
+            ConsensusMessage::ProposalHeader(h) => h.proposer,
+            ConsensusMessage::ProposalPart(p) => p.proposer,
         }
     }
 
@@ -227,6 +246,8 @@ impl ConsensusMessage {
             ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.height),
             ConsensusMessage::Commit(c) => Some(c.height),
             ConsensusMessage::Heartbeat(h) => Some(h.height),
+            ConsensusMessage::ProposalHeader(h) => Some(h.height),
+            ConsensusMessage::ProposalPart(p) => Some(p.height),
             ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
         }
     }
@@ -238,6 +259,8 @@ impl ConsensusMessage {
             ConsensusMessage::PreVote(v) | ConsensusMessage::PreCommit(v) => Some(v.round),
             ConsensusMessage::Commit(c) => Some(c.round),
             ConsensusMessage::Heartbeat(h) => Some(h.round),
+            ConsensusMessage::ProposalHeader(h) => Some(h.round),
+            ConsensusMessage::ProposalPart(p) => Some(p.round),
             ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
         }
     }
@@ -252,6 +275,8 @@ impl ConsensusMessage {
             ConsensusMessage::Heartbeat(_) => MessageKind::Heartbeat,
             ConsensusMessage::AddressRecord(_) => MessageKind::AddressRecord,
             ConsensusMessage::Evidence(_) => MessageKind::Evidence,
+            ConsensusMessage::ProposalHeader(_) => MessageKind::ProposalHeader,
+            ConsensusMessage::ProposalPart(_) => MessageKind::ProposalPart,
         }
     }
 

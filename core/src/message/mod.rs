@@ -48,6 +48,7 @@ mod error;
 mod evidence;
 mod frame;
 mod hears;
+mod proposal_parts;
 mod types;
 
 pub use address::AddressRecord;
@@ -57,6 +58,7 @@ pub use error::EnvelopeError;
 pub use evidence::{EquivocationEvidence, EvidenceReport};
 pub use frame::Frame;
 pub use hears::{HearsBitmap, HearsError};
+pub use proposal_parts::{ProposalHeader, ProposalKey, ProposalPart, PART_HASH_LEN};
 pub use types::{BlockHash, Height, Round};
 
 use serde::de::DeserializeOwned;

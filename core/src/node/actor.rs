@@ -42,6 +42,11 @@ pub(crate) enum Command {
         envelope: Envelope,
         kind: MessageKind,
     },
+    /// Send our own large proposal as its signed header and parts (`node::proposal_parts`).
+    BroadcastProposal {
+        header: Envelope,
+        parts: Vec<Envelope>,
+    },
     Connections(oneshot::Sender<Vec<PeerConnection>>),
     Stats(oneshot::Sender<NodeStats>),
     AddressesOf(ValidatorId, oneshot::Sender<Vec<PeerAddress>>),
@@ -118,6 +123,10 @@ pub(crate) struct Totals {
     pub undeliverable: u64,
     pub stale: u64,
     pub verified: u64,
+    /// Bytes of our own proposals (whole, headers and parts) queued to peers.
+    pub proposal_upload_bytes: u64,
+    /// Proposal headers and parts refused for not matching (signed by their proposer).
+    pub parts_refused: u64,
 }
 
 pub(crate) struct Actor {
@@ -160,6 +169,8 @@ pub(crate) struct Actor {
     pub announced: PeerKnowledge,
     pub digest_ticks: u32,
     pub policy: GossipPolicy,
+    /// Large proposals being reassembled from their parts.
+    pub parts: crate::node::proposal_parts::Assembly<crate::node::proposal_parts::driver::HeldHeader>,
     pub totals: Totals,
     /// Shared with the other nodes of a simulation, if any ([`super::VerificationCache`]).
     pub verification_cache: Option<Arc<super::VerificationCache>>,
@@ -269,6 +280,7 @@ impl Actor {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Broadcast { envelope, kind } => self.broadcast(envelope, kind),
+            Command::BroadcastProposal { header, parts } => self.broadcast_proposal(header, parts),
             Command::Connections(reply) => {
                 let _ = reply.send(self.connections());
             }
@@ -308,7 +320,11 @@ impl Actor {
         let priority = Priority::of(&frame);
         let bytes = Bytes::from(frame.encode());
         let connected = self.connected();
-        self.send_envelopes(&connected, bytes, priority, Some(kind));
+        let len = bytes.len() as u64;
+        let reached = self.send_envelopes(&connected, bytes, priority, Some(kind));
+        if matches!(kind, MessageKind::Proposal | MessageKind::ProposalHeader) {
+            self.totals.proposal_upload_bytes += reached as u64 * len;
+        }
         self.knowledge.mark_peers(&connected, id);
     }
 
@@ -325,14 +341,15 @@ impl Actor {
     }
 
     /// [`send_envelope`](Self::send_envelope) to each of `peers`; the waiting announcements follow
-    /// once the envelope is queued for all of them, so they never hold up its later copies.
+    /// once the envelope is queued for all of them, so they never hold up its later copies. Returns
+    /// how many peers it was queued to.
     pub fn send_envelopes(
         &mut self,
         peers: &[ValidatorId],
         bytes: Bytes,
         priority: Priority,
         kind: Option<MessageKind>,
-    ) {
+    ) -> usize {
         let len = bytes.len() as u64;
         let mut reached = Vec::with_capacity(peers.len());
         for peer in peers {
@@ -355,6 +372,7 @@ impl Actor {
                 self.send_haves(peer, &waiting);
             }
         }
+        reached.len()
     }
 
     /// Queues a control frame (digest, want, ack, pong) to `peer`; returns whether it was queued.
@@ -435,6 +453,8 @@ impl Actor {
             undeliverable: self.totals.undeliverable,
             stale: self.totals.stale,
             verified: self.totals.verified,
+            proposal_upload_bytes: self.totals.proposal_upload_bytes,
+            parts_refused: self.totals.parts_refused,
             duplicates: self.seen.total_duplicates(),
             stored: self.store.len(),
             cache_peaks: CachePeaks {

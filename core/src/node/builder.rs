@@ -280,6 +280,7 @@ impl NodeBuilder {
             announced: PeerKnowledge::from_config(gossip),
             digest_ticks: 0,
             policy: GossipPolicy::new(gossip.clone()),
+            parts: crate::node::proposal_parts::Assembly::new(config.proposal_parts.clone()),
             totals: Totals::default(),
             verification_cache: self.verification_cache,
             link_plan: super::topology::LinkPlan::new(config.topology.clone()),
@@ -300,6 +301,7 @@ impl NodeBuilder {
             clock,
             source,
             last_record_version: AtomicU64::new(0),
+            part_size: config.proposal_parts.part_size,
             listen_addresses,
         });
         tokio::spawn(actor.run(inputs).instrument(tracing::info_span!("node", id = %me.short())));

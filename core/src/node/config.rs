@@ -82,6 +82,8 @@ pub struct NodeConfig {
     /// about a degree's worth with gossip carrying the rest ([`Topology::bounded`], for sets of
     /// hundreds to thousands).
     pub topology: Topology,
+    /// How large proposals are split into parts and reassembled.
+    pub proposal_parts: crate::node::proposal_parts::PartsConfig,
 }
 
 impl NodeConfig {
@@ -125,6 +127,7 @@ impl NodeConfig {
             reputation: ReputationConfig::default(),
             rate_limits: RateLimitConfig::recommended(),
             topology: Topology::FullMesh,
+            proposal_parts: crate::node::proposal_parts::PartsConfig::recommended(),
         }
     }
 

@@ -15,7 +15,7 @@ use super::events::{NodeEvent, PeerConnection};
 use super::liveness::driver::Liveness;
 use super::stats::NodeStats;
 use crate::identity::{ChainId, Keypair, ValidatorId};
-use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Round};
+use crate::message::{AddressRecord, ConsensusMessage, Envelope, Height, MessageId, Proposal, ProposalHeader, Round};
 use crate::node::liveness::{ClockSkew, LivenessEvent, RttEstimate, ValidatorTimeout};
 use crate::node::vote_validator::RemoteVoteValidator;
 use crate::transport::PeerAddress;
@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub source: Arc<dyn ValidatorSetSource>,
     /// The last address-record version used, so versions strictly increase even within one µs.
     pub last_record_version: AtomicU64,
+    /// Proposals whose block is longer are sent as a header and parts of this size.
+    pub part_size: u32,
     pub listen_addresses: Vec<PeerAddress>,
 }
 
@@ -97,16 +99,55 @@ impl Node {
     /// validators without a direct link get it through others (seed decision 1). Waits only while the
     /// node's command channel is full. The message is not delivered back to this node's engine.
     ///
+    /// A [`Proposal`] whose block is longer than
+    /// [`PartsConfig::part_size`](crate::node::proposal_parts::PartsConfig::part_size) is split here,
+    /// transparently: the node signs a header committing to the parts' hashes and one envelope per
+    /// part, sends each part to a few peers that pass it on (`node::proposal_parts`), and every other
+    /// validator's engine receives the same `Proposal`, whole, once. Engines never split blocks nor
+    /// see the pieces.
+    ///
+    /// ```no_run
+    /// # async fn propose(node: quorumnet_core::node::Node, mut peer: quorumnet_core::node::IncomingMessages,
+    /// #     proposal: quorumnet_core::message::Proposal) {
+    /// use quorumnet_core::message::ConsensusMessage;
+    ///
+    /// // A 1 MiB block: the node sends a header and 18 parts, not 1 MiB to every validator.
+    /// assert_eq!(proposal.block.len(), 1 << 20);
+    /// let id = node.broadcast(&ConsensusMessage::Proposal(proposal.clone())).await.unwrap();
+    /// // At another validator, the engine gets the block whole, named by the header's id.
+    /// let incoming = peer.recv().await.unwrap();
+    /// assert_eq!((incoming.id, incoming.message), (id, ConsensusMessage::Proposal(proposal)));
+    /// # }
+    /// ```
+    ///
     /// # Returns
-    /// The message's id.
+    /// The message's id (for a proposal sent in parts, its header's).
     ///
     /// # Errors
     /// [`NodeError::NotOurMessage`] if the message names another validator as its author;
     /// [`NodeError::Stopped`] if the node has shut down.
     pub async fn broadcast(&self, message: &ConsensusMessage) -> Result<MessageId, NodeError> {
+        if let ConsensusMessage::Proposal(proposal) = message {
+            if proposal.block.len() > self.shared.part_size as usize {
+                return self.broadcast_in_parts(proposal).await;
+            }
+        }
         let envelope = self.sign_own(message)?;
         let id = envelope.id();
         self.command(Command::Broadcast { envelope, kind: message.kind() }).await?;
+        Ok(id)
+    }
+
+    /// Signs a large proposal's header and parts and has the task send them (`node::proposal_parts`).
+    async fn broadcast_in_parts(&self, proposal: &Proposal) -> Result<MessageId, NodeError> {
+        let (header, parts) = ProposalHeader::split(proposal, self.shared.part_size);
+        let header = self.sign_own(&ConsensusMessage::ProposalHeader(header))?;
+        let parts = parts
+            .into_iter()
+            .map(|part| self.sign_own(&ConsensusMessage::ProposalPart(part)))
+            .collect::<Result<_, _>>()?;
+        let id = header.id();
+        self.command(Command::BroadcastProposal { header, parts }).await?;
         Ok(id)
     }
 

@@ -78,6 +78,7 @@ pub mod gossip;
 pub mod link;
 pub mod liveness;
 pub mod priority;
+pub mod proposal_parts;
 pub mod rate_limit;
 pub mod reliable;
 pub mod reputation;

@@ -116,7 +116,10 @@ impl Priority {
         match kind {
             MessageKind::PreVote | MessageKind::PreCommit | MessageKind::Commit => Priority::Vote,
             // Evidence is rare and changes whose votes count: ahead of liveness, behind votes.
-            MessageKind::Proposal | MessageKind::Evidence => Priority::Proposal,
+            // A large proposal's header and parts are proposal traffic: votes still overtake every part.
+            MessageKind::Proposal | MessageKind::ProposalHeader | MessageKind::ProposalPart | MessageKind::Evidence => {
+                Priority::Proposal
+            }
             MessageKind::Heartbeat => Priority::Liveness,
             MessageKind::AddressRecord => Priority::Discovery,
         }

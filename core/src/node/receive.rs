@@ -93,7 +93,8 @@ impl Actor {
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.duplicates += 1;
                 }
-                if route == Route::Gossip {
+                // Parts reach a validator from each of their first-hop peers by design: not a tree edge.
+                if route == Route::Gossip && kind != Some(crate::message::MessageKind::ProposalPart) {
                     // A redundant tree edge unless `from` is our parent for the origin (or the origin).
                     let copy =
                         if self.policy.answers_want(&id, &from) { CopyKind::Answer } else { CopyKind::Duplicate };
@@ -131,6 +132,11 @@ impl Actor {
         };
         if let ConsensusMessage::AddressRecord(record) = &message {
             self.apply_address_record(record.clone());
+        }
+        if let ConsensusMessage::ProposalHeader(_) | ConsensusMessage::ProposalPart(_) = &message {
+            let piece = IncomingMessage { message, id, origin: envelope.origin, from, received_at, arrival, envelope };
+            self.on_proposal_piece(piece, route == Route::Gossip);
+            return Some(id);
         }
         if route == Route::Gossip {
             self.forward(&envelope, id, from, kind);
@@ -201,7 +207,7 @@ impl Actor {
 
     /// Hands a verified message to the engine. The run loop only takes link events while the channel
     /// has room, so this never fails for lack of it.
-    fn deliver(&mut self, message: IncomingMessage) {
+    pub(crate) fn deliver(&mut self, message: IncomingMessage) {
         match self.incoming.try_send(message) {
             Ok(()) => self.totals.delivered += 1,
             Err(_) => self.totals.undeliverable += 1,
@@ -209,7 +215,7 @@ impl Actor {
     }
 
     /// Gossip: push the envelope along its origin's broadcast tree and announce its id to others.
-    fn forward(
+    pub(crate) fn forward(
         &mut self,
         envelope: &Envelope,
         id: MessageId,
@@ -314,8 +320,13 @@ impl Actor {
             let id = envelope.id();
             let kind = payload_kind(&envelope.payload);
             self.policy.on_pulled(from, envelope.origin);
+            let own = envelope.origin == self.me;
             let frame = Frame::Envelope(envelope);
-            self.send_envelope(&from, Bytes::from(frame.encode()), Priority::of(&frame), kind);
+            let bytes = Bytes::from(frame.encode());
+            if own && kind.is_some_and(crate::node::proposal_parts::driver::is_block_traffic) {
+                self.totals.proposal_upload_bytes += bytes.len() as u64;
+            }
+            self.send_envelope(&from, bytes, Priority::of(&frame), kind);
             self.knowledge.mark(from, id);
         }
     }

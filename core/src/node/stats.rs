@@ -103,6 +103,11 @@ pub struct NodeStats {
     /// peers forward it (copies are recognised by id first), so this is at most the envelopes
     /// received minus their duplicates.
     pub verified: u64,
+    /// Bytes of this node's own proposals — whole, or headers and parts — queued to peers, answers to
+    /// wants included: the proposer's upload per proposal.
+    pub proposal_upload_bytes: u64,
+    /// Proposal headers and parts refused for not matching their header (signed by their proposer).
+    pub parts_refused: u64,
     /// Duplicates counted by the seen-cache since start: the headline cost of gossip.
     pub duplicates: u64,
     /// Verified messages currently held for repair.

@@ -115,7 +115,23 @@ pub fn one_of_each_kind() -> Vec<ConsensusMessage> {
         }),
         ConsensusMessage::AddressRecord(address_record()),
         ConsensusMessage::Evidence(evidence_report()),
+        ConsensusMessage::ProposalHeader(proposal_in_parts().0),
+        ConsensusMessage::ProposalPart(proposal_in_parts().1.remove(1)),
     ]
+}
+
+/// The vectors' large proposal: block `deadbe` in parts of 2 bytes (`dead`, `be`), by proposer
+/// `22…22` at height 1, round 0, block hash `33…33`.
+pub fn proposal_in_parts() -> (quorumnet_core::message::ProposalHeader, Vec<quorumnet_core::message::ProposalPart>) {
+    let proposal = Proposal {
+        height: Height(1),
+        round: Round(0),
+        proposer: validator(0x22),
+        block_hash: BlockHash([0x33; 32]),
+        pol_round: None,
+        block: vec![0xde, 0xad, 0xbe],
+    };
+    quorumnet_core::message::ProposalHeader::split(&proposal, 2)
 }
 
 /// Hex pieces written with spaces for readability, joined without them.

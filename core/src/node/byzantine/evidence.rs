@@ -118,7 +118,14 @@ pub(super) fn slot(message: &ConsensusMessage) -> Option<(Height, Round, Message
         | ConsensusMessage::PreVote(_)
         | ConsensusMessage::PreCommit(_)
         | ConsensusMessage::Commit(_) => Some((message.height()?, message.round()?, message.kind())),
-        ConsensusMessage::Heartbeat(_) | ConsensusMessage::AddressRecord(_) | ConsensusMessage::Evidence(_) => None,
+        // A header fills its round's proposal slot: a whole proposal and a different header for one
+        // round are two proposals.
+        ConsensusMessage::ProposalHeader(h) => Some((h.height, h.round, MessageKind::Proposal)),
+        // A proposer signs many parts per round; a part conflicting with its header fails the hash check.
+        ConsensusMessage::ProposalPart(_)
+        | ConsensusMessage::Heartbeat(_)
+        | ConsensusMessage::AddressRecord(_)
+        | ConsensusMessage::Evidence(_) => None,
     }
 }
 
