@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::inbound::{Reassembly, ReassemblyLimits};
@@ -39,15 +39,31 @@ pub struct ChannelConnection {
     max_frame_len: usize,
     tx: Mutex<Option<mpsc::Sender<Bytes>>>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Bytes>>,
-    gate: Option<Arc<Semaphore>>,
+    gate: Option<Gate>,
     closed: AtomicBool,
 }
 
-/// Holds a [`ChannelConnection`]'s sends until released: each accepted frame takes one permit.
+/// Holds a connection's sends ([`ChannelConnection`]'s, a [`Tap`]'s) until released: each accepted
+/// frame takes one permit.
 #[derive(Clone)]
 pub struct Gate(Arc<Semaphore>);
 
 impl Gate {
+    /// A gate that lets `frames` frames through, then holds.
+    fn letting_through(frames: usize) -> Self {
+        Gate(Arc::new(Semaphore::new(frames)))
+    }
+
+    /// Waits for a permit; forget it once the frame is accepted, drop it to hand it back.
+    async fn pass(&self) -> SemaphorePermit<'_> {
+        self.0.acquire().await.expect("gates are never closed")
+    }
+
+    /// A permit if one is free now.
+    fn try_pass(&self) -> Option<SemaphorePermit<'_>> {
+        self.0.try_acquire().ok()
+    }
+
     /// Lets `frames` more frames through.
     pub fn release(&self, frames: usize) {
         self.0.add_permits(frames);
@@ -66,12 +82,12 @@ pub fn channel_pair(max_frame_len: usize) -> (ChannelConnection, ChannelConnecti
 
 /// As [`channel_pair`], but the first end's sends wait at the returned [`Gate`], which starts closed.
 pub fn gated_channel_pair(max_frame_len: usize) -> (ChannelConnection, ChannelConnection, Gate) {
-    let gate = Arc::new(Semaphore::new(0));
+    let gate = Gate::letting_through(0);
     let (a, b) = pair(max_frame_len, Some(gate.clone()));
-    (a, b, Gate(gate))
+    (a, b, gate)
 }
 
-fn pair(max_frame_len: usize, gate: Option<Arc<Semaphore>>) -> (ChannelConnection, ChannelConnection) {
+fn pair(max_frame_len: usize, gate: Option<Gate>) -> (ChannelConnection, ChannelConnection) {
     let (to_b, from_a) = mpsc::channel(CHANNEL_FRAMES);
     let (to_a, from_b) = mpsc::channel(CHANNEL_FRAMES);
     let end = |remote: u8, tx, rx, gate| ChannelConnection {
@@ -103,7 +119,7 @@ impl Connection for ChannelConnection {
         check_outgoing_frame(&frame, self.max_frame_len)?;
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner).clone().ok_or(TransportError::Closed)?;
         let permit = match &self.gate {
-            Some(gate) => Some(gate.acquire().await.expect("gates are never closed")),
+            Some(gate) => Some(gate.pass().await),
             None => None,
         };
         tx.send(frame)
@@ -125,7 +141,7 @@ impl Connection for ChannelConnection {
             return Some(Err(TransportError::Closed));
         };
         let permit = match &self.gate {
-            Some(gate) => Some(gate.try_acquire().ok()?),
+            Some(gate) => Some(gate.try_pass()?),
             None => None,
         };
         // Full, or the peer gone (which `send` reports): either way, left to `send`.
@@ -150,16 +166,25 @@ impl Connection for ChannelConnection {
     }
 }
 
-/// A connection that counts the frames its inner connection accepted.
+/// A connection that counts the frames its inner connection accepted, optionally holding its sends
+/// at a [`Gate`].
 pub struct Tap {
     inner: Arc<dyn Connection>,
     accepted: watch::Sender<u64>,
+    gate: Option<Gate>,
 }
 
 impl Tap {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn Connection>) -> Self {
-        Tap { inner, accepted: watch::Sender::new(0) }
+        Tap { inner, accepted: watch::Sender::new(0), gate: None }
+    }
+
+    /// Wraps `inner`, letting `frames` sends through and holding the rest at the returned gate: a
+    /// test acts at a known point of a transfer however fast the transport drains it.
+    pub fn holding_after(inner: Arc<dyn Connection>, frames: usize) -> (Self, Gate) {
+        let gate = Gate::letting_through(frames);
+        (Tap { inner, accepted: watch::Sender::new(0), gate: Some(gate.clone()) }, gate)
     }
 
     /// Waits until at least `frames` frames were accepted.
@@ -184,14 +209,28 @@ impl Connection for Tap {
     }
 
     async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
+        let permit = match &self.gate {
+            Some(gate) => Some(gate.pass().await),
+            None => None,
+        };
         self.inner.send(frame).await?;
+        if let Some(permit) = permit {
+            permit.forget();
+        }
         self.accepted.send_modify(|n| *n += 1);
         Ok(())
     }
 
     fn try_send(&self, frame: &Bytes) -> Option<Result<(), TransportError>> {
+        let permit = match &self.gate {
+            Some(gate) => Some(gate.try_pass()?),
+            None => None,
+        };
         let outcome = self.inner.try_send(frame)?;
         if outcome.is_ok() {
+            if let Some(permit) = permit {
+                permit.forget();
+            }
             self.accepted.send_modify(|n| *n += 1);
         }
         Some(outcome)
@@ -332,7 +371,10 @@ pub async fn vote_overtakes_proposal(
     let dialed: Arc<dyn Connection> = Arc::from(dialed.map_err(|e| format!("dial {addr}: {e}"))?);
     let accepted: Arc<dyn Connection> = Arc::from(accepted.map_err(|e| format!("accept on {addr}: {e}"))?);
 
-    let tap = Arc::new(Tap::new(dialed));
+    // The tap holds the proposal after its first parts until the vote is queued: on an unshaped
+    // link a busy machine could otherwise run the whole proposal out before the vote exists.
+    let (tap, gate) = Tap::holding_after(dialed, PARTS_BEFORE_VOTE as usize);
+    let tap = Arc::new(tap);
     let unsent_bound = tap.unsent_bound();
     let config = PeerLinkConfig::test();
     let part_size = config.part_size;
@@ -350,6 +392,7 @@ pub async fn vote_overtakes_proposal(
     let parts_before_vote = sender.stats().parts_sent;
     let vote_queued = Instant::now();
     sender.send(&vote, Priority::Vote).await.map_err(|e| format!("queueing the vote: {e}"))?;
+    gate.open();
 
     let mut arrivals = Vec::new();
     while arrivals.len() < 2 {
