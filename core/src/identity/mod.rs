@@ -27,6 +27,7 @@ mod algorithm;
 mod chain_id;
 mod error;
 pub mod key_file;
+mod key_interner;
 mod keypair;
 #[cfg(all(target_arch = "x86_64", not(windows)))]
 mod mldsa65_avx2;

@@ -1,8 +1,9 @@
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::key_interner::{self, KeyMaterial};
 use super::mldsa65_prepared::PreparedKey;
 use super::{scheme, Algorithm, IdentityError, Signature, ValidatorId};
 
@@ -10,14 +11,13 @@ use super::{scheme, Algorithm, IdentityError, Signature, ValidatorId};
 /// raw key; on the wire it is a CBOR `bstr` of that encoding.
 ///
 /// Cheap to clone; its [`ValidatorId`] is computed once, on construction. An ML-DSA-65 key is
-/// prepared for verification on its first [`verify`](Self::verify) (≈ 37 KiB shared by its clones;
-/// each later verify skips re-deriving the public matrix, about half the work).
+/// prepared for verification on its first [`verify`](Self::verify) (≈ 37 KiB; each later verify
+/// skips re-deriving the public matrix, about half the work). The preparation is shared by every
+/// copy of the key alive in the process, clones or decoded again from the same bytes.
 #[derive(Clone)]
 pub struct PublicKey {
-    encoded: Arc<[u8]>,
+    material: Arc<KeyMaterial>,
     id: ValidatorId,
-    /// `None` inside: this key's algorithm or this machine has no prepared form.
-    prepared: Arc<OnceLock<Option<Box<PreparedKey>>>>,
 }
 
 impl PublicKey {
@@ -36,7 +36,8 @@ impl PublicKey {
                 actual: raw.len(),
             });
         }
-        Ok(PublicKey { encoded: encoded.into(), id: ValidatorId::of_public_key(encoded), prepared: Arc::default() })
+        let id = ValidatorId::of_public_key(encoded);
+        Ok(PublicKey { material: key_interner::intern(id, encoded), id })
     }
 
     /// A public key from its algorithm and raw key bytes.
@@ -52,17 +53,17 @@ impl PublicKey {
 
     /// The wire encoding: algorithm byte, then the raw key.
     pub fn encoded(&self) -> &[u8] {
-        &self.encoded
+        &self.material.encoded
     }
 
     /// The raw key, without the algorithm byte.
     pub fn raw(&self) -> &[u8] {
-        &self.encoded[1..]
+        &self.material.encoded[1..]
     }
 
     /// The key's signature algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        Algorithm::from_byte(self.encoded[0]).expect("algorithm byte is checked on construction")
+        Algorithm::from_byte(self.material.encoded[0]).expect("algorithm byte is checked on construction")
     }
 
     /// BLAKE3-256 of [`Self::encoded`].
@@ -103,7 +104,8 @@ impl PublicKey {
 
     /// This key prepared for verification, on first use; `None` where it has no prepared form.
     fn prepared(&self) -> Option<&PreparedKey> {
-        self.prepared
+        self.material
+            .prepared
             .get_or_init(|| match self.algorithm() {
                 Algorithm::MlDsa65 => PreparedKey::new(self.raw()),
                 Algorithm::Dilithium3 => None,
@@ -114,7 +116,7 @@ impl PublicKey {
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.encoded == other.encoded
+        Arc::ptr_eq(&self.material, &other.material) || self.encoded() == other.encoded()
     }
 }
 
@@ -122,7 +124,7 @@ impl Eq for PublicKey {}
 
 impl std::hash::Hash for PublicKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.encoded.hash(state);
+        self.encoded().hash(state);
     }
 }
 
@@ -134,7 +136,7 @@ impl fmt::Debug for PublicKey {
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.encoded)
+        s.serialize_bytes(self.encoded())
     }
 }
 
