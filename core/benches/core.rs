@@ -69,6 +69,22 @@ fn mldsa65_verify(c: &mut Criterion) {
     });
 }
 
+/// An ML-DSA-65 signature straight through pqcrypto (the baseline, same run) and through a
+/// [`Keypair`](quorumnet_core::identity::Keypair), whose key is prepared on its first signature.
+fn mldsa65_sign(c: &mut Criterion) {
+    use pqcrypto_mldsa::mldsa65;
+    use pqcrypto_traits::sign::{PublicKey as _, SecretKey as _};
+    use quorumnet_core::identity::{Keypair, PublicKey};
+
+    let (pk, sk) = mldsa65::keypair();
+    let public = PublicKey::from_raw(Algorithm::MlDsa65, pk.as_bytes()).unwrap();
+    let key = Keypair::from_parts(public, sk.as_bytes()).unwrap();
+    let message = vote(&key).encode();
+    let mut group = c.benchmark_group("mldsa65::sign");
+    group.bench_function("pqcrypto", |b| b.iter(|| mldsa65::detached_sign(black_box(&message), &sk)));
+    group.bench_function("prepared", |b| b.iter(|| key.sign(black_box(&message))));
+}
+
 fn cbor(c: &mut Criterion) {
     let key = key(Algorithm::MlDsa65);
     let frame = Frame::Envelope(Envelope::sign_message(&key, chain(), 1, 8, &vote(&key)));
@@ -112,5 +128,5 @@ fn framing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, envelopes, mldsa65_verify, cbor, framing);
+criterion_group!(benches, envelopes, mldsa65_verify, mldsa65_sign, cbor, framing);
 criterion_main!(benches);

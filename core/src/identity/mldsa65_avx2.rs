@@ -1,6 +1,6 @@
 //! The PQClean ML-DSA-65 AVX2 internals this crate calls directly, and the types and sizes they work
-//! on: shared by [`super::mldsa65_prepared`] (verification against a prepared key) and
-//! [`super::adversarial`] (signatures that only a lax verifier accepts).
+//! on: shared by [`super::mldsa65_prepared`] (verification against a prepared key),
+//! [`super::mldsa65_signer`] (signing with a prepared key) and [`super::adversarial`] (signatures that only a lax verifier accepts).
 //!
 //! Linked from pqcrypto-mldsa's static library, which is why that crate is pinned to one version.
 //! Every function takes pointers to [`Poly`], [`PolyVecL`] or [`PolyVecK`] as laid out here (PQClean's
@@ -25,6 +25,8 @@ pub(super) const POLYW1_PACKED: usize = 128;
 pub(super) const POLYW1_SLACK: usize = 14;
 pub(super) const PUBLIC_KEY_BYTES: usize = SEED_BYTES + K * POLYT1_PACKED;
 pub(super) const SIGNATURE_BYTES: usize = CTILDE_BYTES + L * POLYZ_PACKED + OMEGA + K;
+/// ρ, K, tr, then s1 and s2 (η = 4: 128 bytes per polynomial) and t0 (416 bytes per polynomial).
+pub(super) const SECRET_KEY_BYTES: usize = 2 * SEED_BYTES + TR_BYTES + (L + K) * 128 + K * 416;
 
 /// PQClean's `poly`: 256 coefficients, 32-byte aligned for AVX2 loads.
 #[repr(C, align(32))]
@@ -49,6 +51,20 @@ unsafe extern "C" {
         w: *mut Poly,
         u: *const PolyVecL,
         v: *const PolyVecL,
+    );
+    /// `seed` is 64 bytes (ρ').
+    pub(super) fn PQCLEAN_MLDSA65_AVX2_poly_uniform_gamma1(a: *mut Poly, seed: *const u8, nonce: u16);
+    /// Four [`PQCLEAN_MLDSA65_AVX2_poly_uniform_gamma1`]s at once.
+    pub(super) fn PQCLEAN_MLDSA65_AVX2_poly_uniform_gamma1_4x(
+        a0: *mut Poly,
+        a1: *mut Poly,
+        a2: *mut Poly,
+        a3: *mut Poly,
+        seed: *const u8,
+        nonce0: u16,
+        nonce1: u16,
+        nonce2: u16,
+        nonce3: u16,
     );
     pub(super) fn PQCLEAN_MLDSA65_AVX2_polyt1_unpack(r: *mut Poly, a: *const u8);
     pub(super) fn PQCLEAN_MLDSA65_AVX2_polyz_unpack(r: *mut Poly, a: *const u8);

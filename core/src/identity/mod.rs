@@ -32,6 +32,7 @@ mod keypair;
 #[cfg(all(target_arch = "x86_64", not(windows)))]
 mod mldsa65_avx2;
 mod mldsa65_prepared;
+mod mldsa65_signer;
 mod public_key;
 mod response_bound;
 mod scheme;
