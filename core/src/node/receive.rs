@@ -354,6 +354,7 @@ impl Actor {
         let every = self.config.full_digest_every.max(1);
         let (now, wait) = (self.clock.now(), self.config.digest_interval / 2);
         let connected = self.connected();
+        let recent = self.policy.digest_candidates(&self.store, &self.seen, now);
         for &peer in &connected {
             // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
             // a full digest scans the whole store.
@@ -361,7 +362,7 @@ impl Actor {
                 self.announced.forget_peer(&peer);
                 self.policy.restart_digests(&peer);
             }
-            for id in self.digest_ids(&peer, connected.len()) {
+            for id in self.digest_ids(&peer, &recent, connected.len()) {
                 self.policy.defer_announce(&self.me, &[peer], id, now, wait);
             }
         }
@@ -369,18 +370,19 @@ impl Actor {
 
     /// Sends `peer` the ids of recent messages it is not known to hold and was not yet told about.
     pub(crate) fn send_digest(&mut self, peer: &ValidatorId) {
-        let ids = self.digest_ids(peer, self.connected().len());
+        let recent = self.policy.digest_candidates(&self.store, &self.seen, self.clock.now());
+        let ids = self.digest_ids(peer, &recent, self.connected().len());
         self.send_haves(peer, &ids);
     }
 
     /// The ids of `peer`'s digest ([`GossipPolicy::digest_for`](crate::node::gossip::GossipPolicy::digest_for)),
     /// those [`digest_carries`] picks for it among this node's `peers` linked peers in the peer's
-    /// digest epoch.
-    fn digest_ids(&mut self, peer: &ValidatorId, peers: usize) -> Vec<MessageId> {
+    /// digest epoch, among `recent` ([`GossipPolicy::digest_candidates`](crate::node::gossip::GossipPolicy::digest_candidates)).
+    fn digest_ids(&mut self, peer: &ValidatorId, recent: &[MessageId], peers: usize) -> Vec<MessageId> {
         let epoch = self.digest_ticks.wrapping_add(peer.spread()) / self.config.full_digest_every.max(1);
         let (me, fanout) = (self.me, self.config.gossip.digest_fanout);
         let (knowledge, announced) = (&self.knowledge, &self.announced);
-        self.policy.digest_where(peer, &self.store, &self.seen, self.clock.now(), |id| {
+        self.policy.digest_where(peer, recent, |id| {
             digest_carries(&me, peer, id, peers, fanout, u64::from(epoch))
                 && !knowledge.knows(peer, id)
                 && !announced.knows(peer, id)
