@@ -46,6 +46,8 @@ struct Slots {
     /// Never iterated, so hash order is unobservable; hashed, because every forward and digest asks
     /// about each of up to a hundred peers (a B-tree's 32-byte compares showed in profiles).
     by_peer: HashMap<ValidatorId, usize, IdHashState>,
+    /// Each position's peer: stale for a free position, which no set holds.
+    peers: Vec<ValidatorId>,
     /// Positions of forgotten peers, cleared in every set, for the next peers to take.
     free: Vec<usize>,
     /// Ids each position's peer is known to hold, for [`PeerKnowledge::len_of`].
@@ -57,7 +59,13 @@ impl PeerKnowledge {
     /// Empty knowledge of at most `max_ids` ids (at least 1), for at most `max_peers` peers.
     pub fn new(max_ids: usize, max_peers: usize) -> Self {
         PeerKnowledge {
-            slots: Slots { by_peer: HashMap::default(), free: Vec::new(), counts: Vec::new(), max_peers },
+            slots: Slots {
+                by_peer: HashMap::default(),
+                peers: Vec::new(),
+                free: Vec::new(),
+                counts: Vec::new(),
+                max_peers,
+            },
             ids: FifoMap::new(),
             max_ids: max_ids.max(1),
             peak_ids: 0,
@@ -151,6 +159,12 @@ impl Holders<'_> {
     pub fn contains(&self, peer: &ValidatorId) -> bool {
         self.set.is_some_and(|set| self.slots.by_peer.get(peer).is_some_and(|slot| set.contains(*slot)))
     }
+
+    /// The peers known to hold the message, in no particular order: for a question about every
+    /// connected peer, where a few holders checked against each beat a lookup per peer.
+    pub fn peers(&self) -> impl Iterator<Item = ValidatorId> + '_ {
+        self.set.into_iter().flat_map(|set| set.slots().map(|slot| self.slots.peers[slot]))
+    }
 }
 
 impl Slots {
@@ -173,10 +187,17 @@ impl Slots {
         if self.by_peer.len() >= self.max_peers {
             return None;
         }
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.counts.push(0);
-            self.counts.len() - 1
-        });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.peers[slot] = peer;
+                slot
+            }
+            None => {
+                self.counts.push(0);
+                self.peers.push(peer);
+                self.counts.len() - 1
+            }
+        };
         self.by_peer.insert(peer, slot);
         Some(slot)
     }
