@@ -16,7 +16,7 @@ use crate::operator::{KeygenArgs, NodeArgs};
 /// assert!(matches!(cli.command, Command::Keygen(_)));
 /// ```
 #[derive(Debug, Parser)]
-#[command(name = "quorumnet", version, about = "A network layer for BFT consensus engines")]
+#[command(name = "quorumnet", version, about = "A network layer for BFT consensus engines", long_about = None)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]

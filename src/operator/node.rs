@@ -61,9 +61,10 @@ pub enum NodeRunError {
     /// The process could not take over SIGTERM and ctrl-c.
     #[error("cannot listen for SIGTERM and ctrl-c: {0}")]
     Signal(std::io::Error),
-    /// The node did not start for a reason other than its config.
+    /// The node did not start for a reason other than its config (boxed: a build error is large,
+    /// and rare).
     #[error("the node did not start: {0}")]
-    Build(BuildError),
+    Build(Box<BuildError>),
     /// The node refused a message the engine signed: a bug in the reference engine.
     #[error("the engine stopped: its node refused its message ({0}); this is a bug in the reference engine, please report it with the logs")]
     Engine(NodeError),
@@ -152,7 +153,7 @@ async fn start_node(
     let builder = config.listen.iter().cloned().fold(builder, |b, address| b.listen(address));
     builder.build().await.map_err(|error| match error {
         BuildError::Listen { addr, source } => config.field_error("listen", listen_problem(addr, source)).into(),
-        other => NodeRunError::Build(other),
+        other => NodeRunError::Build(Box::new(other)),
     })
 }
 

@@ -7,7 +7,7 @@
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -135,10 +135,8 @@ impl Children {
 
     /// The next event of any child, or `None` once `deadline` passed.
     pub fn next_event(&self, deadline: Instant) -> Option<(usize, Event)> {
-        match self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(event) => Some(event),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        // A disconnected channel cannot happen while `self` holds a sender: both mean "nothing came".
+        self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()
     }
 
     /// What child `index` wrote on stderr so far.
@@ -163,26 +161,10 @@ impl Children {
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM to node {index}");
     }
 
-    /// Waits until child `index` exits, at most until `deadline` (its stdout closing is the signal
-    /// that it did; events of other children are handed to `other`).
-    pub fn wait_exit(
-        &mut self,
-        index: usize,
-        deadline: Instant,
-        mut other: impl FnMut(usize, Event),
-    ) -> Option<ExitStatus> {
-        loop {
-            if let Some(status) = self.children[index].try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            match self.next_event(deadline)? {
-                (i, Event::Closed) if i == index => {
-                    // Stdout closes as the process exits: the status follows at once.
-                    return self.children[index].wait().ok();
-                }
-                (i, event) => other(i, event),
-            }
-        }
+    /// Waits for child `index` to exit: call once its stdout closed ([`Event::Closed`]), which it
+    /// does as it exits, so this does not block for long.
+    pub fn wait(&mut self, index: usize) -> ExitStatus {
+        self.children[index].wait().expect("wait for a child")
     }
 }
 
@@ -210,7 +192,7 @@ pub fn run_bounded(command: Command, within: Duration) -> (ExitStatus, String, S
                 stdout.push_str(&line);
                 stdout.push('\n');
             }
-            Some((_, Event::Closed)) => break children.children[index].wait().expect("wait"),
+            Some((_, Event::Closed)) => break children.wait(index),
             None => {
                 panic!("quorumnet still running after {within:?}\nstdout: {stdout}\nstderr: {}", children.stderr(index))
             }
