@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use operator_support::{config_text, keygen, quorumnet, run_bounded, set_entry, toml_string, Key};
+use operator_support::{config_text, keygen, node_fields, quorumnet, run_bounded, set_entry, toml_string, Key};
 use quorumnet::identity::key_file;
 
 /// Long enough for a debug build to start and refuse a config; a node that does not refuse runs
@@ -97,14 +97,7 @@ impl Setup {
     /// The valid config's fields, `(name, value)`; port 0 so that a config that is wrongly accepted
     /// cannot collide with anything.
     fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("key_file", toml_string("validator.key")),
-            ("network", toml_string("operator-cli-test")),
-            ("validator_set", toml_string("validators.toml")),
-            ("listen", r#"["tcp-noise://127.0.0.1:0"]"#.to_owned()),
-            ("log", toml_string("warn")),
-            ("preset", toml_string("local")),
-        ]
+        node_fields("validator.key", "tcp-noise://127.0.0.1:0")
     }
 
     /// The valid config with `field` set to `value` (added if absent), or removed for `None`.

@@ -1,12 +1,13 @@
-//! Four `quorumnet node` processes over tcp-noise on loopback: keys from `keygen`, one shared set
-//! file, one config each; they commit height 10 with the same blocks, and each exits 0 on SIGTERM.
+//! `quorumnet node` processes over tcp-noise on loopback: four, with keys from `keygen`, one shared
+//! set file and one config each, commit height 10 with the same blocks and each exits 0 on SIGTERM;
+//! one alone reports where it listens and exits 0 on ctrl-c.
 
 mod operator_support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use operator_support::{config_text, free_port, keygen, quorumnet, set_entry, toml_string, Children, Event};
+use operator_support::{config_text, free_port, keygen, node_fields, quorumnet, set_entry, Children, Event};
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
 
@@ -30,15 +31,7 @@ fn four_node_processes_commit_ten_heights_over_tcp_noise_and_exit_0_on_sigterm()
     let mut children = Children::default();
     for i in 0..VALIDATORS {
         let config = dir.path().join(format!("v{i}.toml"));
-        let fields = [
-            ("key_file", toml_string(format!("v{i}.key"))),
-            ("network", toml_string("operator-node-test")),
-            ("validator_set", toml_string("validators.toml")),
-            ("listen", format!("[{}]", toml_string(address(i)))),
-            ("log", toml_string("warn")),
-            ("preset", toml_string("local")),
-        ];
-        std::fs::write(&config, config_text(&fields)).unwrap();
+        std::fs::write(&config, config_text(&node_fields(&format!("v{i}.key"), &address(i)))).unwrap();
         let mut command = quorumnet();
         command.arg("node").arg("--config").arg(&config);
         children.spawn(command);
@@ -72,7 +65,7 @@ fn four_node_processes_commit_ten_heights_over_tcp_noise_and_exit_0_on_sigterm()
     }
 
     for index in 0..VALIDATORS {
-        children.terminate(index);
+        children.signal(index, libc::SIGTERM);
     }
     // Each node's stdout closes as it exits, after its last line: read every line up to then.
     let deadline = Instant::now() + EXIT_WITHIN;
@@ -92,4 +85,44 @@ fn four_node_processes_commit_ten_heights_over_tcp_noise_and_exit_0_on_sigterm()
         assert!(status.success(), "node {index} exited with {status} on SIGTERM\n{}", children.all_stderr());
         assert!(stopped, "node {index} printed no `stopped signal=SIGTERM` line");
     }
+}
+
+#[test]
+fn a_lone_node_prints_its_listen_address_and_commits_then_exits_0_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path(), "v.key");
+    // A set of one decides alone; it is dialled by nobody, so it needs no address in the set.
+    std::fs::write(dir.path().join("validators.toml"), set_entry(&key, 1, &[])).unwrap();
+    let config = dir.path().join("v.toml");
+    std::fs::write(&config, config_text(&node_fields("v.key", "tcp-noise://127.0.0.1:0"))).unwrap();
+    let mut children = Children::default();
+    let mut command = quorumnet();
+    command.arg("node").arg("--config").arg(&config);
+    let node = children.spawn(command);
+
+    let deadline = Instant::now() + COMMIT_WITHIN;
+    let mut lines = Vec::new();
+    while !lines.iter().any(|line: &String| CommitLine::parse(line).is_some()) {
+        match children.next_event(deadline) {
+            Some((_, Event::Line(line))) => lines.push(line),
+            other => panic!("no commit within {COMMIT_WITHIN:?} ({other:?}): {lines:?}\n{}", children.all_stderr()),
+        }
+    }
+    let started = format!("started validator={} listen=tcp-noise://127.0.0.1:", key.id);
+    let port = lines[0].strip_prefix(&started).unwrap_or_else(|| panic!("first line: {:?}", lines[0]));
+    assert!(port.parse::<u16>().is_ok_and(|port| port != 0), "the port the system picked: {port}");
+
+    children.signal(node, libc::SIGINT);
+    let deadline = Instant::now() + EXIT_WITHIN;
+    let mut last = None;
+    loop {
+        match children.next_event(deadline) {
+            Some((_, Event::Line(line))) => last = Some(line),
+            Some((_, Event::Closed)) => break,
+            None => panic!("still running {EXIT_WITHIN:?} after ctrl-c\n{}", children.all_stderr()),
+        }
+    }
+    assert_eq!(last.as_deref(), Some("stopped signal=ctrl-c"));
+    let status = children.wait(node);
+    assert!(status.success(), "exited with {status} on ctrl-c\n{}", children.all_stderr());
 }

@@ -60,6 +60,20 @@ pub fn config_text(fields: &[(&str, String)]) -> String {
     fields.iter().map(|(name, value)| format!("{name} = {value}\n")).collect()
 }
 
+/// A valid `node.toml`'s fields for the key file `key_file` and the set file `validators.toml` beside
+/// it, listening at `listen`, on the local preset with warnings-only logs (stderr stays readable in
+/// a failure message).
+pub fn node_fields(key_file: &str, listen: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("key_file", toml_string(key_file)),
+        ("network", toml_string("operator-test")),
+        ("validator_set", toml_string("validators.toml")),
+        ("listen", format!("[{}]", toml_string(listen))),
+        ("log", toml_string("warn")),
+        ("preset", toml_string("local")),
+    ]
+}
+
 /// A TOML string value.
 pub fn toml_string(text: impl AsRef<str>) -> String {
     format!("{:?}", text.as_ref())
@@ -154,11 +168,11 @@ impl Children {
         self.children[index].id()
     }
 
-    /// Sends SIGTERM to child `index`.
-    pub fn terminate(&self, index: usize) {
+    /// Sends `signal` (`libc::SIGTERM`, `libc::SIGINT`) to child `index`.
+    pub fn signal(&self, index: usize, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.pid(index)).expect("a pid fits pid_t");
         // SAFETY: kill(2) with a pid this test spawned and has not yet reaped.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM to node {index}");
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal {signal} to child {index}");
     }
 
     /// Waits for child `index` to exit: call once its stdout closed ([`Event::Closed`]), which it
