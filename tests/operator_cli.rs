@@ -100,6 +100,11 @@ impl Setup {
         node_fields("validator.key", "tcp-noise://127.0.0.1:0")
     }
 
+    /// The valid config (its files may not be).
+    fn config(&self) -> PathBuf {
+        self.write_config(&self.fields())
+    }
+
     /// The valid config with `field` set to `value` (added if absent), or removed for `None`.
     fn config_with(&self, field: &'static str, value: Option<&str>) -> PathBuf {
         let mut fields = self.fields();
@@ -141,7 +146,7 @@ fn node_with_a_missing_key_file_names_key_file_and_says_to_run_keygen() {
 fn node_with_a_group_readable_key_file_names_key_file_and_says_chmod_600() {
     let setup = Setup::new();
     std::fs::set_permissions(&setup.key.path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let stderr = assert_refused(&setup.config_with("key_file", Some(&toml_string("validator.key"))), "`key_file`");
+    let stderr = assert_refused(&setup.config(), "`key_file`");
     assert!(stderr.contains("chmod 600"), "the fix: {stderr}");
 }
 
@@ -150,7 +155,7 @@ fn node_with_a_key_the_set_does_not_list_names_key_file() {
     let setup = Setup::new();
     let other = keygen(setup.dir.path(), "other.key");
     setup.write_set(&set_entry(&other, 1, &[]));
-    let stderr = assert_refused(&setup.config_with("key_file", Some(&toml_string("validator.key"))), "`key_file`");
+    let stderr = assert_refused(&setup.config(), "`key_file`");
     assert!(stderr.contains("not in the validator set"), "{stderr}");
 }
 
@@ -189,8 +194,7 @@ fn node_with_a_validator_set_listing_one_id_twice_names_validator_set_and_both_e
     let setup = Setup::new();
     let entry = set_entry(&setup.key, 1, &[]);
     setup.write_set(&format!("{entry}{entry}"));
-    let stderr =
-        assert_refused(&setup.config_with("validator_set", Some(&toml_string("validators.toml"))), "`validator_set`");
+    let stderr = assert_refused(&setup.config(), "`validator_set`");
     assert!(stderr.contains("#1 and #2") && stderr.contains(&setup.key.id), "{stderr}");
 }
 
@@ -199,8 +203,7 @@ fn node_with_a_validator_set_of_zero_total_power_names_validator_set() {
     let setup = Setup::new();
     let other = keygen(setup.dir.path(), "other.key");
     setup.write_set(&format!("{}{}", set_entry(&setup.key, 0, &[]), set_entry(&other, 0, &[])));
-    let stderr =
-        assert_refused(&setup.config_with("validator_set", Some(&toml_string("validators.toml"))), "`validator_set`");
+    let stderr = assert_refused(&setup.config(), "`validator_set`");
     assert!(stderr.contains("total voting power is 0"), "{stderr}");
 }
 
@@ -210,8 +213,7 @@ fn node_with_a_set_entry_whose_id_is_not_its_public_keys_names_validator_set_and
     let other = keygen(setup.dir.path(), "other.key");
     let mismatched = Key { id: other.id.clone(), ..setup.key.clone() };
     setup.write_set(&set_entry(&mismatched, 1, &[]));
-    let stderr =
-        assert_refused(&setup.config_with("validator_set", Some(&toml_string("validators.toml"))), "`validator_set`");
+    let stderr = assert_refused(&setup.config(), "`validator_set`");
     assert!(stderr.contains("field `id`"), "{stderr}");
 }
 
