@@ -1,6 +1,6 @@
 //! `quorumnet node --config node.toml`: one validator as its own process — a node on the transports
 //! its config and validator set name, running the reference engine ([`crate::devnet::engine`])
-//! through the same [driver](crate::devnet::driver) as the devnet, until SIGTERM or ctrl-c.
+//! through the same [`driver`] as the devnet, until SIGTERM or ctrl-c.
 //!
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
 //! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
