@@ -25,6 +25,7 @@
 //!   from the others, and — because it no longer knows which rounds it signed in — may sign a second,
 //!   different vote for a round it voted in before the crash, which its peers prove as an
 //!   equivocation. Do not restart a validator into a running chain until the journal is on disk.
+//!   It also keeps every committed height (some 100 bytes each) for the process's life.
 //! - `relays` and `metrics` are parsed and validated, but no relay is dialled and no metrics are
 //!   served.
 //! - The validator set is the file's, fixed for the process's life.
