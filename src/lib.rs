@@ -9,7 +9,8 @@
 //! This facade re-exports [`quorumnet_core`]; transports are enabled by Cargo features of the same name.
 //! With both transports (the default features) it also holds [`devnet`]: a reference Tendermint-style
 //! engine wired to quorumnet through its public traits, and `quorumnet devnet`, which runs N
-//! validators in one process.
+//! validators in one process; and [`operator`]: `quorumnet keygen`, `transports` and `node`, which runs
+//! one validator as its own process.
 //!
 //! ```
 //! use quorumnet::identity::{ChainId, Keypair};
@@ -45,3 +46,11 @@ pub mod runtime;
 // The reference BFT engine and `quorumnet devnet` (documented in the module itself).
 #[cfg(all(feature = "memory", feature = "tcp-noise"))]
 pub mod devnet;
+
+// `quorumnet keygen`, `transports` and `node`: they run the devnet's engine, so need what it needs.
+#[cfg(all(feature = "memory", feature = "tcp-noise"))]
+pub mod operator;
+
+// The `quorumnet` command line, over the devnet and the operator commands.
+#[cfg(all(feature = "memory", feature = "tcp-noise"))]
+pub mod cli;

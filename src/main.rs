@@ -1,25 +1,47 @@
-//! The `quorumnet` command: `quorumnet devnet` runs N validators with the reference BFT engine in one
-//! process (see `quorumnet devnet --help`).
+//! The `quorumnet` command: `devnet` runs N validators in one process; `keygen`, `transports` and
+//! `node` are an operator's (see `quorumnet --help`). This file only dispatches.
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use quorumnet::devnet::cli::{self, Cli, Command};
+use quorumnet::cli::{Cli, Command};
+use quorumnet::devnet::cli as devnet;
+use quorumnet::operator::{keygen, node, transports};
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
-    quorumnet::logging::init_from_env();
     match command {
-        Command::Devnet(args) => match cli::run(&args) {
-            Ok(report) if report.agreement => ExitCode::SUCCESS,
-            Ok(_) => {
-                eprintln!("error: validators committed different blocks at one height (see the report)");
-                ExitCode::from(2)
+        Command::Devnet(args) => {
+            quorumnet::logging::init_from_env();
+            match devnet::run(&args) {
+                Ok(report) if report.agreement => ExitCode::SUCCESS,
+                Ok(_) => {
+                    eprintln!("error: validators committed different blocks at one height (see the report)");
+                    ExitCode::from(2)
+                }
+                Err(error) => fail(&error),
             }
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::FAILURE
+        }
+        Command::Keygen(args) => match keygen::generate(&args) {
+            Ok(generated) => {
+                println!("{generated}");
+                ExitCode::SUCCESS
             }
+            Err(error) => fail(&error),
+        },
+        Command::Transports => {
+            print!("{}", transports::table(&transports::linked()));
+            ExitCode::SUCCESS
+        }
+        // The node sets up logging itself, from its config's `log` field.
+        Command::Node(args) => match node::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
         },
     }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }

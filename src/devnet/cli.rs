@@ -4,7 +4,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::config::{DevnetConfig, TransportKind};
@@ -16,22 +16,6 @@ use crate::memory::LinkConfig;
 
 /// How often the progress line is refreshed (virtual time on the simulator).
 const PROGRESS_TICK: Duration = Duration::from_millis(250);
-
-/// The `quorumnet` command line.
-#[derive(Debug, Parser)]
-#[command(name = "quorumnet", version, about = "A network layer for BFT consensus engines")]
-pub struct Cli {
-    /// What to run.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// `quorumnet`'s subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run N validators with the reference BFT engine in this process and report what the network did.
-    Devnet(DevnetArgs),
-}
 
 /// The transport, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,12 +4,22 @@
 //! — so any engine can be wired the same way.
 
 use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
 
 use super::engine::{Action, Engine};
 use crate::node::{
-    ByzantineNetworkDetector, ConsensusMessageReceiver, HeartbeatProtocol, LivenessMonitor, MessageBroadcaster,
-    NetworkTiming, NodeError, NodeEvent, ReliableMessaging,
+    ByzantineNetworkDetector, ConsensusMessageReceiver, HeartbeatProtocol, IncomingMessages, LivenessMonitor,
+    MessageBroadcaster, NetworkTiming, Node, NodeError, NodeEvent, ReliableMessaging,
 };
+
+/// Runs `engine` on `node` as a task ([`run`]) in an `engine` span naming the validator, so its logs
+/// say whose they are when several validators share a process (the devnet) or a log file.
+///
+/// The task ends as [`run`] does: when the node stops, or on an engine bug.
+pub fn spawn(node: Node, incoming: IncomingMessages, engine: Engine) -> JoinHandle<Result<(), NodeError>> {
+    let span = tracing::debug_span!("engine", id = %node.id().short());
+    tokio::spawn(tracing::Instrument::instrument(run(node, incoming, engine), span))
+}
 
 /// Feeds `engine` the node's messages and its own deadlines, and carries out its actions, until the
 /// node stops (its incoming channel closes or a call reports [`NodeError::Stopped`]): that is how a

@@ -565,12 +565,7 @@ impl Engine {
             latency: now.duration_since(self.entered_height),
             path,
         };
-        {
-            let mut journal = self.journal.lock();
-            journal.chain.push(committed);
-            journal.extra_rounds += u64::from(round.0);
-            journal.lock = None;
-        }
+        self.journal.push_commit(committed);
         self.reset_for(Height(self.height.0 + 1));
         // The next round 0 starts from the driver's next deadline check rather than from here, so a
         // validator that decides alone (a set of one) does not recurse through heights.

@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::locking::Locked;
 use crate::message::{BlockHash, EquivocationEvidence, Height, Round};
 
@@ -71,6 +73,9 @@ impl JournalState {
 /// A shared handle to a [`JournalState`]: the engine writes it, the devnet reads it, and a restarted
 /// engine resumes from it (the devnet's stand-in for a validator's disk).
 ///
+/// Readers that must see every commit as it happens (`quorumnet node` prints each) watch
+/// [`Journal::committed_height`] instead of polling the chain.
+///
 /// ```
 /// use quorumnet::devnet::journal::Journal;
 ///
@@ -80,18 +85,60 @@ impl JournalState {
 /// same.lock().timeouts += 1;
 /// assert_eq!(journal.lock().timeouts, 1);
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Journal(Arc<Mutex<JournalState>>);
+#[derive(Clone, Debug)]
+pub struct Journal {
+    state: Arc<Mutex<JournalState>>,
+    /// The chain's tip height, sent after every commit (a watch: a slow reader skips to the latest
+    /// value and reads the heights in between from the chain, so the engine never waits for it).
+    committed: Arc<watch::Sender<Height>>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal { state: Arc::default(), committed: Arc::new(watch::channel(Height(0)).0) }
+    }
+}
 
 impl Journal {
     /// Locks the state. Held only for short updates and reads, never across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, JournalState> {
         // A poisoned lock means a panic elsewhere already failed the run; the data is still usable.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A copy of the state.
     pub fn snapshot(&self) -> JournalState {
         self.lock().clone()
+    }
+
+    /// Appends `committed` to the chain and tells the [`committed_height`](Self::committed_height)
+    /// watchers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quorumnet::devnet::journal::{CommitPath, Committed, Journal};
+    /// use quorumnet::message::{BlockHash, Height, Round};
+    ///
+    /// let journal = Journal::default();
+    /// let tip = journal.committed_height();
+    /// let block = BlockHash([1; 32]);
+    /// let at = Duration::ZERO;
+    /// journal.push_commit(Committed { height: Height(1), round: Round(0), block, at, latency: at, path: CommitPath::Decided });
+    /// assert_eq!(*tip.borrow(), Height(1));
+    /// ```
+    pub fn push_commit(&self, committed: Committed) {
+        {
+            let mut state = self.lock();
+            state.chain.push(committed);
+            state.extra_rounds += u64::from(committed.round.0);
+            state.lock = None;
+        }
+        // Nobody watching is fine: the chain holds the commit either way.
+        self.committed.send_replace(committed.height);
+    }
+
+    /// The height of the chain's tip, updated on every commit.
+    pub fn committed_height(&self) -> watch::Receiver<Height> {
+        self.committed.subscribe()
     }
 }

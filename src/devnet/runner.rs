@@ -351,9 +351,7 @@ impl Devnet {
             clock,
             self.epoch,
         );
-        let span = tracing::debug_span!("engine", id = %node.id().short());
-        validator.driver =
-            Some(tokio::spawn(tracing::Instrument::instrument(driver::run(node, incoming, engine), span)));
+        validator.driver = Some(driver::spawn(node, incoming, engine));
     }
 
     /// Stops validator `index` abruptly: node and engine gone, journal kept.

@@ -1,0 +1,233 @@
+//! `quorumnet node --config node.toml`: one validator as its own process — a node on the transports
+//! its config and validator set name, running the reference engine ([`crate::devnet::engine`])
+//! through the same [`driver`] as the devnet, until SIGTERM or ctrl-c.
+//!
+//! Start-up order: the config, the key file and the validator-set file are checked before anything
+//! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
+//! and the engine starts at once (validators started later catch up, and join the others' round).
+//!
+//! ```no_run
+//! use quorumnet::operator::node::{run, NodeArgs};
+//!
+//! // Blocks until SIGTERM or ctrl-c; Err for a config the node cannot start from.
+//! run(&NodeArgs { config: "node.toml".into() }).unwrap();
+//! ```
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::Instant;
+
+use super::config::NodeFileConfig;
+use super::config_error::{ConfigError, FieldProblem};
+use super::output::{self, CommitLine};
+use super::shutdown::ShutdownSignal;
+use crate::devnet::driver;
+use crate::devnet::engine::Engine;
+use crate::devnet::journal::Journal;
+use crate::identity::Keypair;
+use crate::message::Height;
+use crate::node::{BuildError, IncomingMessages, Node, NodeError, SystemClock};
+use crate::transport::{find_plugin, PeerAddress, TransportError};
+use crate::validator::{StaticValidatorSetSource, ValidatorSet};
+
+/// How long a stopping node may take after its connections closed: the engine ends as soon as it
+/// sees its node stopped, so this bounds only a wedged task, and stays under the 10 s most service
+/// managers wait before SIGKILL.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// `quorumnet node`'s options.
+#[derive(Clone, Debug, Args)]
+pub struct NodeArgs {
+    /// The node's config file (see `quorumnet::operator::config` for its fields).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+}
+
+/// Why `quorumnet node` did not start, or stopped other than on a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeRunError {
+    /// The config, or a file it names, is wrong: the message names the field.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The process could not start its async runtime (out of threads or memory).
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The process could not take over SIGTERM and ctrl-c.
+    #[error("cannot listen for SIGTERM and ctrl-c: {0}")]
+    Signal(std::io::Error),
+    /// The node did not start for a reason other than its config (boxed: a build error is large,
+    /// and rare).
+    #[error("the node did not start: {0}")]
+    Build(Box<BuildError>),
+    /// The node refused a message the engine signed: a bug in the reference engine.
+    #[error("the engine stopped: its node refused its message ({0}); this is a bug in the reference engine, please report it with the logs")]
+    Engine(NodeError),
+    /// The engine's task panicked.
+    #[error("the engine's task failed: {0}")]
+    EngineTask(JoinError),
+    /// The node stopped without being asked to.
+    #[error("the node stopped by itself, before any signal: see the logs (RUST_LOG=debug for more)")]
+    StoppedUnasked,
+}
+
+/// Runs `quorumnet node`: checks the config and the files it names, then runs the validator until
+/// SIGTERM or ctrl-c and shuts it down cleanly.
+///
+/// # Errors
+/// [`NodeRunError::Config`] before anything starts for any mistake in the config (see
+/// [`ConfigError`]), including a listen address already in use; the other variants for a node that
+/// could not start or an engine that stopped on its own.
+pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
+    let config = NodeFileConfig::load(&args.config)?;
+    let key = config.load_key()?;
+    let set = config.load_validator_set(&key)?;
+    crate::logging::init_or(Some(&config.log));
+    // An ordinary runtime rather than `runtime::core_pinned`: pinned workers suit a machine given
+    // to one validator, and operators also run several on one machine, where pinned workers of
+    // different processes would fight over the same CPUs.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeRunError::Runtime)?;
+    let result = runtime.block_on(serve(&config, key, set));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
+}
+
+/// Runs the node and its engine until a signal, printing each commit.
+async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) -> Result<(), NodeRunError> {
+    let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
+    let set = Arc::new(set);
+    let (node, incoming) = start_node(config, key, &set).await?;
+    print_line(&output::started_line(node.id(), node.listen_addresses()));
+    if !config.relays.is_empty() {
+        tracing::warn!(relays = ?config.relays, "`relays` is not used yet: this node is reached only at its listen addresses");
+    }
+    if let Some(metrics) = config.metrics {
+        tracing::warn!(%metrics, "`metrics` is not served yet");
+    }
+    let journal = Journal::default();
+    let mut tip = journal.committed_height();
+    let engine_config = config.preset.engine_config();
+    let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
+    let mut engine = driver::spawn(node.clone(), incoming, engine);
+    let mut printed = Height(0);
+    let signal_name = loop {
+        tokio::select! {
+            biased;
+            name = signal.wait() => break name,
+            ended = &mut engine => {
+                node.shutdown().await;
+                return Err(unexpected_end(ended));
+            }
+            Ok(()) = tip.changed() => printed = print_commits(&journal, printed),
+        }
+    };
+    tracing::info!(signal = signal_name, "shutting down");
+    node.shutdown().await;
+    let ended = finish(engine).await;
+    print_commits(&journal, printed);
+    print_line(&output::stopped_line(signal_name));
+    ended
+}
+
+/// Builds the node: a transport from the registry for every scheme it listens on or its peers are
+/// listed at, listening on the config's addresses.
+async fn start_node(
+    config: &NodeFileConfig,
+    key: Arc<Keypair>,
+    set: &ValidatorSet,
+) -> Result<(Node, IncomingMessages), NodeRunError> {
+    let source = Arc::new(StaticValidatorSetSource::new(set.clone()));
+    let me = key.validator_id();
+    let builder = Node::builder()
+        .keypair(key)
+        .chain_id(config.chain_id)
+        .validators(source)
+        .config(config.preset.node_config().sized_for(set.len()));
+    let builder =
+        transport_schemes(config, set, me).into_iter().fold(builder, |b, scheme| b.registry_transport(&scheme));
+    let builder = config.listen.iter().cloned().fold(builder, |b, address| b.listen(address));
+    builder.build().await.map_err(|error| match error {
+        BuildError::Listen { addr, source } => config.field_error("listen", listen_problem(addr, source)).into(),
+        other => NodeRunError::Build(Box::new(other)),
+    })
+}
+
+/// The linked schemes of the listen addresses and of the other validators' addresses. A peer listed
+/// only at schemes this build lacks cannot be dialled, but may still dial in: worth a warning, not a
+/// refusal to start.
+fn transport_schemes(
+    config: &NodeFileConfig,
+    set: &ValidatorSet,
+    me: crate::identity::ValidatorId,
+) -> BTreeSet<String> {
+    let mut schemes: BTreeSet<String> = config.listen.iter().map(|a| a.scheme().to_owned()).collect();
+    for validator in set.iter().filter(|v| v.id() != me) {
+        for address in &validator.addresses {
+            if find_plugin(address.scheme()).is_some() {
+                schemes.insert(address.scheme().to_owned());
+            } else {
+                tracing::warn!(validator = %validator.id().short(), %address, "no linked transport for this address: it will not be dialled");
+            }
+        }
+    }
+    schemes
+}
+
+/// The `listen` problem a failed listen is.
+fn listen_problem(address: PeerAddress, error: TransportError) -> FieldProblem {
+    match error {
+        TransportError::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            FieldProblem::AddressInUse { address }
+        }
+        other => FieldProblem::Listen { address, reason: other.to_string() },
+    }
+}
+
+/// Waits, a bounded time, for the engine to see its stopped node and end.
+async fn finish(mut engine: JoinHandle<Result<(), NodeError>>) -> Result<(), NodeRunError> {
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut engine).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(NodeError::Stopped))) => Ok(()),
+        Ok(ended) => Err(unexpected_end(ended)),
+        Err(_) => {
+            tracing::warn!(after = ?SHUTDOWN_GRACE, "the engine did not end after its node stopped: abandoned");
+            engine.abort();
+            Ok(())
+        }
+    }
+}
+
+/// Why the engine's task ended before it was asked to.
+fn unexpected_end(ended: Result<Result<(), NodeError>, JoinError>) -> NodeRunError {
+    match ended {
+        Ok(Ok(())) | Ok(Err(NodeError::Stopped)) => NodeRunError::StoppedUnasked,
+        Ok(Err(error)) => NodeRunError::Engine(error),
+        Err(error) => NodeRunError::EngineTask(error),
+    }
+}
+
+/// Prints the commits after `printed`; returns the new last printed height.
+fn print_commits(journal: &Journal, printed: Height) -> Height {
+    let commits: Vec<CommitLine> = {
+        let state = journal.lock();
+        let from = usize::try_from(printed.0).unwrap_or(usize::MAX);
+        let new = state.chain.get(from..).unwrap_or_default();
+        new.iter().map(|c| CommitLine { height: c.height, round: c.round, block: c.block }).collect()
+    };
+    for commit in &commits {
+        print_line(&commit.to_string());
+    }
+    commits.last().map_or(printed, |c| c.height)
+}
+
+/// Writes one line to stdout and flushes it, so a reader sees each event as it happens. A closed
+/// stdout is the reader's business: the validator keeps validating.
+fn print_line(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}

@@ -1,0 +1,220 @@
+//! Running the `quorumnet` binary from operator tests: key files made by `keygen`, set and config
+//! files in the documented formats, and child processes that are killed if a test fails, read with
+//! bounded waits (never a sleep).
+
+#![allow(dead_code)] // Each test crate uses a different part.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn quorumnet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quorumnet"))
+}
+
+/// A key `quorumnet keygen` wrote, with what it printed.
+#[derive(Clone, Debug)]
+pub struct Key {
+    /// The key file.
+    pub path: PathBuf,
+    /// The `validator-id:` line's value.
+    pub id: String,
+    /// The `public-key:` line's value.
+    pub public_key: String,
+}
+
+/// Runs `quorumnet keygen --out dir/name`, asserting success, and reads what it printed.
+pub fn keygen(dir: &Path, name: &str) -> Key {
+    let path = dir.join(name);
+    let output = quorumnet().arg("keygen").arg("--out").arg(&path).output().expect("quorumnet runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "keygen failed: {}", String::from_utf8_lossy(&output.stderr));
+    let value = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("keygen printed no `{name}` line: {stdout}"))
+            .trim()
+            .to_owned()
+    };
+    Key { id: value("validator-id:"), public_key: value("public-key:"), path }
+}
+
+/// One `[[validator]]` table of a set file.
+pub fn set_entry(key: &Key, power: u64, addresses: &[String]) -> String {
+    let addresses: Vec<String> = addresses.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        "[[validator]]\nid = \"{}\"\npublic_key = \"{}\"\npower = {power}\naddresses = [{}]\n\n",
+        key.id,
+        key.public_key,
+        addresses.join(", ")
+    )
+}
+
+/// A `node.toml`: `fields` are `(name, TOML value)` pairs written in order.
+pub fn config_text(fields: &[(&str, String)]) -> String {
+    fields.iter().map(|(name, value)| format!("{name} = {value}\n")).collect()
+}
+
+/// A valid `node.toml`'s fields for the key file `key_file` and the set file `validators.toml` beside
+/// it, listening at `listen`, on the local preset with warnings-only logs (stderr stays readable in
+/// a failure message).
+pub fn node_fields(key_file: &str, listen: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("key_file", toml_string(key_file)),
+        ("network", toml_string("operator-test")),
+        ("validator_set", toml_string("validators.toml")),
+        ("listen", format!("[{}]", toml_string(listen))),
+        ("log", toml_string("warn")),
+        ("preset", toml_string("local")),
+    ]
+}
+
+/// A TOML string value.
+pub fn toml_string(text: impl AsRef<str>) -> String {
+    format!("{:?}", text.as_ref())
+}
+
+/// A free loopback TCP port: bound, read and released. Another process could take it in between;
+/// on a test machine that is rare enough, and the failure would say which address was in use.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port").local_addr().expect("its address").port()
+}
+
+/// What one child process printed or did.
+#[derive(Debug)]
+pub enum Event {
+    /// A line on stdout.
+    Line(String),
+    /// Stdout closed: the process exited (or closed it).
+    Closed,
+}
+
+/// Child processes that are killed when dropped (a failed test leaves none behind), their stdout
+/// lines delivered as [`Event`]s on one channel and their stderr kept for failure messages.
+pub struct Children {
+    children: Vec<Child>,
+    stderr: Vec<Arc<Mutex<String>>>,
+    stderr_readers: Vec<Option<std::thread::JoinHandle<()>>>,
+    events: Receiver<(usize, Event)>,
+    sender: mpsc::Sender<(usize, Event)>,
+}
+
+impl Default for Children {
+    fn default() -> Self {
+        let (sender, events) = mpsc::channel();
+        Children { children: Vec::new(), stderr: Vec::new(), stderr_readers: Vec::new(), events, sender }
+    }
+}
+
+impl Children {
+    /// Spawns `command` with piped output; returns its index.
+    pub fn spawn(&mut self, mut command: Command) -> usize {
+        let index = self.children.len();
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("quorumnet starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send((index, Event::Line(line))).is_err() {
+                    return;
+                }
+            }
+            let _ = sender.send((index, Event::Closed));
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let kept = Arc::new(Mutex::new(String::new()));
+        let writer = kept.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = stderr.read(&mut buffer) {
+                writer.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        self.children.push(child);
+        self.stderr.push(kept);
+        self.stderr_readers.push(Some(reader));
+        index
+    }
+
+    /// The next event of any child, or `None` once `deadline` passed.
+    pub fn next_event(&self, deadline: Instant) -> Option<(usize, Event)> {
+        // A disconnected channel cannot happen while `self` holds a sender: both mean "nothing came".
+        self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()
+    }
+
+    /// What child `index` wrote on stderr so far.
+    pub fn stderr(&self, index: usize) -> String {
+        self.stderr[index].lock().unwrap().clone()
+    }
+
+    /// Every child's stderr, labelled, for a failure message.
+    pub fn all_stderr(&self) -> String {
+        (0..self.children.len()).map(|i| format!("--- node {i} stderr ---\n{}\n", self.stderr(i))).collect()
+    }
+
+    /// The process id of child `index`.
+    pub fn pid(&self, index: usize) -> u32 {
+        self.children[index].id()
+    }
+
+    /// Sends `signal` (`libc::SIGTERM`, `libc::SIGINT`) to child `index`.
+    pub fn signal(&self, index: usize, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.pid(index)).expect("a pid fits pid_t");
+        // SAFETY: kill(2) with a pid this test spawned and has not yet reaped.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal {signal} to child {index}");
+    }
+
+    /// Waits for child `index` to exit: call once its stdout closed ([`Event::Closed`]), which it
+    /// does as it exits, so this does not block for long.
+    pub fn wait(&mut self, index: usize) -> ExitStatus {
+        self.children[index].wait().expect("wait for a child")
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Runs `command` to its exit, at most `within`; returns its status, stdout and stderr. Panics (the
+/// child killed) if it is still running then.
+pub fn run_bounded(command: Command, within: Duration) -> (ExitStatus, String, String) {
+    let mut children = Children::default();
+    let index = children.spawn(command);
+    let mut stdout = String::new();
+    let deadline = Instant::now() + within;
+    let status = loop {
+        match children.next_event(deadline) {
+            Some((_, Event::Line(line))) => {
+                stdout.push_str(&line);
+                stdout.push('\n');
+            }
+            Some((_, Event::Closed)) => break children.wait(index),
+            None => {
+                panic!("quorumnet still running after {within:?}\nstdout: {stdout}\nstderr: {}", children.stderr(index))
+            }
+        }
+    };
+    // The stderr reader ends at EOF, which the exit brought: all of stderr is then in.
+    if let Some(reader) = children.stderr_readers[index].take() {
+        let _ = reader.join();
+    }
+    (status, stdout, children.stderr(index))
+}
