@@ -671,11 +671,8 @@ fn candidates(
     let holders = knowledge.holders(&envelope.id());
     let few: Vec<ValidatorId> = holders.peers().take(FEW_HOLDERS + 1).collect();
     let held = |peer: &ValidatorId| if few.len() <= FEW_HOLDERS { few.contains(peer) } else { holders.contains(peer) };
-    let mut candidates: Vec<ValidatorId> = connected
-        .iter()
-        .filter(|peer| **peer != from && **peer != envelope.origin && !held(peer))
-        .copied()
-        .collect();
+    let mut candidates: Vec<ValidatorId> =
+        connected.iter().filter(|peer| **peer != from && **peer != envelope.origin && !held(peer)).copied().collect();
     // The node passes its peers in id order already; sorting a sorted slice costs one pass.
     candidates.sort_unstable();
     candidates.dedup();
