@@ -76,7 +76,7 @@ impl Keypair {
     /// Signs `message` (detached). ML-DSA signing is randomized: two signatures of one message differ.
     ///
     /// An ML-DSA-65 key prepares itself on its first signature (≈ 47 KiB, wiped on drop), which
-    /// makes each later one about half as costly.
+    /// makes each later one about a third cheaper (132 against 205 µs on this machine class).
     pub fn sign(&self, message: &[u8]) -> Signature {
         let prepared = self.signer.get_or_init(|| match self.algorithm() {
             Algorithm::MlDsa65 => PreparedSecret::new(&self.secret),

@@ -1,6 +1,7 @@
 //! The PQClean ML-DSA-65 AVX2 internals this crate calls directly, and the types and sizes they work
 //! on: shared by [`super::mldsa65_prepared`] (verification against a prepared key),
-//! [`super::mldsa65_signer`] (signing with a prepared key) and [`super::adversarial`] (signatures that only a lax verifier accepts).
+//! [`super::mldsa65_signer`] (signing with a prepared key) and [`super::adversarial`] (signatures
+//! that only a lax verifier accepts).
 //!
 //! Linked from pqcrypto-mldsa's static library, which is why that crate is pinned to one version.
 //! Every function takes pointers to [`Poly`], [`PolyVecL`] or [`PolyVecK`] as laid out here (PQClean's

@@ -148,6 +148,7 @@ impl LivenessConfig {
     /// assert_eq!(at_100.ping_interval, config.ping_interval, "pings go to direct peers only");
     /// assert_eq!(config.for_validators(32).settle_every, Duration::ZERO);
     /// assert_eq!(at_100.settle_every, Duration::from_micros(312_500), "an eighth of the interval");
+    /// assert_eq!(config.for_validators(1_600).settle_every, Duration::from_millis(1_250));
     /// ```
     pub fn for_validators(&self, validators: usize) -> LivenessConfig {
         let mut config = self.clone();
