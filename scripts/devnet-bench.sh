@@ -8,14 +8,17 @@
 # Prints one table; each run's report is kept in $OUT.
 # 1 000 validators (issue 17) run on the default bounded topology (degree 8) for 5 heights.
 # Usage: scripts/devnet-bench.sh [HEIGHTS]   (default 20; the 1 000-validator run takes minutes and GBs)
+#        ROWS='regex' runs only the rows whose name matches (e.g. ROWS='wan|big-blocks').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 heights="${1:-20}"
+ROWS="${ROWS:-.}"
 OUT="${OUT:-target/devnet-bench}"
 mkdir -p "$OUT"
 cargo build --release --quiet --bin quorumnet
 run() { # name transport validators latency-ms jitter-ms [extra devnet options]
   local name="$1" transport="$2" n="$3" latency="$4" jitter="$5"
+  [[ "$name" =~ $ROWS ]] || return 0
   shift 5
   local report="$OUT/$name.json"
   local start=$(date +%s.%N)

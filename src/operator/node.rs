@@ -5,6 +5,7 @@
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
 //! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
 //! and the engine starts at once (validators started later catch up, and join the others' round).
+//! Commits and what the liveness monitor concludes are printed as they happen ([`super::output`]).
 //!
 //! ```no_run
 //! use quorumnet::operator::node::{run, NodeArgs};
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
@@ -32,7 +34,7 @@ use crate::devnet::engine::Engine;
 use crate::devnet::journal::Journal;
 use crate::identity::Keypair;
 use crate::message::Height;
-use crate::node::{BuildError, IncomingMessages, Node, NodeError, SystemClock};
+use crate::node::{BuildError, IncomingMessages, Node, NodeError, NodeEvent, SystemClock};
 use crate::transport::{find_plugin, PeerAddress, TransportError};
 use crate::validator::{StaticValidatorSetSource, ValidatorSet};
 
@@ -115,6 +117,8 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
     let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
     let mut engine = driver::spawn(node.clone(), incoming, engine);
     let mut printed = Height(0);
+    let mut events = node.events();
+    let mut events_open = true;
     let signal_name = loop {
         tokio::select! {
             biased;
@@ -124,6 +128,7 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
                 return Err(unexpected_end(ended));
             }
             Ok(()) = tip.changed() => printed = print_commits(&journal, printed),
+            event = events.recv(), if events_open => events_open = print_event(event),
         }
     };
     tracing::info!(signal = signal_name, "shutting down");
@@ -223,6 +228,20 @@ fn print_commits(journal: &Journal, printed: Height) -> Height {
         print_line(&commit.to_string());
     }
     commits.last().map_or(printed, |c| c.height)
+}
+
+/// Prints what the liveness monitor concluded; returns whether more events can come.
+fn print_event(event: Result<NodeEvent, RecvError>) -> bool {
+    match event {
+        Ok(NodeEvent::Liveness(event)) => print_line(&output::liveness_line(&event)),
+        Ok(_) => {}
+        // The node never waits for this reader: a slow stdout loses lines, and says so.
+        Err(RecvError::Lagged(missed)) => {
+            tracing::warn!(missed, "stdout fell behind the node's events; some were not printed")
+        }
+        Err(RecvError::Closed) => return false,
+    }
+    true
 }
 
 /// Writes one line to stdout and flushes it, so a reader sees each event as it happens. A closed

@@ -9,6 +9,22 @@
 //!
 //! Heights are printed in order, each once, as this validator commits them.
 //!
+//! What the node's liveness monitor concludes is printed as it happens ([`liveness_line`]), so an
+//! operator sees a peer go silent or the network split without reading logs:
+//!
+//! ```text
+//! timed-out validator=<64 hex> reason=<no-heartbeat|connection-lost|no-votes|round-timeout>
+//! responsive validator=<64 hex>
+//! stalled timed-out-power=<n> total-power=<n>
+//! stall-cleared
+//! partitioned reachable=<n> unreachable=<n>
+//! partition-healed
+//! eclipsed unheard-by=<n>
+//! eclipse-cleared
+//! clock-skewed validator=<64 hex> offset-us=<n>
+//! clock-skew-cleared validator=<64 hex>
+//! ```
+//!
 //! ```
 //! use quorumnet::message::{BlockHash, Height, Round};
 //! use quorumnet::operator::output::CommitLine;
@@ -22,6 +38,7 @@ use std::fmt;
 
 use crate::identity::ValidatorId;
 use crate::message::{BlockHash, Height, Round};
+use crate::node::liveness::{LivenessEvent, ValidatorTimeout};
 use crate::transport::PeerAddress;
 
 /// `committed height=… round=… block=…`: this validator committed `block` at `height`.
@@ -65,4 +82,48 @@ pub fn started_line(validator: ValidatorId, listen: &[PeerAddress]) -> String {
 /// `stopped signal=…`: a signal asked the node to stop, and it has.
 pub fn stopped_line(signal: &str) -> String {
     format!("stopped signal={signal}")
+}
+
+/// The line for what the liveness monitor reported (formats in the [module documentation](self)).
+///
+/// ```
+/// use quorumnet::identity::ValidatorId;
+/// use quorumnet::node::liveness::{LivenessEvent, ValidatorTimeout};
+/// use quorumnet::operator::output::liveness_line;
+///
+/// let validator = ValidatorId([1; 32]);
+/// let event = LivenessEvent::TimedOut { validator, reason: ValidatorTimeout::ConnectionLost };
+/// assert_eq!(liveness_line(&event), format!("timed-out validator={validator} reason=connection-lost"));
+/// ```
+pub fn liveness_line(event: &LivenessEvent) -> String {
+    match event {
+        LivenessEvent::TimedOut { validator, reason } => {
+            format!("timed-out validator={validator} reason={}", timeout_reason(reason))
+        }
+        LivenessEvent::ResponsiveAgain { validator } => format!("responsive validator={validator}"),
+        LivenessEvent::Stalled { timed_out_power, total_power } => {
+            format!("stalled timed-out-power={timed_out_power} total-power={total_power}")
+        }
+        LivenessEvent::StallCleared => "stall-cleared".into(),
+        LivenessEvent::NetworkPartition { side_a, side_b } => {
+            format!("partitioned reachable={} unreachable={}", side_a.len(), side_b.len())
+        }
+        LivenessEvent::PartitionHealed => "partition-healed".into(),
+        LivenessEvent::Eclipsed { unheard_by } => format!("eclipsed unheard-by={}", unheard_by.len()),
+        LivenessEvent::EclipseCleared => "eclipse-cleared".into(),
+        LivenessEvent::ClockSkewed { validator, offset_micros } => {
+            format!("clock-skewed validator={validator} offset-us={offset_micros}")
+        }
+        LivenessEvent::ClockSkewCleared { validator } => format!("clock-skew-cleared validator={validator}"),
+    }
+}
+
+/// A timeout's reason as one word: the details (how long, which round) are in the logs.
+fn timeout_reason(reason: &ValidatorTimeout) -> &'static str {
+    match reason {
+        ValidatorTimeout::NoHeartbeat { .. } => "no-heartbeat",
+        ValidatorTimeout::ConnectionLost => "connection-lost",
+        ValidatorTimeout::NoVotes { .. } => "no-votes",
+        ValidatorTimeout::RoundTimeout { .. } => "round-timeout",
+    }
 }
