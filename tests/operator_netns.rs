@@ -1,7 +1,8 @@
 //! Four `quorumnet node` processes on four hosts: network namespaces this test creates, each joined
 //! by a veth pair to a bridge in a fifth (the switch), over tcp-noise on their own addresses. An
 //! nftables rule then cuts one host off: the other three report it timed out and keep committing;
-//! once the rule is removed they hear it again and it catches up, with the same blocks.
+//! once the rule is removed they hear it again and it catches up, with the same blocks, and the
+//! heartbeats the stalled links deliver late are not taken for a skewed clock.
 //!
 //! It needs root (or CAP_NET_ADMIN) for `ip netns` and the `nft` tool. Where `ip netns` is refused the
 //! test prints why and passes without running; under `CI=true` a machine that allows namespaces but
@@ -86,6 +87,12 @@ fn a_host_cut_off_by_nftables_is_reported_timed_out_and_catches_up_after_the_rul
         p.height(CUT) >= at_heal && others().all(|i| p.responsive[i].iter().any(|id| id == cut_id))
     });
     hosts.assert_agreement();
+    assert!(
+        hosts.skewed.is_empty(),
+        "the stall was taken for clock skew: {:?}\n{}",
+        hosts.skewed,
+        children.all_stderr()
+    );
 
     for i in 0..HOSTS {
         children.signal(i, libc::SIGTERM);
@@ -111,6 +118,8 @@ struct Progress {
     commits: [BTreeMap<Height, BlockHash>; HOSTS],
     timed_out: [Vec<String>; HOSTS],
     responsive: [Vec<String>; HOSTS],
+    /// `clock-skewed` lines: all four share this machine's clock, so any is a false report.
+    skewed: Vec<String>,
 }
 
 impl Progress {
@@ -141,6 +150,8 @@ impl Progress {
             self.timed_out[host].push(rest.split(' ').next().unwrap_or_default().to_owned());
         } else if let Some(rest) = line.strip_prefix("responsive validator=") {
             self.responsive[host].push(rest.trim().to_owned());
+        } else if line.starts_with("clock-skewed ") {
+            self.skewed.push(format!("node {host}: {line}"));
         }
     }
 

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::validator;
+use quorumnet_core::identity::ValidatorId;
 use quorumnet_core::node::liveness::{LivenessConfig, RttEstimator, SkewEstimator};
 use quorumnet_core::node::{Clock, VirtualClock};
 use rand::rngs::StdRng;
@@ -123,16 +124,63 @@ async fn skew_estimate_is_within_half_the_rtt_of_an_injected_250_ms_offset() {
 fn skew_median_ignores_a_minority_of_outliers_and_the_window_is_bounded() {
     let peer = validator(1);
     let mut skew = SkewEstimator::new(5);
-    for their in [1_000, 1_010, 900_000, 990, 1_005, -5_000_000i64] {
-        skew.on_heartbeat(peer, (10_000_000 + their) as u64, 10_000_000, Duration::ZERO);
+    // One heartbeat a second, each a sample once the next arrives: six samples for a window of five.
+    for (i, their) in [1_000, 1_010, 900_000, 990, 1_005, 1_020, 1_001i64].into_iter().enumerate() {
+        let ours = 10_000_000 + 1_000_000 * i as u64;
+        skew.on_heartbeat(peer, ours.saturating_add_signed(their), ours, Duration::ZERO);
     }
     let estimate = skew.estimate(&peer).unwrap();
     assert_eq!(estimate.samples, 5, "the first sample left the window");
-    assert_eq!(estimate.offset_micros, 1_005);
+    assert_eq!(estimate.offset_micros, 1_010);
     // A clock behind ours is a negative offset.
     let behind = validator(2);
     skew.on_heartbeat(behind, 9_000_000, 10_000_000, ms(2));
+    skew.on_heartbeat(behind, 10_000_000, 11_000_000, ms(2));
     assert_eq!(skew.estimate(&behind).unwrap().offset_micros, -999_000);
     skew.forget(&behind);
     assert!(skew.estimate(&behind).is_none());
+}
+
+/// Heartbeats from `peer` every 500 ms of its clock (`offset` µs ahead of ours) from `from_ms`, for
+/// `count` beats, each arriving `delay(i)` after it was sent; RTT 2 ms.
+fn beats(
+    skew: &mut SkewEstimator,
+    peer: ValidatorId,
+    offset: i64,
+    from_ms: u64,
+    count: u64,
+    delay: impl Fn(u64) -> u64,
+) {
+    for i in 0..count {
+        let sent_ours = (from_ms + 500 * i) * 1_000 + 10_000_000;
+        let theirs = sent_ours.saturating_add_signed(offset);
+        skew.on_heartbeat(peer, theirs, sent_ours + delay(i), ms(2));
+    }
+}
+
+#[test]
+fn heartbeats_a_stalled_link_delivers_in_one_burst_do_not_move_the_skew_estimate() {
+    let peer = validator(1);
+    let mut skew = SkewEstimator::new(15);
+    beats(&mut skew, peer, 0, 0, 15, |_| 1_000);
+    // A 4 s stall: the eight heartbeats sent during it all arrive at its end (or are repaired then),
+    // then the link is fine.
+    beats(&mut skew, peer, 0, 7_500, 8, |i| 4_000_000 - 500_000 * i);
+    let estimate = skew.estimate(&peer).unwrap();
+    assert!(estimate.offset_micros.abs() <= 2_000, "the burst moved the estimate: {estimate:?}");
+    beats(&mut skew, peer, 0, 11_500, 3, |_| 1_000);
+    assert!(skew.estimate(&peer).unwrap().offset_micros.abs() <= 2_000);
+}
+
+#[test]
+fn a_clock_that_really_stepped_back_is_taken_once_it_fills_half_the_window() {
+    let peer = validator(1);
+    let mut skew = SkewEstimator::new(15);
+    beats(&mut skew, peer, 0, 0, 15, |_| 1_000);
+    // From 7.5 s its clock reads a second behind, and its heartbeats arrive as they are sent.
+    beats(&mut skew, peer, -1_000_000, 7_500, 7, |_| 1_000);
+    assert!(skew.estimate(&peer).unwrap().offset_micros.abs() <= 2_000, "a minority of the window");
+    beats(&mut skew, peer, -1_000_000, 11_000, 8, |_| 1_000);
+    let estimate = skew.estimate(&peer).unwrap();
+    assert!((estimate.offset_micros + 1_000_000).abs() <= 2_000, "the step was not taken: {estimate:?}");
 }

@@ -13,7 +13,7 @@
 //! - Every [`LivenessEvent`] is emitted as [`NodeEvent::Liveness`].
 //! - Every [`LivenessConfig::ping_interval`] each connected peer gets a `Ping` (at most
 //!   `max_outstanding_pings` unanswered); its `Pong` feeds the [`RttEstimator`]. Heartbeats received
-//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by SRTT/2;
+//!   directly from their origin (not gossiped copies) feed the [`SkewEstimator`], corrected by half the path's smallest RTT;
 //!   an estimate beyond [`LivenessConfig::max_clock_skew`] is a `ClockSkewed` event ([`SkewBound`]).
 
 use std::sync::Arc;
@@ -154,11 +154,14 @@ impl Actor {
     }
 
     /// A verified heartbeat, received from `from` (its origin or a forwarder). Only a copy straight from
-    /// its origin is a clock-skew sample: a forwarded one spent hops that RTT/2 does not cover.
+    /// its origin is a clock-skew sample: a forwarded one spent hops that RTT/2 does not cover. The
+    /// sample is corrected by the path's smallest round trip, not the smoothed one: after a stall the
+    /// smoothed RTT holds seconds of queueing for a while, and half of it would push every fresh
+    /// sample ahead by that much.
     pub(crate) fn on_heartbeat(&mut self, heartbeat: &Heartbeat, from: ValidatorId) {
         let now = self.clock.now();
         if from == heartbeat.validator {
-            let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.srtt);
+            let rtt = self.liveness.rtt.estimate(&from).map_or(Duration::ZERO, |estimate| estimate.min);
             self.liveness.skew.on_heartbeat(from, heartbeat.time_micros, self.clock.wall_micros(), rtt);
             let crossed =
                 self.liveness.skew.estimate(&from).and_then(|skew| self.liveness.skew_bound.judge(from, skew));

@@ -17,13 +17,16 @@ pub struct RttEstimate {
     pub rttvar: Duration,
     /// The latest sample.
     pub latest: Duration,
+    /// The smallest sample: the path's own round trip, without queueing. A stall (a cut link, a
+    /// retransmission backoff) inflates `srtt` for a while; it cannot lower this.
+    pub min: Duration,
     /// Samples taken.
     pub samples: u64,
 }
 
 impl RttEstimate {
     fn first(sample: Duration) -> Self {
-        RttEstimate { srtt: sample, rttvar: sample / 2, latest: sample, samples: 1 }
+        RttEstimate { srtt: sample, rttvar: sample / 2, latest: sample, min: sample, samples: 1 }
     }
 
     /// RFC 6298 §2.3: `RTTVAR ← 3/4·RTTVAR + 1/4·|SRTT − R|`, then `SRTT ← 7/8·SRTT + 1/8·R`.
@@ -32,6 +35,7 @@ impl RttEstimate {
         self.rttvar = (self.rttvar * 3 + deviation) / 4;
         self.srtt = (self.srtt * 7 + sample) / 8;
         self.latest = sample;
+        self.min = self.min.min(sample);
         self.samples = self.samples.saturating_add(1);
     }
 

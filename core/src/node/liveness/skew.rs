@@ -23,6 +23,15 @@ pub struct ClockSkew {
 /// the median discards the samples delayed by queueing. Feed only heartbeats received *directly* from
 /// their origin: a gossiped copy spent extra hops, which RTT/2 does not cover.
 ///
+/// A heartbeat delayed by more than the round trip would skew the median if enough of them were
+/// taken, and they come in bunches: a link that stalls (a cut, a partition, a retransmission
+/// backoff) delivers what it held in one burst when it recovers, and gossip repair hands a
+/// reconnected peer the heartbeats it missed, each stamped seconds ago. So a sample is taken only
+/// once the next heartbeat of the same validator has arrived, and only if the two arrived at least
+/// half as far apart as they were sent: of a bunch, only the last (the freshest) can count. A
+/// validator whose clock really stepped sends heartbeats that arrive as spaced as they were sent,
+/// and its new offset is taken. The estimate lags by one heartbeat.
+///
 /// ```
 /// use std::time::Duration;
 /// use quorumnet_core::identity::ValidatorId;
@@ -32,12 +41,39 @@ pub struct ClockSkew {
 /// let mut skew = SkewEstimator::new(5);
 /// // Sent at its 1_250_000 µs; arrived 50 ms later, at our 1_050_000 µs; RTT 100 ms.
 /// skew.on_heartbeat(peer, 1_250_000, 1_050_000, Duration::from_millis(100));
+/// assert_eq!(skew.estimate(&peer), None, "taken once the next heartbeat shows it was not delayed");
+/// // The next one, sent a second later, arrives a second later.
+/// skew.on_heartbeat(peer, 2_250_000, 2_050_000, Duration::from_millis(100));
 /// assert_eq!(skew.estimate(&peer).unwrap().offset_micros, 250_000);
 /// ```
 #[derive(Debug)]
 pub struct SkewEstimator {
     window: usize,
-    samples: BTreeMap<ValidatorId, VecDeque<i64>>,
+    samples: BTreeMap<ValidatorId, PeerSamples>,
+}
+
+/// One validator's samples, and its latest heartbeat's, waiting for the next to tell whether it was
+/// delayed.
+#[derive(Debug, Default)]
+struct PeerSamples {
+    taken: VecDeque<i64>,
+    pending: Option<Pending>,
+}
+
+/// A sample not yet taken: when its heartbeat was sent (their clock) and arrived (ours).
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    sample: i64,
+    sent: u64,
+    arrived: u64,
+}
+
+impl Pending {
+    /// Whether this heartbeat was on time, judged by `next`: the two arrived at least half as far
+    /// apart as they were sent (a delayed heartbeat arrives close to the ones after it).
+    fn on_time(&self, next: &Pending) -> bool {
+        2 * next.arrived.saturating_sub(self.arrived) >= next.sent - self.sent
+    }
 }
 
 impl SkewEstimator {
@@ -47,32 +83,50 @@ impl SkewEstimator {
     }
 
     /// A heartbeat from `validator` stamped `their_micros`, arriving when our wall clock read
-    /// `our_micros`, with `rtt` the current round-trip estimate to it (zero if none yet). Returns the
-    /// sample.
+    /// `our_micros`, with `rtt` the round trip to it (zero if none was measured yet). Returns the
+    /// sample, which is taken, or not, when the next heartbeat arrives (see the
+    /// [type documentation](Self)).
     pub fn on_heartbeat(&mut self, validator: ValidatorId, their_micros: u64, our_micros: u64, rtt: Duration) -> i64 {
         let half_rtt = i128::try_from(rtt.as_micros() / 2).unwrap_or(i128::MAX);
         let offset = i128::from(their_micros) + half_rtt - i128::from(our_micros);
         let sample = i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX });
-        let samples = self.samples.entry(validator).or_default();
-        if samples.len() == self.window {
-            samples.pop_front();
+        let arrived = Pending { sample, sent: their_micros, arrived: our_micros };
+        let peer = self.samples.entry(validator).or_default();
+        match peer.pending {
+            // Older than one already seen: a late copy, and never a sample.
+            Some(pending) if their_micros <= pending.sent => return sample,
+            Some(pending) if pending.on_time(&arrived) => {
+                if peer.taken.len() == self.window {
+                    peer.taken.pop_front();
+                }
+                peer.taken.push_back(pending.sample);
+            }
+            _ => {}
         }
-        samples.push_back(sample);
+        peer.pending = Some(arrived);
         sample
     }
 
     /// `validator`'s skew: the median of its samples (the lower middle one for an even count).
     pub fn estimate(&self, validator: &ValidatorId) -> Option<ClockSkew> {
-        let samples = self.samples.get(validator).filter(|samples| !samples.is_empty())?;
-        let mut sorted: Vec<i64> = samples.iter().copied().collect();
-        sorted.sort_unstable();
-        Some(ClockSkew { offset_micros: sorted[(sorted.len() - 1) / 2], samples: sorted.len() })
+        let samples = &self.samples.get(validator)?.taken;
+        Some(ClockSkew { offset_micros: median(samples)?, samples: samples.len() })
     }
 
     /// Forgets `validator` (it left the set).
     pub fn forget(&mut self, validator: &ValidatorId) {
         self.samples.remove(validator);
     }
+}
+
+/// The median of `samples` (the lower middle one for an even count).
+fn median(samples: &VecDeque<i64>) -> Option<i64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<i64> = samples.iter().copied().collect();
+    sorted.sort_unstable();
+    Some(sorted[(sorted.len() - 1) / 2])
 }
 
 /// Which validators' clocks are off by more than a bound: turns skew estimates into

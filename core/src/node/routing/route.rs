@@ -185,8 +185,13 @@ mod tests {
     fn a_live_link_is_the_route_and_ignores_past_failures() {
         let relayed: PeerAddress = format!("relay://mem://r1/{}", "cd".repeat(32)).parse().unwrap();
         let direct: PeerAddress = "mem://v2".parse().unwrap();
-        let rtt =
-            RttEstimate { srtt: Duration::from_millis(20), rttvar: Duration::ZERO, latest: Duration::ZERO, samples: 3 };
+        let rtt = RttEstimate {
+            srtt: Duration::from_millis(20),
+            rttvar: Duration::ZERO,
+            latest: Duration::ZERO,
+            min: Duration::ZERO,
+            samples: 3,
+        };
         let observed =
             LinkObservation { link: Some(Some(relayed.clone())), next_dial: Some(direct), rtt: Some(rtt), failures: 4 };
         let route = route_for(&observed, &RouteQuality::recommended()).unwrap();
