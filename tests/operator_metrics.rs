@@ -99,7 +99,10 @@ fn four_nodes_report_height_ten_three_peers_and_traffic_through_their_metrics() 
         let up = text.lines().filter(|l| l.starts_with("quorumnet_peer_up{") && l.ends_with(" 1")).count();
         assert_eq!(up, 3, "node {i}: peers up\n{text}");
         assert_eq!(metric_sum(text, "quorumnet_node_running"), Some(1.0), "node {i}\n{text}");
-        assert!(text.contains("# TYPE quorumnet_committed_height gauge\n"), "node {i}\n{text}");
+        for family in ["quorumnet_committed_height gauge", "quorumnet_peer_rtt_seconds gauge", "quorumnet_bans counter"]
+        {
+            assert!(text.contains(&format!("# TYPE {family}\n")), "node {i}: no {family}\n{text}");
+        }
     }
 
     for (index, (status, last_line)) in

@@ -241,21 +241,27 @@ mod tests {
         MetricsServer::bind("127.0.0.1:0".parse().unwrap()).await.unwrap().serve(registry)
     }
 
-    /// Sends `request`, closes the sending half, and reads the whole response, on a blocking thread
-    /// (the endpoint runs on the test's runtime), with timeouts so a hung endpoint fails the test.
+    /// Connects to `address` with read and write timeouts, so a hung endpoint fails the test.
+    fn connect(address: SocketAddr) -> io::Result<std::net::TcpStream> {
+        let stream = std::net::TcpStream::connect(address)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+        Ok(stream)
+    }
+
+    /// Sends `request` on `stream`, closes the sending half, and reads the whole response.
+    fn send(mut stream: std::net::TcpStream, request: &[u8]) -> io::Result<String> {
+        stream.write_all(request)?;
+        stream.shutdown(std::net::Shutdown::Write)?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response)?;
+        Ok(String::from_utf8_lossy(&response).into_owned())
+    }
+
+    /// [`send`]s `request` on a new connection, on a blocking thread (the endpoint runs on the
+    /// test's runtime).
     async fn exchange(address: SocketAddr, request: Vec<u8>) -> io::Result<String> {
-        tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(address)?;
-            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-            stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-            stream.write_all(&request)?;
-            stream.shutdown(std::net::Shutdown::Write)?;
-            let mut response = Vec::new();
-            stream.read_to_end(&mut response)?;
-            Ok(String::from_utf8_lossy(&response).into_owned())
-        })
-        .await
-        .unwrap()
+        tokio::task::spawn_blocking(move || send(connect(address)?, &request)).await.unwrap()
     }
 
     async fn get(address: SocketAddr, path: &str) -> String {
@@ -311,6 +317,27 @@ mod tests {
         let response = exchange(endpoint.local_addr(), b"GET /metr".to_vec()).await.unwrap();
         assert_eq!(response, "", "a head cut short is not answered");
         assert!(get(endpoint.local_addr(), "/metrics").await.starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_the_connection_cap_a_client_is_closed_unanswered_and_the_others_are_served() {
+        let endpoint = endpoint().await;
+        let address = endpoint.local_addr();
+        let request = b"GET /metrics HTTP/1.1\r\n\r\n";
+        let (over, held) = tokio::task::spawn_blocking(move || {
+            // Accepted in connection order, each holding its permit while it sends nothing.
+            let held: Vec<_> = (0..MAX_CONNECTIONS).map(|_| connect(address).unwrap()).collect();
+            let over = send(connect(address).unwrap(), request);
+            let held: Vec<String> = held.into_iter().map(|stream| send(stream, request).unwrap()).collect();
+            (over, held)
+        })
+        .await
+        .unwrap();
+        // Closed unanswered: an empty read, or a reset for the request it never read.
+        assert!(over.as_ref().map_or(true, String::is_empty), "over the cap: {over:?}");
+        for response in held {
+            assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
