@@ -8,7 +8,7 @@
 //! log = "info"                          # tracing filter; RUST_LOG overrides it (default "info")
 //! preset = "recommended"                # or "local" for one machine or a LAN (default "recommended")
 //! relays = ["ws://relay.example:443"]   # parsed and checked; not dialled yet (default none)
-//! metrics = "127.0.0.1:9100"            # parsed and checked; not served yet (default none)
+//! metrics = "127.0.0.1:9100"            # Prometheus endpoint, GET /metrics (default none)
 //! ```
 //!
 //! Relative paths are relative to the directory of the config file, so a directory holding a
@@ -92,7 +92,7 @@ pub struct NodeFileConfig {
     pub preset: Preset,
     /// Relays to reserve a slot at, each on a linked transport (not dialled yet).
     pub relays: Vec<PeerAddress>,
-    /// Where metrics will be served (not yet).
+    /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics: Option<SocketAddr>,
 }
 

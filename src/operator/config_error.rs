@@ -1,5 +1,6 @@
 //! What can be wrong with a `node.toml`, each cause naming the field and what to write instead.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::identity::key_file::KeyFileError;
@@ -126,6 +127,21 @@ pub enum FieldProblem {
         /// The value given.
         value: String,
         /// The parser's message.
+        reason: String,
+    },
+    /// Another socket holds the `metrics` address.
+    #[error("{address} is already in use: stop the process listening there, or choose a free port")]
+    MetricsInUse {
+        /// The address.
+        address: SocketAddr,
+    },
+    /// Binding the `metrics` address failed for another reason (not an address of this machine, no
+    /// permission for the port…).
+    #[error("cannot serve metrics on {address}: {reason}; use an address of this machine, on a port above 1023 unless privileged")]
+    MetricsBind {
+        /// The address.
+        address: SocketAddr,
+        /// The operating system's error.
         reason: String,
     },
     /// The validator-set file is unreadable or invalid.

@@ -19,6 +19,9 @@
 //! - SIGTERM or ctrl-c stops the node cleanly: every connection is closed (each link flushing for at
 //!   most its close timeout), the engine ends, and the process exits 0.
 //! - What the node commits is printed on stdout, one [line per height](output), as it commits.
+//! - With `metrics` set, the address is bound before the node starts (a busy port is a config error
+//!   naming `metrics`) and Prometheus metrics are served there until the node has shut down
+//!   ([`metrics`]).
 //!
 //! # Non-guarantees (yet)
 //! - The engine's journal lives in memory: a restarted validator starts from height 1 and catches up
@@ -26,8 +29,7 @@
 //!   different vote for a round it voted in before the crash, which its peers prove as an
 //!   equivocation. Do not restart a validator into a running chain until the journal is on disk.
 //!   It also keeps every committed height (some 100 bytes each) for the process's life.
-//! - `relays` and `metrics` are parsed and validated, but no relay is dialled and no metrics are
-//!   served.
+//! - `relays` are parsed and validated, but no relay is dialled.
 //! - The validator set is the file's, fixed for the process's life.
 //!
 //! # Pieces
@@ -36,10 +38,12 @@
 //! - [`validator_set_file`]: the shared set file into a [`ValidatorSet`](crate::validator::ValidatorSet).
 //! - [`preset`]: the node and engine timer presets a config picks by name.
 //! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints.
+//! - [`metrics`]: the Prometheus endpoint and what a node exposes through it.
 
 pub mod config;
 pub mod config_error;
 pub mod keygen;
+pub mod metrics;
 pub mod node;
 pub mod output;
 pub mod preset;

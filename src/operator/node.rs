@@ -3,9 +3,11 @@
 //! through the same [`driver`] as the devnet, until SIGTERM or ctrl-c.
 //!
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
-//! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
-//! and the engine starts at once (validators started later catch up, and join the others' round).
-//! Commits and what the liveness monitor concludes are printed as they happen ([`super::output`]).
+//! listens; then the metrics address (if any) is bound, so a busy port fails before the node joins
+//! the network; then the node listens and dials its peers, prints a `started` line
+//! ([`super::output`]), and the engine starts at once (validators started later catch up, and join
+//! the others' round). Metrics are served from then until the node has shut down. Commits and what
+//! the liveness monitor concludes are printed as they happen ([`super::output`]).
 //!
 //! ```no_run
 //! use quorumnet::operator::node::{run, NodeArgs};
@@ -27,6 +29,8 @@ use tokio::time::Instant;
 
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
+use super::metrics::node_metrics::NodeMetrics;
+use super::metrics::server::MetricsServer;
 use super::output::{self, CommitLine};
 use super::shutdown::ShutdownSignal;
 use crate::devnet::driver;
@@ -103,15 +107,50 @@ pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
 async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) -> Result<(), NodeRunError> {
     let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
     let set = Arc::new(set);
+    let metrics_server = bind_metrics(config).await?;
     let (node, incoming) = start_node(config, key, &set).await?;
+    let journal = Journal::default();
+    // Served right after the build, before any await, so the event tally misses nothing.
+    let metrics = metrics_server.map(|server| server.serve(NodeMetrics::new(node.clone(), journal.clone())));
     print_line(&output::started_line(node.id(), node.listen_addresses()));
     if !config.relays.is_empty() {
         tracing::warn!(relays = ?config.relays, "`relays` is not used yet: this node is reached only at its listen addresses");
     }
-    if let Some(metrics) = config.metrics {
-        tracing::warn!(%metrics, "`metrics` is not served yet");
+    if let Some(metrics) = &metrics {
+        tracing::info!(address = %metrics.local_addr(), "serving metrics at /metrics");
     }
-    let journal = Journal::default();
+    let result = run_engine(config, &node, incoming, set, &journal, &mut signal).await;
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
+    result
+}
+
+/// Binds the config's `metrics` address, if set.
+async fn bind_metrics(config: &NodeFileConfig) -> Result<Option<MetricsServer>, NodeRunError> {
+    let Some(address) = config.metrics else { return Ok(None) };
+    match MetricsServer::bind(address).await {
+        Ok(server) => Ok(Some(server)),
+        Err(error) => {
+            let problem = if error.kind() == std::io::ErrorKind::AddrInUse {
+                FieldProblem::MetricsInUse { address }
+            } else {
+                FieldProblem::MetricsBind { address, reason: error.to_string() }
+            };
+            Err(config.field_error("metrics", problem).into())
+        }
+    }
+}
+
+/// Runs the engine on `node` until a signal (then shuts the node down) or until it ends by itself.
+async fn run_engine(
+    config: &NodeFileConfig,
+    node: &Node,
+    incoming: IncomingMessages,
+    set: Arc<ValidatorSet>,
+    journal: &Journal,
+    signal: &mut ShutdownSignal,
+) -> Result<(), NodeRunError> {
     let mut tip = journal.committed_height();
     let engine_config = config.preset.engine_config();
     let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
@@ -127,14 +166,14 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
                 node.shutdown().await;
                 return Err(unexpected_end(ended));
             }
-            Ok(()) = tip.changed() => printed = print_commits(&journal, printed),
+            Ok(()) = tip.changed() => printed = print_commits(journal, printed),
             event = events.recv(), if events_open => events_open = print_event(event),
         }
     };
     tracing::info!(signal = signal_name, "shutting down");
     node.shutdown().await;
     let ended = finish(engine).await;
-    print_commits(&journal, printed);
+    print_commits(journal, printed);
     print_line(&output::stopped_line(signal_name));
     ended
 }

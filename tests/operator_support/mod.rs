@@ -218,3 +218,56 @@ pub fn run_bounded(command: Command, within: Duration) -> (ExitStatus, String, S
     }
     (status, stdout, children.stderr(index))
 }
+
+/// Sends `signal` to every child, then reads each one's stdout to its close (it exits), at most
+/// `within` for all; returns each child's exit status and the last line it printed.
+pub fn signal_all_and_wait(
+    children: &mut Children,
+    signal: libc::c_int,
+    within: Duration,
+) -> Vec<(ExitStatus, Option<String>)> {
+    let count = children.children.len();
+    for index in 0..count {
+        children.signal(index, signal);
+    }
+    let deadline = Instant::now() + within;
+    let mut last: Vec<Option<String>> = vec![None; count];
+    let mut closed = vec![false; count];
+    while closed.iter().any(|c| !c) {
+        match children.next_event(deadline) {
+            Some((index, Event::Line(line))) => last[index] = Some(line),
+            Some((index, Event::Closed)) => closed[index] = true,
+            None => panic!(
+                "children still running {within:?} after signal {signal}: closed {closed:?}\n{}",
+                children.all_stderr()
+            ),
+        }
+    }
+    last.into_iter().enumerate().map(|(index, line)| (children.wait(index), line)).collect()
+}
+
+/// `GET path` over HTTP/1.1 from `address`, with connect, read and write timeouts; the whole
+/// response (the server closes the connection after it), or the error that stopped it.
+pub fn http_get(address: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use std::io::Write as _;
+    let timeout = Duration::from_secs(10);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// The sum of every series of metric `name` (`name value` or `name{labels} value` lines) in an
+/// OpenMetrics text; `None` if it has none.
+pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(name))
+        .filter(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        .filter_map(|rest| rest.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
