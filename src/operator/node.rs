@@ -5,6 +5,8 @@
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
 //! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
 //! and the engine starts at once (validators started later catch up, and join the others' round).
+//! The engine resumes from the [journal file](super::journal) (opened and locked before anything
+//! listens): at its chain's tip, after its last signed round, under its lock; `resumed` says where.
 //!
 //! ```no_run
 //! use quorumnet::operator::node::{run, NodeArgs};
@@ -25,11 +27,12 @@ use tokio::time::Instant;
 
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
-use super::output::{self, CommitLine};
+use super::journal::JournalFile;
+use super::output::{self, CommitLine, ResumedLine};
 use super::shutdown::ShutdownSignal;
 use crate::devnet::driver;
 use crate::devnet::engine::Engine;
-use crate::devnet::journal::Journal;
+use crate::devnet::journal::{Journal, JournalState};
 use crate::identity::Keypair;
 use crate::message::Height;
 use crate::node::{BuildError, IncomingMessages, Node, NodeError, SystemClock};
@@ -88,17 +91,25 @@ pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
     let key = config.load_key()?;
     let set = config.load_validator_set(&key)?;
     crate::logging::init_or(Some(&config.log));
+    // After the logger: a torn last record is reported as a warning.
+    let journal = config.open_journal()?;
     // An ordinary runtime rather than `runtime::core_pinned`: pinned workers suit a machine given
     // to one validator, and operators also run several on one machine, where pinned workers of
     // different processes would fight over the same CPUs.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeRunError::Runtime)?;
-    let result = runtime.block_on(serve(&config, key, set));
+    let result = runtime.block_on(serve(&config, key, set, journal));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
 }
 
-/// Runs the node and its engine until a signal, printing each commit.
-async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) -> Result<(), NodeRunError> {
+/// Runs the node and its engine until a signal, printing each commit; closes the journal after the
+/// engine ended.
+async fn serve(
+    config: &NodeFileConfig,
+    key: Arc<Keypair>,
+    set: ValidatorSet,
+    (journal_file, resumed): (JournalFile, JournalState),
+) -> Result<(), NodeRunError> {
     let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
     let set = Arc::new(set);
     let (node, incoming) = start_node(config, key, &set).await?;
@@ -109,18 +120,22 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
     if let Some(metrics) = config.metrics {
         tracing::warn!(%metrics, "`metrics` is not served yet");
     }
-    let journal = Journal::default();
+    let journal_file = Arc::new(journal_file);
+    let resumed_line = ResumedLine { height: Height(resumed.chain.len() as u64), last_signed: resumed.last_signed };
+    print_line(&resumed_line.to_string());
+    let journal = Journal::resumed(resumed, journal_file.clone());
     let mut tip = journal.committed_height();
     let engine_config = config.preset.engine_config();
     let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
     let mut engine = driver::spawn(node.clone(), incoming, engine);
-    let mut printed = Height(0);
+    let mut printed = resumed_line.height;
     let signal_name = loop {
         tokio::select! {
             biased;
             name = signal.wait() => break name,
             ended = &mut engine => {
                 node.shutdown().await;
+                close_journal(&journal_file);
                 return Err(unexpected_end(ended));
             }
             Ok(()) = tip.changed() => printed = print_commits(&journal, printed),
@@ -129,6 +144,7 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
     tracing::info!(signal = signal_name, "shutting down");
     node.shutdown().await;
     let ended = finish(engine).await;
+    close_journal(&journal_file);
     print_commits(&journal, printed);
     print_line(&output::stopped_line(signal_name));
     ended
@@ -199,6 +215,15 @@ async fn finish(mut engine: JoinHandle<Result<(), NodeError>>) -> Result<(), Nod
             engine.abort();
             Ok(())
         }
+    }
+}
+
+/// Syncs and closes the journal once the engine no longer writes to it (an engine abandoned by
+/// [`finish`] finds it closed). Every signed round is already synced: a failure here can only lose
+/// commits, which the others serve again after a restart, so it is logged rather than fatal.
+fn close_journal(journal: &JournalFile) {
+    if let Err(error) = journal.close() {
+        tracing::warn!(%error, "the journal's last commits may not be on disk");
     }
 }
 
