@@ -28,8 +28,8 @@ fn a_node_killed_with_sigkill_resumes_from_its_journal_and_catches_up() {
     // No `journal` field: each node's defaults to v<i>.journal beside its v<i>.toml.
     let configs = loopback_network(dir.path(), VALIDATORS);
     let mut children = Children::default();
-    for i in 0..VALIDATORS {
-        children.spawn(node_command(&configs[i]));
+    for config in &configs {
+        children.spawn(node_command(config));
     }
     let mut printed = Printed::default();
     let others = [0, 1, 2];
@@ -66,8 +66,9 @@ fn a_node_killed_with_sigkill_resumes_from_its_journal_and_catches_up() {
         "resumed at {resumed:?}, printed {printed_before_kill} before the kill"
     );
     assert!(resumed.height.0 + WHILE_DOWN <= caught_up_by.0, "resumed at {resumed:?}: it missed nothing?");
+    // Not necessarily at or above the tip: a validator can commit a height on the others'
+    // pre-commits before it signed anything in it.
     let signed_before = resumed.last_signed.expect("it signed before the kill");
-    assert!(signed_before.0 >= resumed.height, "last signed {signed_before:?} below its tip {resumed:?}");
 
     let target = others.iter().map(|&i| printed.tip(i)).max().unwrap();
     printed.wait_for(&children, COMMIT_WITHIN, "the restarted node catches up with the others", |p| {

@@ -287,7 +287,8 @@ impl Printed {
 pub fn loopback_network(dir: &Path, validators: usize) -> Vec<PathBuf> {
     let keys: Vec<_> = (0..validators).map(|i| keygen(dir, &format!("v{i}.key"))).collect();
     let addresses: Vec<String> = (0..validators).map(|_| format!("tcp-noise://127.0.0.1:{}", free_port())).collect();
-    let set: String = keys.iter().zip(&addresses).map(|(key, address)| set_entry(key, 1, &[address.clone()])).collect();
+    let set: String =
+        keys.iter().zip(&addresses).map(|(key, address)| set_entry(key, 1, std::slice::from_ref(address))).collect();
     std::fs::write(dir.join("validators.toml"), set).expect("write the set file");
     let configs: Vec<PathBuf> = (0..validators).map(|i| dir.join(format!("v{i}.toml"))).collect();
     for (i, (config, address)) in configs.iter().zip(&addresses).enumerate() {

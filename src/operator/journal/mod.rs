@@ -9,7 +9,8 @@
 //!   write, whatever the chain's length; the file is read once, at start-up;
 //! - a torn last record (a crash mid-write) is dropped with a warning; damage anywhere else is a
 //!   [`JournalFileError::Corrupt`] and the node does not start;
-//! - the file is locked while open: a second node given the same journal refuses to start;
+//! - the file is locked (`flock`, on Unix) while open: a second node given the same journal
+//!   refuses to start;
 //! - after any failed write every later record is refused, so the validator stops signing rather
 //!   than leave a gap in its journal.
 //!
@@ -32,7 +33,7 @@
 pub mod error;
 pub mod record;
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -71,11 +72,7 @@ impl JournalFile {
     pub fn open(path: &Path) -> Result<(JournalFile, JournalState), JournalFileError> {
         let io = |source| JournalFileError::Io { path: path.to_owned(), source };
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(JournalFileError::InUse { path: path.to_owned() }),
-            Err(TryLockError::Error(source)) => return Err(io(source)),
-        }
+        lock_exclusively(path, &file)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let (state, torn_at) = decode_state(path, &bytes)?;
@@ -156,6 +153,24 @@ impl JournalStore for JournalFile {
         let Committed { height, round, block, path, .. } = *committed;
         self.append(&Record::Committed { height, round, block, caught_up: path == CommitPath::CaughtUp }, false)
     }
+}
+
+/// Takes `file`'s advisory lock for this process (released when it is closed, by exit or crash
+/// too), refusing a file another process holds.
+#[cfg(unix)]
+fn lock_exclusively(path: &Path, file: &File) -> Result<(), JournalFileError> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(JournalFileError::InUse { path: path.to_owned() }),
+        Err(errno) => Err(JournalFileError::Io { path: path.to_owned(), source: errno.into() }),
+    }
+}
+
+/// Elsewhere the journal is not locked: the operator must not give two nodes one journal.
+#[cfg(not(unix))]
+fn lock_exclusively(_path: &Path, _file: &File) -> Result<(), JournalFileError> {
+    Ok(())
 }
 
 /// The state a journal file's bytes hold, replayed as the in-memory journal recorded it, and where a
