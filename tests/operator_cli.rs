@@ -263,6 +263,25 @@ fn node_with_a_metrics_address_that_is_not_ip_and_port_names_metrics() {
 }
 
 #[test]
+fn node_with_a_journal_path_it_cannot_create_names_journal() {
+    let setup = Setup::new();
+    // Under a regular file: refused even to root.
+    let stderr =
+        assert_refused(&setup.config_with("journal", Some(&toml_string("validators.toml/v.journal"))), "`journal`");
+    assert!(stderr.contains("existing directory"), "no fix given: {stderr}");
+}
+
+#[test]
+fn node_with_a_default_journal_that_is_not_a_journal_names_journal_and_leaves_the_file() {
+    let setup = Setup::new();
+    // The default journal of node.toml is node.journal beside it.
+    std::fs::write(setup.path("node.journal"), "not a journal").unwrap();
+    let stderr = assert_refused(&setup.config(), "`journal`");
+    assert!(stderr.contains("not a quorumnet journal"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(setup.path("node.journal")).unwrap(), "not a journal");
+}
+
+#[test]
 fn node_with_a_misspelt_field_names_it() {
     let setup = Setup::new();
     assert_refused(&setup.config_with("listne", Some(r#"["tcp-noise://127.0.0.1:0"]"#)), "listne");

@@ -7,7 +7,7 @@ mod operator_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use operator_support::{config_text, free_port, keygen, node_fields, quorumnet, set_entry, Children, Event};
+use operator_support::{config_text, keygen, loopback_network, node_command, node_fields, set_entry, Children, Event};
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
 
@@ -22,19 +22,9 @@ const EXIT_WITHIN: Duration = Duration::from_secs(20);
 #[test]
 fn four_node_processes_commit_ten_heights_over_tcp_noise_and_exit_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<_> = (0..VALIDATORS).map(|i| keygen(dir.path(), &format!("v{i}.key"))).collect();
-    let ports: Vec<u16> = (0..VALIDATORS).map(|_| free_port()).collect();
-    let address = |i: usize| format!("tcp-noise://127.0.0.1:{}", ports[i]);
-    let set: String = keys.iter().enumerate().map(|(i, key)| set_entry(key, 1, &[address(i)])).collect();
-    std::fs::write(dir.path().join("validators.toml"), set).unwrap();
-
     let mut children = Children::default();
-    for i in 0..VALIDATORS {
-        let config = dir.path().join(format!("v{i}.toml"));
-        std::fs::write(&config, config_text(&node_fields(&format!("v{i}.key"), &address(i)))).unwrap();
-        let mut command = quorumnet();
-        command.arg("node").arg("--config").arg(&config);
-        children.spawn(command);
+    for config in loopback_network(dir.path(), VALIDATORS) {
+        children.spawn(node_command(&config));
     }
 
     // Every validator's commits, height → block, as printed.
@@ -96,9 +86,7 @@ fn a_lone_node_prints_its_listen_address_and_commits_then_exits_0_on_ctrl_c() {
     let config = dir.path().join("v.toml");
     std::fs::write(&config, config_text(&node_fields("v.key", "tcp-noise://127.0.0.1:0"))).unwrap();
     let mut children = Children::default();
-    let mut command = quorumnet();
-    command.arg("node").arg("--config").arg(&config);
-    let node = children.spawn(command);
+    let node = children.spawn(node_command(&config));
 
     let deadline = Instant::now() + COMMIT_WITHIN;
     let mut lines = Vec::new();

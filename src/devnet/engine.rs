@@ -455,7 +455,9 @@ impl Engine {
                     }
                     if self.step == Step::Prevote {
                         self.locked = Some(Locked { round, block });
-                        self.journal.lock().lock = Some((self.height, Locked { round, block }));
+                        // Not checked: a store that refused the lock refuses the pre-commit's
+                        // signed record below too, which then is not sent.
+                        self.journal.record_lock(self.height, Locked { round, block });
                         self.vote(Phase::PreCommit, Some(block));
                         return true;
                     }
@@ -519,9 +521,12 @@ impl Engine {
         self.votes.record(&self.set, phase, self.round, self.me, block);
     }
 
+    /// Sends `message` only once the journal has recorded the round durably: a validator that
+    /// restarts after sending never signs that round again.
     fn sign(&mut self, message: ConsensusMessage) {
-        self.journal.lock().last_signed = Some((self.height, self.round));
-        self.out.push(Action::Broadcast(message));
+        if self.journal.record_signed(self.height, self.round) {
+            self.out.push(Action::Broadcast(message));
+        }
     }
 
     fn start_round(&mut self, round: Round) {

@@ -1,5 +1,9 @@
 //! What a validator keeps across a crash: its chain and the last round it signed in. The devnet also
 //! reads it, live, for progress and for the report.
+//!
+//! In the devnet the journal lives in memory (the stand-in for a validator's disk across a simulated
+//! crash); `quorumnet node` gives it a [`JournalStore`] on disk
+//! ([`crate::operator::journal`]), written through before anything signed leaves the process.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -70,6 +74,32 @@ impl JournalState {
     }
 }
 
+/// Where a [`Journal`]'s writes go to outlive the process. The engine never sees it: it records into
+/// the journal, which writes through to its store, if it has one.
+pub trait JournalStore: Send + Sync + std::fmt::Debug {
+    /// Records that this validator signs a vote or proposal in `round` of `height`. It must be
+    /// durable (on disk, synced) when this returns: the signed message leaves the process only
+    /// after, so a restart never signs a second, different message for that round.
+    ///
+    /// # Errors
+    /// The record may not be durable: the signed message is then not sent.
+    fn signed(&self, height: Height, round: Round) -> std::io::Result<()>;
+
+    /// Records the lock taken at `height`. It need not be synced by itself: the lock is always
+    /// followed by the pre-commit it leads to, whose [`signed`](Self::signed) record syncs both.
+    ///
+    /// # Errors
+    /// The record could not be written.
+    fn locked(&self, height: Height, lock: Locked) -> std::io::Result<()>;
+
+    /// Appends a committed block (synced no later than the next [`signed`](Self::signed) record:
+    /// a commit lost to a power cut is caught up again from the other validators).
+    ///
+    /// # Errors
+    /// The record could not be written.
+    fn committed(&self, committed: &Committed) -> std::io::Result<()>;
+}
+
 /// A shared handle to a [`JournalState`]: the engine writes it, the devnet reads it, and a restarted
 /// engine resumes from it (the devnet's stand-in for a validator's disk).
 ///
@@ -88,6 +118,9 @@ impl JournalState {
 #[derive(Clone, Debug)]
 pub struct Journal {
     state: Arc<Mutex<JournalState>>,
+    /// Where the safety-relevant writes also go; none in the devnet, whose validators share one
+    /// process and must not pay a sync per vote.
+    store: Option<Arc<dyn JournalStore>>,
     /// The chain's tip height, sent after every commit (a watch: a slow reader skips to the latest
     /// value and reads the heights in between from the chain, so the engine never waits for it).
     committed: Arc<watch::Sender<Height>>,
@@ -95,11 +128,18 @@ pub struct Journal {
 
 impl Default for Journal {
     fn default() -> Self {
-        Journal { state: Arc::default(), committed: Arc::new(watch::channel(Height(0)).0) }
+        Journal { state: Arc::default(), store: None, committed: Arc::new(watch::channel(Height(0)).0) }
     }
 }
 
 impl Journal {
+    /// A journal resuming from `state` (read back from `store`), writing through to `store` from now
+    /// on. [`committed_height`](Self::committed_height) starts at the chain's tip.
+    pub fn resumed(state: JournalState, store: Arc<dyn JournalStore>) -> Journal {
+        let tip = state.chain.last().map_or(Height(0), |c| c.height);
+        Journal { state: Arc::new(Mutex::new(state)), store: Some(store), committed: Arc::new(watch::channel(tip).0) }
+    }
+
     /// Locks the state. Held only for short updates and reads, never across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, JournalState> {
         // A poisoned lock means a panic elsewhere already failed the run; the data is still usable.
@@ -127,6 +167,9 @@ impl Journal {
     /// assert_eq!(*tip.borrow(), Height(1));
     /// ```
     pub fn push_commit(&self, committed: Committed) {
+        // A commit the store failed to take costs a catch-up after a restart, nothing more: the
+        // store then refuses every later record, so no vote is signed past a gap in it.
+        self.write_through("commit", |store| store.committed(&committed));
         {
             let mut state = self.lock();
             state.chain.push(committed);
@@ -135,6 +178,40 @@ impl Journal {
         }
         // Nobody watching is fine: the chain holds the commit either way.
         self.committed.send_replace(committed.height);
+    }
+
+    /// Records that this validator signs in `round` of `height`; `true` once that is durable (always,
+    /// without a store), and only then may the signed message be sent.
+    ///
+    /// ```
+    /// use quorumnet::devnet::journal::Journal;
+    /// use quorumnet::message::{Height, Round};
+    ///
+    /// let journal = Journal::default();
+    /// assert!(journal.record_signed(Height(2), Round(1)));
+    /// assert_eq!(journal.lock().last_signed, Some((Height(2), Round(1))));
+    /// ```
+    pub fn record_signed(&self, height: Height, round: Round) -> bool {
+        self.lock().last_signed = Some((height, round));
+        self.write_through("signed round", |store| store.signed(height, round))
+    }
+
+    /// Records the lock taken at `height`; `false` if the store failed to take it.
+    pub fn record_lock(&self, height: Height, lock: Locked) -> bool {
+        self.lock().lock = Some((height, lock));
+        self.write_through("lock", |store| store.locked(height, lock))
+    }
+
+    /// Runs `write` on the store, if any; `false` (logged) if it failed.
+    fn write_through(&self, what: &str, write: impl FnOnce(&dyn JournalStore) -> std::io::Result<()>) -> bool {
+        let Some(store) = &self.store else { return true };
+        match write(store.as_ref()) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, record = what, "the journal on disk refused a record: nothing more is signed; stop the node and fix the disk");
+                false
+            }
+        }
     }
 
     /// The height of the chain's tip, updated on every commit.

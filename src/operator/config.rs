@@ -9,7 +9,13 @@
 //! preset = "recommended"                # or "local" for one machine or a LAN (default "recommended")
 //! relays = ["ws://relay.example:443"]   # parsed and checked; not dialled yet (default none)
 //! metrics = "127.0.0.1:9100"            # Prometheus endpoint, GET /metrics (default none)
+//! journal = "v0.journal"                # see `operator::journal` (default: <config name>.journal)
 //! ```
+//!
+//! `journal` defaults to the config file's name with the extension `.journal`, beside it
+//! (`v0.toml` → `v0.journal`): one file per validator even when several configs share a directory,
+//! and a node that was given none still resumes after a crash — starting afresh is what could make
+//! it sign a round twice.
 //!
 //! Relative paths are relative to the directory of the config file, so a directory holding a
 //! node's files can be moved or started from anywhere. Unknown fields are errors: a misspelt field
@@ -44,9 +50,11 @@ use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
 use super::config_error::{ConfigError, FieldProblem};
+use super::journal::JournalFile;
 use super::preset::Preset;
 use super::transports;
 use super::validator_set_file::{self, SetFileError};
+use crate::devnet::journal::JournalState;
 use crate::identity::key_file::{self, KeyFileError};
 use crate::identity::{ChainId, Keypair};
 use crate::transport::{find_plugin, PeerAddress};
@@ -71,6 +79,7 @@ struct RawNodeConfig {
     #[serde(default)]
     relays: Vec<String>,
     metrics: Option<String>,
+    journal: Option<PathBuf>,
 }
 
 /// A parsed `node.toml`; see the [module documentation](self) for the fields.
@@ -94,6 +103,8 @@ pub struct NodeFileConfig {
     pub relays: Vec<PeerAddress>,
     /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// The validator's journal file (resolved against the config file's directory).
+    pub journal: PathBuf,
 }
 
 impl NodeFileConfig {
@@ -142,6 +153,8 @@ impl NodeFileConfig {
             })
             .transpose()?;
         let base = path.parent().unwrap_or(Path::new(""));
+        let journal =
+            raw.journal.unwrap_or_else(|| Path::new(path.file_name().unwrap_or_default()).with_extension("journal"));
         Ok(NodeFileConfig {
             path: path.to_owned(),
             key_file: base.join(raw.key_file),
@@ -152,6 +165,7 @@ impl NodeFileConfig {
             preset: raw.preset,
             relays,
             metrics,
+            journal: base.join(journal),
         })
     }
 
@@ -185,6 +199,14 @@ impl NodeFileConfig {
             return Err(self.field_error("key_file", problem));
         }
         Ok(set)
+    }
+
+    /// Opens the journal file `journal` and reads the state the engine resumes from.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] for `journal` (see [`JournalFileError`](super::journal::JournalFileError)).
+    pub fn open_journal(&self) -> Result<(JournalFile, JournalState), ConfigError> {
+        JournalFile::open(&self.journal).map_err(|e| self.field_error("journal", FieldProblem::Journal(e)))
     }
 
     /// An error about `field` of this config.

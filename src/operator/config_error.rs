@@ -7,6 +7,7 @@ use crate::identity::key_file::KeyFileError;
 use crate::identity::ValidatorId;
 use crate::transport::PeerAddress;
 
+use super::journal::JournalFileError;
 use super::validator_set_file::SetFileError;
 
 /// A `node.toml` the node cannot start from.
@@ -147,6 +148,9 @@ pub enum FieldProblem {
     /// The validator-set file is unreadable or invalid.
     #[error(transparent)]
     ValidatorSet(SetFileError),
+    /// The journal file cannot be opened, is held by another node, or is damaged.
+    #[error(transparent)]
+    Journal(JournalFileError),
     /// The key is not one of the set's validators.
     #[error("this node's key ({id}) is not in the validator set file {}: add it to the set, or point `key_file` at a key the set lists", set.display())]
     NotInSet {

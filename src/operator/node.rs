@@ -8,6 +8,8 @@
 //! ([`super::output`]), and the engine starts at once (validators started later catch up, and join
 //! the others' round). Metrics are served from then until the node has shut down. Commits and what
 //! the liveness monitor concludes are printed as they happen ([`super::output`]).
+//! The engine resumes from the [journal file](super::journal) (opened and locked before anything
+//! listens): at its chain's tip, after its last signed round, under its lock; `resumed` says where.
 //!
 //! ```no_run
 //! use quorumnet::operator::node::{run, NodeArgs};
@@ -29,13 +31,14 @@ use tokio::time::Instant;
 
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
+use super::journal::JournalFile;
 use super::metrics::node_metrics::NodeMetrics;
 use super::metrics::server::MetricsServer;
-use super::output::{self, CommitLine};
+use super::output::{self, CommitLine, ResumedLine};
 use super::shutdown::ShutdownSignal;
 use crate::devnet::driver;
 use crate::devnet::engine::Engine;
-use crate::devnet::journal::Journal;
+use crate::devnet::journal::{Journal, JournalState};
 use crate::identity::Keypair;
 use crate::message::Height;
 use crate::node::{BuildError, IncomingMessages, Node, NodeError, NodeEvent, SystemClock};
@@ -94,32 +97,45 @@ pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
     let key = config.load_key()?;
     let set = config.load_validator_set(&key)?;
     crate::logging::init_or(Some(&config.log));
+    // After the logger: a torn last record is reported as a warning.
+    let journal = config.open_journal()?;
     // An ordinary runtime rather than `runtime::core_pinned`: pinned workers suit a machine given
     // to one validator, and operators also run several on one machine, where pinned workers of
     // different processes would fight over the same CPUs.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeRunError::Runtime)?;
-    let result = runtime.block_on(serve(&config, key, set));
+    let result = runtime.block_on(serve(&config, key, set, journal));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
 }
 
-/// Runs the node and its engine until a signal, printing each commit.
-async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) -> Result<(), NodeRunError> {
+/// Runs the node and its engine until a signal, printing each commit; closes the journal after the
+/// engine ended.
+async fn serve(
+    config: &NodeFileConfig,
+    key: Arc<Keypair>,
+    set: ValidatorSet,
+    (journal_file, resumed): (JournalFile, JournalState),
+) -> Result<(), NodeRunError> {
     let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
     let set = Arc::new(set);
     let metrics_server = bind_metrics(config).await?;
     let (node, incoming) = start_node(config, key, &set).await?;
-    let journal = Journal::default();
+    let journal_file = Arc::new(journal_file);
+    let resumed_line = ResumedLine { height: Height(resumed.chain.len() as u64), last_signed: resumed.last_signed };
+    let journal = Journal::resumed(resumed, journal_file.clone());
     // Served right after the build, before any await, so the event tally misses nothing.
     let metrics = metrics_server.map(|server| server.serve(NodeMetrics::new(node.clone(), journal.clone())));
     print_line(&output::started_line(node.id(), node.listen_addresses()));
+    print_line(&resumed_line.to_string());
     if !config.relays.is_empty() {
         tracing::warn!(relays = ?config.relays, "`relays` is not used yet: this node is reached only at its listen addresses");
     }
     if let Some(metrics) = &metrics {
         tracing::info!(address = %metrics.local_addr(), "serving metrics at /metrics");
     }
-    let result = run_engine(config, &node, incoming, set, &journal, &mut signal).await;
+    let result = run_engine(config, &node, incoming, set, &journal, resumed_line.height, &mut signal).await;
+    // After the engine ended: nothing more is recorded.
+    close_journal(&journal_file);
     if let Some(metrics) = metrics {
         metrics.stop().await;
     }
@@ -142,20 +158,21 @@ async fn bind_metrics(config: &NodeFileConfig) -> Result<Option<MetricsServer>, 
     }
 }
 
-/// Runs the engine on `node` until a signal (then shuts the node down) or until it ends by itself.
+/// Runs the engine on `node` until a signal (then shuts the node down) or until it ends by itself,
+/// printing the commits after `printed`.
 async fn run_engine(
     config: &NodeFileConfig,
     node: &Node,
     incoming: IncomingMessages,
     set: Arc<ValidatorSet>,
     journal: &Journal,
+    mut printed: Height,
     signal: &mut ShutdownSignal,
 ) -> Result<(), NodeRunError> {
     let mut tip = journal.committed_height();
     let engine_config = config.preset.engine_config();
     let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
     let mut engine = driver::spawn(node.clone(), incoming, engine);
-    let mut printed = Height(0);
     let mut events = node.events();
     let mut events_open = true;
     let signal_name = loop {
@@ -243,6 +260,15 @@ async fn finish(mut engine: JoinHandle<Result<(), NodeError>>) -> Result<(), Nod
             engine.abort();
             Ok(())
         }
+    }
+}
+
+/// Syncs and closes the journal once the engine no longer writes to it (an engine abandoned by
+/// [`finish`] finds it closed). Every signed round is already synced: a failure here can only lose
+/// commits, which the others serve again after a restart, so it is logged rather than fatal.
+fn close_journal(journal: &JournalFile) {
+    if let Err(error) = journal.close() {
+        tracing::warn!(%error, "the journal's last commits may not be on disk");
     }
 }
 

@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! started validator=<64 hex> listen=tcp-noise://127.0.0.1:7000[,<more addresses>]
+//! resumed height=<n> last_signed=<height>/<round>|none
 //! committed height=<n> round=<n> block=<64 hex>
 //! stopped signal=<SIGTERM|ctrl-c>
 //! ```
 //!
-//! Heights are printed in order, each once, as this validator commits them.
+//! `resumed` comes once, before the commits, with the journal's tip and the last round signed in;
+//! heights up to that tip were printed by an earlier run. Heights are printed in order, each once
+//! across the journal's life, as this validator commits them.
 //!
 //! What the node's liveness monitor concludes is printed as it happens ([`liveness_line`]), so an
 //! operator sees a peer go silent or the network split without reading logs:
@@ -70,6 +73,53 @@ impl CommitLine {
         let round = Round(value("round")?.parse().ok()?);
         let block = value("block")?.parse::<BlockHash>().ok()?;
         Some(CommitLine { height, round, block })
+    }
+}
+
+/// `resumed height=… last_signed=…`: the node resumed from its journal at this chain tip (0 for a new
+/// journal), having last signed in `last_signed`.
+///
+/// ```
+/// use quorumnet::message::{Height, Round};
+/// use quorumnet::operator::output::ResumedLine;
+///
+/// let line = ResumedLine { height: Height(7), last_signed: Some((Height(8), Round(1))) };
+/// assert_eq!(line.to_string(), "resumed height=7 last_signed=8/1");
+/// assert_eq!(ResumedLine::parse(&line.to_string()), Some(line));
+/// let fresh = ResumedLine { height: Height(0), last_signed: None };
+/// assert_eq!(ResumedLine::parse(&fresh.to_string()), Some(fresh));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResumedLine {
+    /// The journal's chain tip.
+    pub height: Height,
+    /// The last height and round signed in.
+    pub last_signed: Option<(Height, Round)>,
+}
+
+impl fmt::Display for ResumedLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "resumed height={} last_signed=", self.height.0)?;
+        match self.last_signed {
+            Some((height, round)) => write!(f, "{}/{}", height.0, round.0),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+impl ResumedLine {
+    /// Reads a line [`Display`](fmt::Display) wrote; `None` for any other line.
+    pub fn parse(line: &str) -> Option<ResumedLine> {
+        let rest = line.trim().strip_prefix("resumed height=")?;
+        let (height, signed) = rest.split_once(" last_signed=")?;
+        let last_signed = match signed {
+            "none" => None,
+            pair => {
+                let (h, r) = pair.split_once('/')?;
+                Some((Height(h.parse().ok()?), Round(r.parse().ok()?)))
+            }
+        };
+        Some(ResumedLine { height: Height(height.parse().ok()?), last_signed })
     }
 }
 

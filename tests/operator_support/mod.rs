@@ -271,3 +271,88 @@ pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
         .collect();
     (!values.is_empty()).then(|| values.iter().sum())
 }
+
+/// What each child printed on stdout, by child index: its commits (height → block, each height at
+/// most once), its `resumed` line, whether it printed `stopped signal=SIGTERM`, and whether its
+/// stdout closed (it exited).
+#[derive(Debug, Default)]
+pub struct Printed {
+    /// Each child's `committed` lines.
+    pub commits: std::collections::BTreeMap<usize, std::collections::BTreeMap<Height, BlockHash>>,
+    /// Each child's `resumed` line.
+    pub resumed: std::collections::BTreeMap<usize, ResumedLine>,
+    /// The children that printed `stopped signal=SIGTERM`.
+    pub stopped: std::collections::BTreeSet<usize>,
+    /// The children whose stdout closed.
+    pub exited: std::collections::BTreeSet<usize>,
+}
+
+use quorumnet::message::{BlockHash, Height};
+use quorumnet::operator::output::{CommitLine, ResumedLine};
+
+impl Printed {
+    /// The highest height child `index` printed (0 for none).
+    pub fn tip(&self, index: usize) -> Height {
+        self.commits.get(&index).and_then(|c| c.last_key_value()).map_or(Height(0), |(h, _)| *h)
+    }
+
+    /// Takes in one event; panics on a height a child printed twice.
+    pub fn record(&mut self, index: usize, event: Event) {
+        let line = match event {
+            Event::Line(line) => line,
+            Event::Closed => {
+                self.exited.insert(index);
+                return;
+            }
+        };
+        if let Some(commit) = CommitLine::parse(&line) {
+            let previous = self.commits.entry(index).or_default().insert(commit.height, commit.block);
+            assert!(previous.is_none(), "child {index} printed height {} twice", commit.height);
+        } else if let Some(resumed) = ResumedLine::parse(&line) {
+            assert!(self.resumed.insert(index, resumed).is_none(), "child {index} printed `resumed` twice");
+        } else if line == "stopped signal=SIGTERM" {
+            self.stopped.insert(index);
+        }
+    }
+
+    /// Reads events until `done` holds; panics, with what was printed and every child's stderr, if
+    /// it does not within `within`.
+    pub fn wait_for(&mut self, children: &Children, within: Duration, what: &str, done: impl Fn(&Printed) -> bool) {
+        let deadline = Instant::now() + within;
+        while !done(self) {
+            let Some((index, event)) = children.next_event(deadline) else {
+                let tips: Vec<_> = self.commits.keys().map(|&i| (i, self.tip(i).0)).collect();
+                panic!(
+                    "not within {within:?}: {what}\nheights (child, tip): {tips:?}; resumed: {:?}; exited: {:?}\n{}",
+                    self.resumed,
+                    self.exited,
+                    children.all_stderr()
+                );
+            };
+            self.record(index, event);
+        }
+    }
+}
+
+/// `validators` validators of power 1 over tcp-noise on loopback, in `dir`: keys from `keygen`
+/// (`v<i>.key`), one set file (`validators.toml`) listing each at a free port, and a config each
+/// (`v<i>.toml`, from [`node_fields`]). Returns the configs, in validator order.
+pub fn loopback_network(dir: &Path, validators: usize) -> Vec<PathBuf> {
+    let keys: Vec<_> = (0..validators).map(|i| keygen(dir, &format!("v{i}.key"))).collect();
+    let addresses: Vec<String> = (0..validators).map(|_| format!("tcp-noise://127.0.0.1:{}", free_port())).collect();
+    let set: String =
+        keys.iter().zip(&addresses).map(|(key, address)| set_entry(key, 1, std::slice::from_ref(address))).collect();
+    std::fs::write(dir.join("validators.toml"), set).expect("write the set file");
+    let configs: Vec<PathBuf> = (0..validators).map(|i| dir.join(format!("v{i}.toml"))).collect();
+    for (i, (config, address)) in configs.iter().zip(&addresses).enumerate() {
+        std::fs::write(config, config_text(&node_fields(&format!("v{i}.key"), address))).expect("write a config");
+    }
+    configs
+}
+
+/// `quorumnet node --config <config>`.
+pub fn node_command(config: &Path) -> Command {
+    let mut command = quorumnet();
+    command.arg("node").arg("--config").arg(config);
+    command
+}
