@@ -128,10 +128,12 @@ fn presets_not_built_yet_are_named_and_refused() {
 
 #[test]
 fn bad_byzantine_values_exit_non_zero_naming_the_option() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--byzantine", "eat=1"], "unknown byzantine kind `eat`"),
+        (&["--byzantine", ""], "is not KIND=COUNT"),
+        (&["--byzantine", "spam=1,spam=1"], "given twice"),
         (&["--byzantine", "spam=0"], "count of at least 1"),
-        (&["--byzantine", "spam"], "KIND=COUNT"),
+        (&["--byzantine", "spam"], "is not KIND=COUNT"),
         (&["-n", "7", "--byzantine", "spam=2,forge=1"], "at most 2"),
         (&["-n", "4", "--byzantine", "spam=1", "--transport", "tcp-noise"], "--transport memory"),
     ];

@@ -92,6 +92,10 @@ impl FromStr for ByzantineMix {
             }
             entries.push((kind, count));
         }
+        if entries.is_empty() {
+            // An empty value is a slip (a shell variable unset), not a request for no byzantine validator.
+            return Err(ByzantineMixError::NotKindCount { entry: text.to_string() });
+        }
         Ok(ByzantineMix(entries))
     }
 }
