@@ -1,5 +1,5 @@
 //! Byzantine validators on the devnet's simulated network: peers that put misbehaving bytes on real
-//! connections, so tests (and later `quorumnet devnet`) see what honest nodes conclude from bytes
+//! connections, so tests and `quorumnet devnet --byzantine` see what honest nodes conclude from bytes
 //! alone — never from a call that tells a node what a peer did.
 //!
 //! A [`Byzantine`] actor holds one validator's key (the devnet crashes that validator first, see
@@ -130,7 +130,40 @@ impl ByzantineKind {
         ByzantineKind::Replayer,
     ];
 
-    /// Its name in logs (and, later, on the command line).
+    /// Its name on the command line (`quorumnet devnet --byzantine equivocate=1`): the verb of what it
+    /// does, kebab-case.
+    ///
+    /// ```
+    /// use quorumnet::devnet::byzantine::ByzantineKind;
+    ///
+    /// assert_eq!(ByzantineKind::BlindingEquivocator.option_name(), "blinding-equivocate");
+    /// assert!(ByzantineKind::ALL.iter().all(|k| ByzantineKind::from_option_name(k.option_name()) == Some(*k)));
+    /// ```
+    pub const fn option_name(self) -> &'static str {
+        match self {
+            ByzantineKind::Equivocator => "equivocate",
+            ByzantineKind::BlindingEquivocator => "blinding-equivocate",
+            ByzantineKind::Forger => "forge",
+            ByzantineKind::Spammer => "spam",
+            ByzantineKind::Silent => "silent",
+            ByzantineKind::Impersonator => "impersonate",
+            ByzantineKind::Masquerader => "masquerade",
+            ByzantineKind::CorruptForwarder => "corrupt-forward",
+            ByzantineKind::Replayer => "replay",
+        }
+    }
+
+    /// The kind an [`option_name`](Self::option_name) or a [`name`](Self::name) stands for.
+    pub fn from_option_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.option_name() == name || kind.name() == name)
+    }
+
+    /// Whether honest nodes should prove it an equivocator (and so hold evidence against it).
+    pub const fn equivocates(self) -> bool {
+        matches!(self, ByzantineKind::Equivocator | ByzantineKind::BlindingEquivocator)
+    }
+
+    /// Its name in logs and in the devnet's report.
     pub const fn name(self) -> &'static str {
         match self {
             ByzantineKind::Equivocator => "equivocator",

@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::byzantine_mix::ByzantineMix;
 use super::config::{DevnetConfig, TransportKind};
 use super::error::DevnetError;
+use super::preset::{Preset, PresetDefaults};
 use super::report::{Latency, Report};
 use super::runner::Devnet;
 use super::timeouts::{TimeoutConfig, TimeoutSource};
@@ -41,12 +43,31 @@ pub enum TimeoutsArg {
     Fixed,
 }
 
-/// `quorumnet devnet`'s options.
+/// The defaults of the options a [`Preset`] may set, when neither it nor the command line does.
+const DEFAULT_VALIDATORS: usize = 4;
+const DEFAULT_LATENCY_MS: u64 = 50;
+const DEFAULT_JITTER_MS: u64 = 10;
+const DEFAULT_RETRANSMISSION_MS: u64 = 200;
+const DEFAULT_RELAYS: u8 = 1;
+
+/// `quorumnet devnet`'s options. Those a `--preset` sets are `Option`s: given on the command line they
+/// override the preset, absent they take the preset's value, else their own default ([`Self::config`]).
 #[derive(Clone, Debug, Args)]
 pub struct DevnetArgs {
-    /// Validators (voting power 1 each).
-    #[arg(short = 'n', long, default_value_t = 4)]
-    pub validators: usize,
+    /// A named scenario: lossy-wan, byzantine (7 validators, an equivocator and a spammer), nat (7, 2
+    /// NAT-bound behind 2 relays) or stress (100 validators). It sets defaults only: options given
+    /// explicitly override them. (partition-heal and churn are not available yet.)
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<Preset>,
+    /// Validators (voting power 1 each) [default: 4].
+    #[arg(short = 'n', long)]
+    pub validators: Option<usize>,
+    /// Byzantine validators by kind, replacing the last validators before the NAT-bound ones (memory;
+    /// fewer than a third of --validators): equivocate, blinding-equivocate, forge, spam, silent,
+    /// impersonate, masquerade, corrupt-forward, replay. The run waits for, and checks agreement of,
+    /// the honest validators only.
+    #[arg(long, value_name = "KIND=COUNT[,KIND=COUNT...]")]
+    pub byzantine: Option<ByzantineMix>,
     /// Transport.
     #[arg(long, value_enum, default_value_t = TransportArg::Memory)]
     pub transport: TransportArg,
@@ -59,18 +80,19 @@ pub struct DevnetArgs {
     /// Seed of the simulator and the nodes' randomness.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Simulated one-way link latency, ms (memory).
-    #[arg(long, default_value_t = 50)]
-    pub latency_ms: u64,
-    /// Simulated extra delay per frame, up to this many ms (memory).
-    #[arg(long, default_value_t = 10)]
-    pub jitter_ms: u64,
-    /// Fraction of frames "lost" and so delayed by a retransmission timeout, 0..=1 (memory).
-    #[arg(long, default_value_t = 0.0)]
-    pub loss: f64,
-    /// The delay of a lost frame, ms (memory).
-    #[arg(long, default_value_t = 200)]
-    pub retransmission_ms: u64,
+    /// Simulated one-way link latency, ms (memory) [default: 50].
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
+    /// Simulated extra delay per frame, up to this many ms (memory) [default: 10].
+    #[arg(long)]
+    pub jitter_ms: Option<u64>,
+    /// Fraction of frames "lost" and so delayed by a retransmission timeout, 0..=1 (memory)
+    /// [default: 0].
+    #[arg(long)]
+    pub loss: Option<f64>,
+    /// The delay of a lost frame, ms (memory) [default: 200].
+    #[arg(long)]
+    pub retransmission_ms: Option<u64>,
     /// Mean seconds between resets of each connection; none if absent (memory).
     #[arg(long)]
     pub reset_every: Option<f64>,
@@ -84,7 +106,8 @@ pub struct DevnetArgs {
     /// Bytes of filler payload per block.
     #[arg(long, default_value_t = 1024)]
     pub block_bytes: usize,
-    /// Where to write the JSON report.
+    /// Where to write the JSON report; its SVG plot of finality latency per height goes beside it, same
+    /// stem (`report.json` → `report.svg`).
     #[arg(long, default_value = "report.json")]
     pub report: PathBuf,
     /// Verify every signature in every simulated node, instead of once per process through the shared
@@ -92,13 +115,13 @@ pub struct DevnetArgs {
     #[arg(long)]
     pub no_verification_cache: bool,
     /// Make the last K validators NAT-bound: no listener, reached only through the relays (memory;
-    /// fewer than --validators).
-    #[arg(long, default_value_t = 0, value_name = "K")]
-    pub nat: usize,
+    /// fewer than --validators) [default: 0].
+    #[arg(long, value_name = "K")]
+    pub nat: Option<usize>,
     /// Relays the NAT-bound validators listen through; with 2, each is listed at both and survives
-    /// one relay's loss (memory, with --nat).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub relays: u8,
+    /// one relay's loss (memory, with --nat) [default: 1].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub relays: Option<u8>,
     /// Links per validator, gossip carrying everything to the others; 0 links everyone to everyone.
     /// Default: a full mesh up to 128 validators, degree 8 above (see `DevnetConfig::memory`).
     #[arg(long, value_name = "D")]
@@ -115,26 +138,43 @@ impl DevnetArgs {
     /// [`DevnetError::InvalidOptions`] saying which option to change.
     pub fn config(&self) -> Result<DevnetConfig, DevnetError> {
         let invalid = |what: &str| Err(DevnetError::InvalidOptions(what.into()));
-        if self.validators == 0 {
+        let preset = self.preset.map(Preset::defaults).unwrap_or_default();
+        let PresetDefaults {
+            validators,
+            latency_ms,
+            jitter_ms,
+            loss,
+            retransmission_ms,
+            reset_every,
+            nat,
+            relays,
+            byzantine,
+        } = preset;
+        let validators = self.validators.or(validators).unwrap_or(DEFAULT_VALIDATORS);
+        let loss = self.loss.or(loss).unwrap_or(0.0);
+        let byzantine = self.byzantine.clone().or(byzantine).unwrap_or_default();
+        if validators == 0 {
             return invalid("--validators must be at least 1");
         }
-        if !(0.0..=1.0).contains(&self.loss) {
+        if !(0.0..=1.0).contains(&loss) {
             return invalid("--loss is a fraction of frames: between 0 and 1");
         }
         if !(self.time_limit > 0.0 && self.time_limit.is_finite()) {
             return invalid("--time-limit must be a positive number of seconds");
         }
-        let reset = match self.reset_every {
+        let reset = match self.reset_every.or(reset_every) {
             Some(s) if !(s > 0.0 && s.is_finite()) => {
                 return invalid("--reset-every must be a positive number of seconds")
             }
             other => other.map(Duration::from_secs_f64),
         };
         let link = LinkConfig {
-            latency: Duration::from_millis(self.latency_ms),
-            jitter: Duration::from_millis(self.jitter_ms),
-            loss: self.loss,
-            retransmission_delay: Duration::from_millis(self.retransmission_ms),
+            latency: Duration::from_millis(self.latency_ms.or(latency_ms).unwrap_or(DEFAULT_LATENCY_MS)),
+            jitter: Duration::from_millis(self.jitter_ms.or(jitter_ms).unwrap_or(DEFAULT_JITTER_MS)),
+            loss,
+            retransmission_delay: Duration::from_millis(
+                self.retransmission_ms.or(retransmission_ms).unwrap_or(DEFAULT_RETRANSMISSION_MS),
+            ),
             mean_time_between_resets: reset,
             ..LinkConfig::perfect()
         };
@@ -145,25 +185,26 @@ impl DevnetArgs {
             other => other.map(|mbit| (mbit * 1e6 / 8.0).round().max(1.0) as u64),
         };
         let base = match self.transport {
-            TransportArg::Memory => DevnetConfig::memory(self.validators, self.seed),
-            TransportArg::TcpNoise => DevnetConfig::tcp_noise(self.validators, self.seed),
+            TransportArg::Memory => DevnetConfig::memory(validators, self.seed),
+            TransportArg::TcpNoise => DevnetConfig::tcp_noise(validators, self.seed),
             #[cfg(feature = "quic")]
-            TransportArg::Quic => DevnetConfig::quic(self.validators, self.seed),
+            TransportArg::Quic => DevnetConfig::quic(validators, self.seed),
             #[cfg(feature = "websocket")]
-            TransportArg::Websocket => DevnetConfig::websocket(self.validators, self.seed),
+            TransportArg::Websocket => DevnetConfig::websocket(validators, self.seed),
         };
         let verification_cache = base.verification_cache && !self.no_verification_cache;
         let mut config = DevnetConfig {
             link,
             bandwidth,
             verification_cache,
-            nat: self.nat,
-            relays: usize::from(self.relays),
+            nat: self.nat.or(nat).unwrap_or(0),
+            relays: usize::from(self.relays.or(relays).unwrap_or(DEFAULT_RELAYS)),
+            byzantine: byzantine.kinds(),
             ..base
         };
         config.engine.block_bytes = self.block_bytes;
         if let Some(degree) = self.degree {
-            config.node.topology = super::config::topology_for(self.validators, degree);
+            config.node.topology = super::config::topology_for(validators, degree);
         }
         if self.timeouts == TimeoutsArg::Fixed {
             config.engine.timeouts = TimeoutSource::Fixed(TimeoutConfig::local());
@@ -174,10 +215,12 @@ impl DevnetArgs {
 
 /// Runs `quorumnet devnet`: on a paused current-thread runtime for the simulator (virtual time,
 /// deterministic for a seed), on [`crate::runtime::core_pinned`] for tcp-noise. Prints the table,
-/// writes the JSON report and returns the report.
+/// writes the JSON report and, beside it with the same stem, the SVG plot of finality latency per
+/// height ([`super::plot`]), and returns the report.
 ///
 /// # Errors
-/// Invalid options, a validator that does not start, an engine error, or an unwritable report path.
+/// Invalid options, a validator that does not start, an engine error, a plot that cannot be drawn,
+/// or an unwritable report path.
 pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
     let config = args.config()?;
     let runtime = match config.transport {
@@ -186,22 +229,31 @@ pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
     }
     .map_err(|e| DevnetError::InvalidOptions(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(run_devnet(args, config))?;
-    std::fs::write(&args.report, report.to_json())
-        .map_err(|source| DevnetError::WriteReport { path: args.report.clone(), source })?;
+    let plot_path = super::plot::svg_path(&args.report);
+    let plot = super::plot::svg(&report)?;
+    for (path, contents) in [(&args.report, report.to_json()), (&plot_path, plot)] {
+        std::fs::write(path, contents).map_err(|source| DevnetError::WriteReport { path: path.clone(), source })?;
+    }
     // A closed stdout (`| head`) is the reader's choice, not an error: the report is already written.
-    let _ = writeln!(std::io::stdout().lock(), "{}report written to {}", report.table(), args.report.display());
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}report written to {}, plot to {}",
+        report.table(),
+        args.report.display(),
+        plot_path.display()
+    );
     Ok(report)
 }
 
 async fn run_devnet(args: &DevnetArgs, config: DevnetConfig) -> Result<Report, DevnetError> {
     let mut devnet = Devnet::start(config).await?;
     let progress = progress_bar(args);
-    let everyone: Vec<usize> = (0..devnet.len()).collect();
+    let honest = devnet.honest();
     let limit = Duration::from_secs_f64(args.time_limit);
     loop {
         let within = PROGRESS_TICK.min(limit.saturating_sub(devnet.elapsed()));
         let target = crate::message::Height(args.heights);
-        let done = match devnet.wait_for_height(target, &everyone, within).await {
+        let done = match devnet.wait_for_height(target, &honest, within).await {
             Ok(()) => true,
             Err(DevnetError::Stalled { .. }) => devnet.elapsed() >= limit,
             Err(other) => return Err(other),

@@ -6,6 +6,7 @@ use crate::node::topology::Topology;
 use crate::node::NodeConfig;
 use crate::transport::TransportConfig;
 
+use super::byzantine::ByzantineKind;
 use super::engine::EngineConfig;
 
 /// The transport the validators talk over.
@@ -84,6 +85,12 @@ pub struct DevnetConfig {
     /// identity, admitted by every validator. Two let a NAT-bound validator survive one relay's loss
     /// ([`Devnet::kill_relay`](super::Devnet::kill_relay)).
     pub relays: usize,
+    /// Byzantine validators, one kind each (memory only; below a third of the validators): they
+    /// replace the last validators before the NAT-bound ones, so validator
+    /// `validators - nat - byzantine.len() + i` runs `byzantine[i]` from the start (its honest engine
+    /// never runs). The NAT-bound validators stay honest: a byzantine actor dials `mem://` addresses
+    /// and listens nowhere, so it could neither hold a relay reservation nor be reached in one's place.
+    pub byzantine: Vec<ByzantineKind>,
 }
 
 /// Validators up to which a devnet links everyone to everyone by default.
@@ -155,6 +162,7 @@ impl DevnetConfig {
             verification_cache: true,
             nat: 0,
             relays: 1,
+            byzantine: Vec::new(),
         }
     }
 

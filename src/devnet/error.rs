@@ -74,6 +74,9 @@ pub enum DevnetError {
         /// Another, with a different block.
         second: usize,
     },
+    /// The report's plot could not be drawn.
+    #[error("{0} (the JSON report was not written either: rerun, and report the options if it persists)")]
+    Plot(#[from] super::plot::PlotError),
     /// The report could not be written.
     #[error("writing the report to {path}: {source} (pass another --report path)")]
     WriteReport {

@@ -34,10 +34,15 @@
 //! - [`byzantine`]: validators that misbehave with real bytes on real connections (equivocators,
 //!   forgers, spammers, impersonators, …), put in a validator's place by
 //!   [`Devnet::start_byzantine`].
-//! - [`cli`]: `quorumnet devnet`.
+//! - [`cli`]: `quorumnet devnet`; [`preset`]: its named scenarios; [`byzantine_mix`]: its
+//!   `--byzantine KIND=COUNT,…` value.
+//! - [`signals`]: bans and partition signals recorded from each node's events; [`findings`]: what
+//!   the report says of the byzantine validators, evidence, bans and partitions; [`plot`]: the
+//!   report's SVG of finality latency per height.
 
 pub mod block;
 pub mod byzantine;
+pub mod byzantine_mix;
 pub mod catchup;
 pub mod cli;
 pub mod cluster;
@@ -45,12 +50,16 @@ pub mod config;
 pub mod driver;
 pub mod engine;
 pub mod error;
+pub mod findings;
 pub mod journal;
 pub mod locking;
 pub mod peak_memory;
+pub mod plot;
+pub mod preset;
 pub mod proposer;
 pub mod report;
 pub mod runner;
+pub mod signals;
 pub mod timeouts;
 pub mod votes;
 

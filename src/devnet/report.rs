@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::config::TransportKind;
+use super::findings::Findings;
 use super::journal::{CommitPath, JournalState};
 use super::runner::Devnet;
 use super::timeouts::TimeoutSource;
@@ -54,8 +55,10 @@ pub struct ValidatorReport {
     pub index: usize,
     /// Its validator id, hex.
     pub id: String,
-    /// Whether it was running at the end.
+    /// Whether its honest node was running at the end (never for a byzantine one).
     pub running: bool,
+    /// Its byzantine kind, as `--byzantine` names it, if it was one.
+    pub byzantine: Option<&'static str>,
     /// Heights it committed.
     pub height: u64,
     /// Of which adopted through catch-up.
@@ -63,6 +66,19 @@ pub struct ValidatorReport {
     /// Its traffic and timeouts.
     #[serde(flatten)]
     pub counts: Counts,
+}
+
+/// Finality latency at one height across the honest validators that decided it by their own votes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct HeightLatency {
+    /// The height.
+    pub height: u64,
+    /// Median over those validators, ms.
+    pub p50_ms: f64,
+    /// Worst, ms.
+    pub max_ms: f64,
+    /// The highest round any honest validator decided it in (0: the first round everywhere).
+    pub round: u32,
 }
 
 /// What a devnet run did.
@@ -88,6 +104,9 @@ pub struct Report {
     pub virtual_time: bool,
     /// How long the run lasted, in seconds (virtual when `virtual_time`).
     pub duration_s: f64,
+    /// The byzantine validators (`--byzantine`), replacing the last validators before the NAT-bound
+    /// ones.
+    pub byzantine_validators: usize,
     /// The highest height every running validator committed.
     pub heights_committed: u64,
     /// Whether every height committed by several validators holds the same block at all of them.
@@ -127,6 +146,11 @@ pub struct Report {
     pub totals: Counts,
     /// Per validator.
     pub per_validator: Vec<ValidatorReport>,
+    /// Per height, over the honest validators: what `report.svg` plots.
+    pub per_height: Vec<HeightLatency>,
+    /// The byzantine validators, evidence, bans and partition signals.
+    #[serde(flatten)]
+    pub findings: Findings,
 }
 
 /// What the shared verification cache did in a run.
@@ -204,6 +228,9 @@ impl Report {
             .min()
             .unwrap_or(0);
         let totals = per_validator.iter().fold(Counts::default(), |sum, v| sum + v.counts);
+        let journals: Vec<&JournalState> = snapshot.iter().map(|(journal, _)| journal).collect();
+        let honest: Vec<&JournalState> = devnet.honest().into_iter().map(|index| journals[index]).collect();
+        let findings = Findings::collect(devnet, &journals).await;
         let per_height =
             |total: u64| if heights_committed == 0 { 0.0 } else { total as f64 / heights_committed as f64 };
         let config = devnet.config();
@@ -225,6 +252,7 @@ impl Report {
             // The simulator is run on a paused clock (the CLI and the tests do): virtual time.
             virtual_time: config.transport == TransportKind::Memory,
             duration_s: devnet.elapsed().as_secs_f64(),
+            byzantine_validators: devnet.byzantine().len(),
             heights_committed,
             agreement: devnet.check_agreement().is_ok(),
             finality_latency: Latency::of(latencies),
@@ -242,6 +270,8 @@ impl Report {
             peak_rss_mb_per_validator: peak_rss_mb.map(|mb| mb / devnet.len().max(1) as f64),
             totals,
             per_validator,
+            per_height: latency_per_height(&honest),
+            findings,
         }
     }
 
@@ -309,9 +339,14 @@ impl Report {
                 v.counts.duplicates,
                 v.counts.retransmissions,
                 v.counts.timeouts,
-                if v.running { "" } else { " (stopped)" }
+                match (v.byzantine, v.running) {
+                    (Some(kind), _) => format!(" (byzantine: {kind})"),
+                    (None, true) => String::new(),
+                    (None, false) => " (stopped)".to_string(),
+                }
             );
         }
+        self.findings.write_table(&mut out);
         out
     }
 }
@@ -323,10 +358,12 @@ fn validator_report(
     stats: Option<&NodeStats>,
 ) -> ValidatorReport {
     let total = stats.map(NodeStats::total).unwrap_or_default();
+    let byzantine = devnet.byzantine().iter().find(|(i, _)| *i == index).map(|(_, actor)| actor.kind().option_name());
     ValidatorReport {
         index,
         id: devnet.keys()[index].validator_id().to_string(),
         running: stats.is_some(),
+        byzantine,
         height: journal.chain.len() as u64,
         caught_up: journal.chain.iter().filter(|c| c.path == CommitPath::CaughtUp).count() as u64,
         counts: Counts {
@@ -341,4 +378,22 @@ fn validator_report(
             proposal_upload_bytes: stats.map_or(0, |s| s.proposal_upload_bytes),
         },
     }
+}
+
+/// Finality latency per height over `honest` journals' own decisions (catch-up adoptions excluded),
+/// for every height at least one of them decided.
+fn latency_per_height(honest: &[&JournalState]) -> Vec<HeightLatency> {
+    let highest = honest.iter().map(|journal| journal.chain.len()).max().unwrap_or(0);
+    (1..=highest as u64)
+        .filter_map(|height| {
+            let decided: Vec<_> = honest
+                .iter()
+                .filter_map(|journal| journal.at(crate::message::Height(height)))
+                .filter(|c| c.path == CommitPath::Decided)
+                .collect();
+            let round = decided.iter().map(|c| c.round.0).max()?;
+            let latency = Latency::of(decided.iter().map(|c| c.latency).collect());
+            Some(HeightLatency { height, p50_ms: latency.p50_ms, max_ms: latency.max_ms, round })
+        })
+        .collect()
 }

@@ -14,6 +14,7 @@ use super::driver;
 use super::engine::Engine;
 use super::error::DevnetError;
 use super::journal::{Journal, JournalState};
+use super::signals::{SignalLog, Signals};
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::memory::MemoryNetwork;
 use crate::message::{BlockHash, Height, Round};
@@ -44,6 +45,10 @@ struct Validator {
     driver: Option<JoinHandle<Result<(), NodeError>>>,
     journal: Journal,
     listen: Option<PeerAddress>,
+    /// Bans and partition signals of its nodes, across restarts.
+    signals: Signals,
+    /// The task recording them from the running node.
+    recorder: Option<JoinHandle<()>>,
 }
 
 /// One commit of one validator, for comparing runs.
@@ -91,6 +96,8 @@ pub struct Devnet {
     relay_ids: Vec<ValidatorId>,
     /// The running relays, `None` once killed ([`Devnet::kill_relay`]).
     relays: Vec<Option<RelayServer>>,
+    /// The byzantine actors of [`DevnetConfig::byzantine`], with the validator each replaces.
+    actors: Vec<(usize, Byzantine)>,
 }
 
 impl Devnet {
@@ -98,17 +105,21 @@ impl Devnet {
     /// their engines together, as validators start at a chain's genesis time.
     ///
     /// With [`DevnetConfig::nat`] above 0 the relays start first, then the NAT-bound validators (so
-    /// they hold their reservations before anyone dials them), then the rest.
+    /// they hold their reservations before anyone dials them), then the rest. The byzantine actors of
+    /// [`DevnetConfig::byzantine`] start last, once the honest engines run: their validators' own
+    /// nodes and engines never do.
     ///
     /// # Errors
-    /// [`DevnetError::InvalidOptions`] for no validators, or NAT-bound validators that cannot be (as
-    /// many as the validators, no relay, or off the simulator); [`DevnetError::RelayStart`],
+    /// [`DevnetError::InvalidOptions`] for no validators, NAT-bound validators that cannot be (as
+    /// many as the validators, no relay, or off the simulator), or byzantine ones that cannot be (a
+    /// third of the power or more, or off the simulator); [`DevnetError::RelayStart`],
     /// [`DevnetError::NodeStart`].
     pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
         if config.validators == 0 {
             return Err(DevnetError::InvalidOptions("a devnet needs at least one validator".into()));
         }
         check_nat(&config)?;
+        check_byzantine(&config)?;
         if config.verification_cache && config.transport != TransportKind::Memory {
             let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
             return Err(DevnetError::InvalidOptions(why.into()));
@@ -146,7 +157,14 @@ impl Devnet {
             relays.push(Some(relay));
         }
         let validators = (0..config.validators)
-            .map(|_| Validator { node: None, driver: None, journal: Journal::default(), listen: None })
+            .map(|_| Validator {
+                node: None,
+                driver: None,
+                journal: Journal::default(),
+                listen: None,
+                signals: Signals::default(),
+                recorder: None,
+            })
             .collect();
         let now = Instant::now();
         let mut devnet = Devnet {
@@ -160,16 +178,24 @@ impl Devnet {
             verification_cache,
             relay_ids,
             relays,
+            actors: Vec::new(),
         };
         let count = devnet.validators.len();
         let mut started = Vec::with_capacity(count);
-        for index in (first_nat..count).chain(0..first_nat) {
+        let honest: Vec<usize> = (first_nat..count).chain(0..first_nat).filter(|&i| !devnet.is_byzantine(i)).collect();
+        for index in honest {
             started.push((index, devnet.start_node(index).await?));
         }
         devnet.await_connected(CONNECT_WAIT).await;
         devnet.epoch = Instant::now();
         for (index, (incoming, clock)) in started {
             devnet.start_engine(index, incoming, clock);
+        }
+        let first_byzantine = devnet.first_byzantine();
+        for (offset, kind) in devnet.config.byzantine.clone().into_iter().enumerate() {
+            let index = first_byzantine + offset;
+            let actor = devnet.start_byzantine(index, kind).await?;
+            devnet.actors.push((index, actor));
         }
         Ok(devnet)
     }
@@ -207,6 +233,42 @@ impl Devnet {
     /// Time since it started (virtual on a paused clock).
     pub fn elapsed(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    /// The first validator [`DevnetConfig::byzantine`] replaces (the count of validators when none).
+    fn first_byzantine(&self) -> usize {
+        self.validators.len() - self.config.nat - self.config.byzantine.len()
+    }
+
+    /// Whether validator `index` is one of [`DevnetConfig::byzantine`]'s, run by a byzantine actor
+    /// from the start (not one a test replaced later with [`start_byzantine`](Self::start_byzantine)).
+    pub fn is_byzantine(&self, index: usize) -> bool {
+        (self.first_byzantine()..self.validators.len() - self.config.nat).contains(&index)
+    }
+
+    /// The validators that are not [`is_byzantine`](Self::is_byzantine), in index order: those whose
+    /// progress and agreement a run is judged by.
+    pub fn honest(&self) -> Vec<usize> {
+        (0..self.validators.len()).filter(|&index| !self.is_byzantine(index)).collect()
+    }
+
+    /// The byzantine actors of [`DevnetConfig::byzantine`], each with the validator it replaces.
+    pub fn byzantine(&self) -> &[(usize, Byzantine)] {
+        &self.actors
+    }
+
+    /// The bans and partition signals validator `index`'s nodes reported so far (see
+    /// [`super::signals`]).
+    ///
+    /// # Errors
+    /// [`DevnetError::NoSuchValidator`].
+    pub fn signals(&self, index: usize) -> Result<SignalLog, DevnetError> {
+        Ok(self.validator(index)?.signals.snapshot())
+    }
+
+    /// When the engines started: the origin of the run's times.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// Whether validator `index` is NAT-bound: reached only through the relays.
@@ -267,10 +329,10 @@ impl Devnet {
         self.validators.get(index).ok_or(DevnetError::NoSuchValidator { index, count })
     }
 
-    /// Waits until every node is connected to every other, or `within` passed.
+    /// Waits until every running node is connected to every other, or `within` passed.
     async fn await_connected(&self, within: Duration) {
         let deadline = Instant::now() + within;
-        let others = self.validators.len().saturating_sub(1);
+        let others = self.validators.iter().filter(|v| v.node.is_some()).count().saturating_sub(1);
         'poll: while Instant::now() < deadline {
             for node in self.validators.iter().filter_map(|v| v.node.as_ref()) {
                 if node.connected_peers().await.map_or(true, |peers| peers.len() < others) {
@@ -334,6 +396,7 @@ impl Devnet {
         let (node, incoming) =
             builder.build().await.map_err(|source| DevnetError::NodeStart { index, source: Box::new(source) })?;
         let validator = &mut self.validators[index];
+        validator.recorder = Some(validator.signals.record(&node));
         validator.listen = node.listen_addresses().first().cloned();
         validator.node = Some(node);
         Ok((incoming, clock))
@@ -363,6 +426,9 @@ impl Devnet {
         let validator = &mut self.validators[index];
         if let Some(driver) = validator.driver.take() {
             driver.abort();
+        }
+        if let Some(recorder) = validator.recorder.take() {
+            recorder.abort();
         }
         if let Some(node) = validator.node.take() {
             node.shutdown().await;
@@ -458,17 +524,18 @@ impl Devnet {
         Ok(())
     }
 
-    /// Checks, across all validators, that every height any two committed holds the same block.
-    /// Returns the highest height every validator committed.
+    /// Checks, across the [`honest`](Self::honest) validators, that every height any two committed
+    /// holds the same block. Returns the highest height every honest validator committed.
     ///
     /// # Errors
     /// [`DevnetError::Diverged`] naming the first height and pair that differ.
     pub fn check_agreement(&self) -> Result<u64, DevnetError> {
-        let chains: Vec<JournalState> = self.validators.iter().map(|v| v.journal.snapshot()).collect();
-        let longest = chains.iter().map(|c| c.chain.len()).max().unwrap_or(0);
+        let chains: Vec<(usize, JournalState)> =
+            self.honest().into_iter().map(|index| (index, self.validators[index].journal.snapshot())).collect();
+        let longest = chains.iter().map(|(_, c)| c.chain.len()).max().unwrap_or(0);
         for height in 0..longest {
             let mut first: Option<(usize, BlockHash)> = None;
-            for (index, chain) in chains.iter().enumerate() {
+            for (index, chain) in chains.iter().map(|(index, chain)| (*index, chain)) {
                 let Some(committed) = chain.chain.get(height) else { continue };
                 match first {
                     None => first = Some((index, committed.block)),
@@ -479,7 +546,7 @@ impl Devnet {
                 }
             }
         }
-        Ok(chains.iter().map(|c| c.chain.len() as u64).min().unwrap_or(0))
+        Ok(chains.iter().map(|(_, c)| c.chain.len() as u64).min().unwrap_or(0))
     }
 
     /// Every commit of every validator, in time order: what a run with a seed must reproduce.
@@ -563,6 +630,37 @@ fn check_nat(config: &DevnetConfig) -> Result<(), DevnetError> {
     }
     if config.relays == 0 {
         return invalid("NAT-bound validators need at least one relay: --relays 1 or 2".into());
+    }
+    Ok(())
+}
+
+/// Fails for byzantine validators the options cannot make: honest nodes must hold more than two
+/// thirds of the power (every validator holds 1), keep one listening validator beside the NAT-bound
+/// ones, and the actors dial `mem://` addresses.
+fn check_byzantine(config: &DevnetConfig) -> Result<(), DevnetError> {
+    let byzantine = config.byzantine.len();
+    if byzantine == 0 {
+        return Ok(());
+    }
+    let invalid = |why: String| Err(DevnetError::InvalidOptions(why));
+    if config.transport != TransportKind::Memory {
+        return invalid(format!(
+            "--byzantine runs byzantine actors on the simulator only: use --transport memory (not {})",
+            config.transport.name()
+        ));
+    }
+    let limit = config.validators.saturating_sub(1) / 3;
+    if byzantine > limit {
+        return invalid(format!(
+            "--byzantine asks for {byzantine} byzantine validators among {}: they must hold less than a third of the voting power, so at most {limit} (or raise --validators)",
+            config.validators
+        ));
+    }
+    if byzantine + config.nat >= config.validators {
+        return invalid(format!(
+            "--byzantine {byzantine} and --nat {} leave no honest validator with a listener among {}",
+            config.nat, config.validators
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,133 @@
+//! `quorumnet devnet --preset NAME`: named scenarios. A preset only sets defaults: every option given
+//! explicitly on the command line overrides the preset's value for it (`--preset byzantine -n 10`
+//! runs the preset's two byzantine validators among ten).
+//!
+//! `partition-heal` and `churn` are scenarios of the issue that the devnet cannot run yet (no
+//! scheduled partition, no validator-set change mid-run): the parser knows their names and refuses
+//! them with [`PresetError::NotAvailable`] rather than as unknown.
+
+use std::str::FromStr;
+
+use super::byzantine::ByzantineKind;
+use super::byzantine_mix::ByzantineMix;
+
+/// A named scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// A wide-area network: 150 ms ± 50 ms links, 2 % of frames lost (each delayed by a 400 ms
+    /// retransmission), every connection reset about once a minute.
+    LossyWan,
+    /// 7 validators, 2 of them byzantine of different kinds: an equivocator and a spammer.
+    Byzantine,
+    /// 7 validators, the last 2 NAT-bound, reached through 2 relays.
+    Nat,
+    /// 100 validators on the default topology for that many.
+    Stress,
+}
+
+/// Why a `--preset` name is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PresetError {
+    /// A name no preset has.
+    #[error("unknown preset `{name}`: use one of {}", Preset::NAMES.join(", "))]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// A scenario named by the issue that the devnet cannot run yet.
+    #[error("preset `{name}` is not available yet (the devnet cannot {what} yet): use one of {}", Preset::NAMES.join(", "))]
+    NotAvailable {
+        /// The name given.
+        name: &'static str,
+        /// What the devnet lacks for it.
+        what: &'static str,
+    },
+}
+
+/// What a preset sets; `None` leaves the option's own default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PresetDefaults {
+    /// `--validators`.
+    pub validators: Option<usize>,
+    /// `--latency-ms`.
+    pub latency_ms: Option<u64>,
+    /// `--jitter-ms`.
+    pub jitter_ms: Option<u64>,
+    /// `--loss`.
+    pub loss: Option<f64>,
+    /// `--retransmission-ms`.
+    pub retransmission_ms: Option<u64>,
+    /// `--reset-every`.
+    pub reset_every: Option<f64>,
+    /// `--nat`.
+    pub nat: Option<usize>,
+    /// `--relays`.
+    pub relays: Option<u8>,
+    /// `--byzantine`.
+    pub byzantine: Option<ByzantineMix>,
+}
+
+impl Preset {
+    /// The names of the presets that run.
+    pub const NAMES: [&'static str; 4] = ["lossy-wan", "byzantine", "nat", "stress"];
+
+    /// Its name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Preset::LossyWan => "lossy-wan",
+            Preset::Byzantine => "byzantine",
+            Preset::Nat => "nat",
+            Preset::Stress => "stress",
+        }
+    }
+
+    /// The option defaults it sets.
+    ///
+    /// ```
+    /// use quorumnet::devnet::preset::Preset;
+    ///
+    /// let byzantine = "byzantine".parse::<Preset>().unwrap().defaults();
+    /// assert_eq!((byzantine.validators, byzantine.byzantine.unwrap().total()), (Some(7), 2));
+    /// assert!("churn".parse::<Preset>().unwrap_err().to_string().contains("not available yet"));
+    /// ```
+    pub fn defaults(self) -> PresetDefaults {
+        match self {
+            Preset::LossyWan => PresetDefaults {
+                latency_ms: Some(150),
+                jitter_ms: Some(50),
+                loss: Some(0.02),
+                retransmission_ms: Some(400),
+                reset_every: Some(60.0),
+                ..PresetDefaults::default()
+            },
+            Preset::Byzantine => PresetDefaults {
+                validators: Some(7),
+                byzantine: Some(ByzantineMix::of(&[(ByzantineKind::Equivocator, 1), (ByzantineKind::Spammer, 1)])),
+                ..PresetDefaults::default()
+            },
+            Preset::Nat => {
+                PresetDefaults { validators: Some(7), nat: Some(2), relays: Some(2), ..PresetDefaults::default() }
+            }
+            Preset::Stress => PresetDefaults { validators: Some(100), ..PresetDefaults::default() },
+        }
+    }
+}
+
+impl FromStr for Preset {
+    type Err = PresetError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "lossy-wan" => Ok(Preset::LossyWan),
+            "byzantine" => Ok(Preset::Byzantine),
+            "nat" => Ok(Preset::Nat),
+            "stress" => Ok(Preset::Stress),
+            "partition-heal" => Err(PresetError::NotAvailable {
+                name: "partition-heal",
+                what: "partition at one height and heal at another",
+            }),
+            "churn" => Err(PresetError::NotAvailable { name: "churn", what: "change the validator set mid-run" }),
+            other => Err(PresetError::Unknown { name: other.to_string() }),
+        }
+    }
+}
