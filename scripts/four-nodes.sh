@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Four `quorumnet node` processes on this machine over tcp-noise loopback: generates their keys, one
 # validator-set file and a config each in $DIR, starts them, waits until each printed height $HEIGHTS,
-# prints every node's metrics summary (committed height, connected peers, frames sent), then stops
-# them with SIGTERM. Their stdout and stderr are kept in $DIR/v<i>.out and $DIR/v<i>.err.
+# prints every node's metrics summary (committed height, finality p50, connected peers, envelopes
+# sent per height), then stops them with SIGTERM. Their stdout and stderr are kept in $DIR/v<i>.out and $DIR/v<i>.err.
 # Usage: scripts/four-nodes.sh [HEIGHTS]   (default 10; DIR defaults to target/four-nodes;
 #        BIN to target/release/quorumnet, built if missing; BASE_PORT to 27000)
 set -euo pipefail
@@ -66,5 +66,9 @@ for i in 0 1 2 3; do
     awk -v name="$1" 'index($1, name) == 1 && (length($1) == length(name) || substr($1, length(name) + 1, 1) == "{") { sum += $NF; found = 1 }
       END { if (found) print sum; else print "?" }' <<<"$metrics"
   }
-  echo "node $i: committed height $(pick quorumnet_committed_height), connected peers $(pick quorumnet_connected_peers), frames sent $(pick quorumnet_frames_sent_total)"
+  height="$(pick quorumnet_committed_height)"
+  p50="$(awk '$1 == "quorumnet_finality_seconds{quantile=\"0.5\"}" { printf "%.1f", $2 * 1000 }' <<<"$metrics")"
+  envelopes="$(pick quorumnet_envelopes_sent_total)"
+  echo "node $i: committed height $height, finality p50 ${p50:-?} ms, connected peers $(pick quorumnet_connected_peers)," \
+    "envelopes sent $envelopes ($(awk -v e="$envelopes" -v h="$height" 'BEGIN { printf "%.1f", e / (h > 0 ? h : 1) }') per height)"
 done

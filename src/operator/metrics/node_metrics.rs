@@ -98,6 +98,12 @@ fn encode_chain(families: &mut Families<'_>, chain: &ChainReading) -> fmt::Resul
         "quorumnet_evidence_held",
         "Equivocation proofs held, one per validator excluded for equivocating",
         chain.evidence_held,
+    )?;
+    let quantiles = [("0.5", chain.finality_p50), ("0.99", chain.finality_p99)];
+    families.gauges(
+        "quorumnet_finality_seconds",
+        "Finality latency (entering a height to committing it) over the last heights this validator decided, by quantile",
+        quantiles.into_iter().filter_map(|(quantile, value)| Some(([("quantile", quantile)], value?))),
     )
 }
 
@@ -449,6 +455,36 @@ mod tests {
                 "quorumnet_frames_sent_total{priority=\"vote\"} 11",
                 "quorumnet_frame_bytes_received_total{priority=\"vote\"} 1300",
                 "quorumnet_frames_sent_total{priority=\"bulk\"} 0",
+            ],
+        );
+    }
+
+    #[test]
+    fn finality_quantiles_are_over_the_heights_decided_not_those_caught_up() {
+        use crate::devnet::journal::{CommitPath, Committed};
+        use crate::message::{BlockHash, Height, Round};
+
+        let journal = Journal::default();
+        assert_eq!(ChainReading::of(&journal).finality_p50, None, "no commit, no quantile");
+        for height in 1..=101_u64 {
+            // Heights 1..=100 decided in `height` ms; 101 caught up after a long absence.
+            let (latency, path) = match height {
+                101 => (Duration::from_secs(60), CommitPath::CaughtUp),
+                _ => (Duration::from_millis(height), CommitPath::Decided),
+            };
+            let block = BlockHash([height as u8; 32]);
+            let (height, round, at) = (Height(height), Round(0), Duration::ZERO);
+            journal.push_commit(Committed { height, round, block, at, latency, path });
+        }
+        let chain = ChainReading::of(&journal);
+        assert_eq!(chain.finality_p50, Some(0.051));
+        assert_eq!(chain.finality_p99, Some(0.099));
+        let text = render(NodeSnapshot { chain, ..snapshot() });
+        assert_lines(
+            &text,
+            &[
+                "quorumnet_finality_seconds{quantile=\"0.5\"} 0.051",
+                "quorumnet_finality_seconds{quantile=\"0.99\"} 0.099",
             ],
         );
     }

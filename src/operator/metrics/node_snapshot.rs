@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::node_events::EventCounts;
-use crate::devnet::journal::Journal;
+use crate::devnet::journal::{CommitPath, Journal};
 use crate::identity::ValidatorId;
 use crate::node::liveness::{RttEstimate, ValidatorTimeout};
 use crate::node::{Node, NodeError, NodeStats};
 
 /// The engine's progress, from its journal.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ChainReading {
     /// The last committed height (0 before the first commit).
     pub committed_height: u64,
@@ -25,13 +25,30 @@ pub struct ChainReading {
     pub extra_rounds: u64,
     /// Equivocation proofs held, one per excluded validator at most.
     pub evidence_held: usize,
+    /// Finality latency (entering a height to committing it) of the heights this validator decided
+    /// itself among the last [`FINALITY_WINDOW`], seconds: the median and the 99th percentile.
+    pub finality_p50: Option<f64>,
+    /// See [`finality_p50`](Self::finality_p50).
+    pub finality_p99: Option<f64>,
 }
+
+/// Heights the finality quantiles are over: recent enough to follow a change, enough for a p99.
+pub const FINALITY_WINDOW: usize = 128;
 
 impl ChainReading {
     /// Reads `journal` now.
     pub fn of(journal: &Journal) -> Self {
         let state = journal.lock();
         let (height, round) = state.position;
+        let recent = &state.chain[state.chain.len().saturating_sub(FINALITY_WINDOW)..];
+        // Heights adopted while catching up have no finality of their own to show.
+        let mut latencies: Vec<f64> =
+            recent.iter().filter(|c| c.path == CommitPath::Decided).map(|c| c.latency.as_secs_f64()).collect();
+        latencies.sort_by(f64::total_cmp);
+        let quantile = |q: f64| {
+            let last = latencies.len().checked_sub(1)?;
+            latencies.get((last as f64 * q).round() as usize).copied()
+        };
         ChainReading {
             committed_height: state.chain.last().map_or(0, |c| c.height.0),
             height: height.0,
@@ -39,6 +56,8 @@ impl ChainReading {
             step_timeouts: state.timeouts,
             extra_rounds: state.extra_rounds,
             evidence_held: state.evidence.len(),
+            finality_p50: quantile(0.5),
+            finality_p99: quantile(0.99),
         }
     }
 }
