@@ -7,9 +7,21 @@
 //! listen = ["tcp-noise://0.0.0.0:7000"] # any linked transport's scheme (`quorumnet transports`)
 //! log = "info"                          # tracing filter; RUST_LOG overrides it (default "info")
 //! preset = "recommended"                # or "local" for one machine or a LAN (default "recommended")
-//! relays = ["ws://relay.example:443"]   # parsed and checked; not dialled yet (default none)
+//! relays = ["ws://relay.example:443"]   # relays to be reached through (default none)
 //! metrics = "127.0.0.1:9100"            # parsed and checked; not served yet (default none)
 //! ```
+//!
+//! # Behind NAT: `relays`
+//! A node that others cannot dial lists one or more relays (each a `quorumnet relay`, at the address
+//! it printed after `listen=`; reached directly, never through another relay) and may have no
+//! `listen` at all. It holds a reservation at each relay before it starts — a relay that does not
+//! answer, or refuses it, is an error naming `relays` — and is reachable as
+//! `relay://<relay address>/<its validator id>` through each, which its `started` line prints. Its
+//! entry in the validator-set file lists those addresses, so the others dial it through a relay (a
+//! missing one is warned about at start). Every node dials `relay://` addresses of the set on its own;
+//! the relay's identity is not configured: whoever answers at the relay's address carries the
+//! circuits, which run the Noise channel end to end, so a wrong relay can refuse service but never
+//! read or forge a message. A node needs `listen`, `relays` or both.
 //!
 //! Relative paths are relative to the directory of the config file, so a directory holding a
 //! node's files can be moved or started from anywhere. Unknown fields are errors: a misspelt field
@@ -41,20 +53,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use tracing_subscriber::EnvFilter;
 
 use super::config_error::{ConfigError, FieldProblem};
+use super::config_fields::ConfigFile;
+pub use super::config_fields::DEFAULT_LOG;
 use super::preset::Preset;
-use super::transports;
-use super::validator_set_file::{self, SetFileError};
-use crate::identity::key_file::{self, KeyFileError};
 use crate::identity::{ChainId, Keypair};
-use crate::transport::{find_plugin, PeerAddress};
+use crate::transport::PeerAddress;
 use crate::validator::ValidatorSet;
-
-/// The log filter when `log` is not set: start-up, connections lost and warnings, without per-message
-/// noise.
-pub const DEFAULT_LOG: &str = "info";
 
 /// The file as written.
 #[derive(Deserialize)]
@@ -64,6 +70,7 @@ struct RawNodeConfig {
     network: Option<String>,
     chain_id: Option<String>,
     validator_set: PathBuf,
+    #[serde(default)]
     listen: Vec<String>,
     log: Option<String>,
     #[serde(default)]
@@ -84,13 +91,14 @@ pub struct NodeFileConfig {
     pub chain_id: ChainId,
     /// The validator-set file (resolved against the config file's directory).
     pub validator_set: PathBuf,
-    /// Where to listen, at least one address, each on a linked transport.
+    /// Where to listen, each on a linked transport (none for a node reached only through relays).
     pub listen: Vec<PeerAddress>,
     /// The log filter's directives, checked to parse.
     pub log: String,
     /// The node's and engine's timers.
     pub preset: Preset,
-    /// Relays to reserve a slot at, each on a linked transport (not dialled yet).
+    /// The relays to hold a reservation at, each reached directly on a linked transport: the node is
+    /// reachable as `relay://<relay>/<its id>` through each ([`relayed_listen`](Self::relayed_listen)).
     pub relays: Vec<PeerAddress>,
     /// Where metrics will be served (not yet).
     pub metrics: Option<SocketAddr>,
@@ -102,9 +110,7 @@ impl NodeFileConfig {
     /// # Errors
     /// [`ConfigError::Read`], or as [`parse`](Self::parse).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::parse(&text, path)
+        Self::from_raw(ConfigFile::new(path).read()?, path)
     }
 
     /// Parses a config file's text; `path` names it in errors and anchors relative paths.
@@ -113,45 +119,27 @@ impl NodeFileConfig {
     /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped;
     /// [`ConfigError::Field`] for a value the node cannot use.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawNodeConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
-        let field = |field, problem| ConfigError::Field { path: path.to_owned(), field, problem };
-        let chain_id = match (raw.network, raw.chain_id) {
-            (Some(name), None) => ChainId::from_network_name(&name),
-            (None, Some(hex)) => hex.trim().parse().map_err(|e: crate::codec::bytes::HexError| {
-                field("chain_id", FieldProblem::ChainId { value: hex.clone(), reason: e.to_string() })
-            })?,
-            (None, None) => return Err(field("network", FieldProblem::ChainUnset)),
-            (Some(_), Some(_)) => return Err(field("chain_id", FieldProblem::ChainTwice)),
-        };
-        let listen = linked_addresses(&raw.listen).map_err(|problem| field("listen", problem))?;
-        if listen.is_empty() {
-            return Err(field("listen", FieldProblem::NoListen));
+        Self::from_raw(ConfigFile::new(path).parse(text)?, path)
+    }
+
+    fn from_raw(raw: RawNodeConfig, path: &Path) -> Result<Self, ConfigError> {
+        let file = ConfigFile::new(path);
+        let chain_id = file.chain(raw.network, raw.chain_id)?;
+        let listen = file.addresses("listen", &raw.listen)?;
+        let relays = file.direct_addresses("relays", &raw.relays)?;
+        if listen.is_empty() && relays.is_empty() {
+            return Err(file.field("listen", FieldProblem::NoListen));
         }
-        let relays = linked_addresses(&raw.relays).map_err(|problem| field("relays", problem))?;
-        let log = raw.log.unwrap_or_else(|| DEFAULT_LOG.to_owned());
-        if let Err(e) = EnvFilter::try_new(&log) {
-            return Err(field("log", FieldProblem::LogFilter { value: log, reason: e.to_string() }));
-        }
-        let metrics = raw
-            .metrics
-            .map(|value| {
-                value.parse().map_err(|e: std::net::AddrParseError| {
-                    field("metrics", FieldProblem::Metrics { value: value.clone(), reason: e.to_string() })
-                })
-            })
-            .transpose()?;
-        let base = path.parent().unwrap_or(Path::new(""));
         Ok(NodeFileConfig {
             path: path.to_owned(),
-            key_file: base.join(raw.key_file),
+            key_file: file.resolve(&raw.key_file),
             chain_id,
-            validator_set: base.join(raw.validator_set),
+            validator_set: file.resolve(&raw.validator_set),
             listen,
-            log,
+            log: file.log(raw.log)?,
             preset: raw.preset,
             relays,
-            metrics,
+            metrics: file.metrics(raw.metrics)?,
         })
     }
 
@@ -161,30 +149,27 @@ impl NodeFileConfig {
     /// [`ConfigError::Field`] for `key_file`: no file there, a file other users can read, or not a
     /// valid key file.
     pub fn load_key(&self) -> Result<Arc<Keypair>, ConfigError> {
-        key_file::load(&self.key_file).map(Arc::new).map_err(|error| {
-            let problem = match error {
-                KeyFileError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
-                    FieldProblem::KeyFileMissing { path }
-                }
-                other => FieldProblem::KeyFile(other),
-            };
-            self.field_error("key_file", problem)
-        })
+        ConfigFile::new(&self.path).load_key(&self.key_file)
     }
 
     /// Loads the validator set from `validator_set` and checks that `key` is one of its validators.
     ///
     /// # Errors
-    /// [`ConfigError::Field`] for `validator_set` (unreadable or invalid, see [`SetFileError`]), or
-    /// for `key_file` when the key is not in the set.
+    /// [`ConfigError::Field`] for `validator_set` (unreadable or invalid, see
+    /// [`SetFileError`](super::SetFileError)), or for `key_file` when the key is not in the set.
     pub fn load_validator_set(&self, key: &Keypair) -> Result<ValidatorSet, ConfigError> {
-        let set = validator_set_file::load(&self.validator_set)
-            .map_err(|e: SetFileError| self.field_error("validator_set", FieldProblem::ValidatorSet(e)))?;
+        let set = ConfigFile::new(&self.path).load_validator_set(&self.validator_set)?;
         if !set.contains(&key.validator_id()) {
             let problem = FieldProblem::NotInSet { id: key.validator_id(), set: self.validator_set.clone() };
             return Err(self.field_error("key_file", problem));
         }
         Ok(set)
+    }
+
+    /// What the node listens on through its relays, `relay://<relay>` each: the relayed transport
+    /// holds a reservation there and reports the full `relay://<relay>/<id>` as the listen address.
+    pub fn relayed_listen(&self) -> Vec<PeerAddress> {
+        self.relays.iter().map(relay_listen_address).collect()
     }
 
     /// An error about `field` of this config.
@@ -193,17 +178,7 @@ impl NodeFileConfig {
     }
 }
 
-/// `texts` as addresses, each with a linked transport for its scheme.
-fn linked_addresses(texts: &[String]) -> Result<Vec<PeerAddress>, FieldProblem> {
-    texts
-        .iter()
-        .map(|text| {
-            let address: PeerAddress =
-                text.parse().map_err(|e: crate::transport::AddressError| FieldProblem::Address(e.to_string()))?;
-            match find_plugin(address.scheme()) {
-                Some(_) => Ok(address),
-                None => Err(FieldProblem::UnknownScheme { address, linked: transports::schemes() }),
-            }
-        })
-        .collect()
+/// `relay://<relay>`, the bare listen form of a relayed address.
+fn relay_listen_address(relay: &PeerAddress) -> PeerAddress {
+    PeerAddress::new(crate::relay::SCHEME, relay.as_str()).expect("a relay:// around a valid address is valid")
 }

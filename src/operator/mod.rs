@@ -1,10 +1,11 @@
-//! What an operator runs: `quorumnet keygen`, `quorumnet transports` and `quorumnet node`, one
-//! validator as its own process.
+//! What an operator runs: `quorumnet keygen`, `quorumnet transports`, `quorumnet node` (one
+//! validator as its own process) and `quorumnet relay` (a relay for validators behind NAT).
 //!
 //! ```text
 //! quorumnet keygen --out validator.key      # prints validator-id: … and public-key: …
 //! quorumnet transports                      # the address schemes this build can listen and dial on
 //! quorumnet node --config node.toml         # runs until SIGTERM or ctrl-c
+//! quorumnet relay --config relay.toml       # likewise; prints started relay=… listen=…
 //! ```
 //!
 //! A node is configured by two TOML files: its own [`node.toml`](config) (key file, chain, listen
@@ -26,8 +27,7 @@
 //!   different vote for a round it voted in before the crash, which its peers prove as an
 //!   equivocation. Do not restart a validator into a running chain until the journal is on disk.
 //!   It also keeps every committed height (some 100 bytes each) for the process's life.
-//! - `relays` and `metrics` are parsed and validated, but no relay is dialled and no metrics are
-//!   served.
+//! - `metrics` is parsed and validated, but no metrics are served (by `node` or `relay`).
 //! - The validator set is the file's, fixed for the process's life.
 //!
 //! # Pieces
@@ -35,14 +35,18 @@
 //! - [`config`]: `node.toml` into a typed [`NodeFileConfig`]; [`config_error`]: what can be wrong.
 //! - [`validator_set_file`]: the shared set file into a [`ValidatorSet`](crate::validator::ValidatorSet).
 //! - [`preset`]: the node and engine timer presets a config picks by name.
+//! - [`config_fields`]: the fields `node.toml` and `relay.toml` share, parsed one way for both.
 //! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints.
+//! - [`relay`]: `quorumnet relay` and its `relay.toml`; a node reaches it through `relays`.
 
 pub mod config;
 pub mod config_error;
+pub mod config_fields;
 pub mod keygen;
 pub mod node;
 pub mod output;
 pub mod preset;
+pub mod relay;
 pub mod shutdown;
 pub mod transports;
 pub mod validator_set_file;
@@ -52,4 +56,5 @@ pub use config_error::{ConfigError, FieldProblem};
 pub use keygen::KeygenArgs;
 pub use node::NodeArgs;
 pub use preset::Preset;
+pub use relay::{RelayArgs, RelayFileConfig};
 pub use validator_set_file::SetFileError;

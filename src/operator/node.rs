@@ -3,8 +3,10 @@
 //! through the same [`driver`] as the devnet, until SIGTERM or ctrl-c.
 //!
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
-//! listens; then the node listens and dials its peers, prints a `started` line ([`super::output`]),
-//! and the engine starts at once (validators started later catch up, and join the others' round).
+//! listens; then the node listens, holds its reservation at each of its `relays` (a NAT-bound node's
+//! only listeners), dials its peers — through a relay those listed at `relay://` addresses — prints a
+//! `started` line ([`super::output`]) with every address it is reachable at, and the engine starts at
+//! once (validators started later catch up, and join the others' round).
 //!
 //! ```no_run
 //! use quorumnet::operator::node::{run, NodeArgs};
@@ -14,7 +16,6 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +28,14 @@ use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
 use super::output::{self, CommitLine};
 use super::shutdown::ShutdownSignal;
-use crate::devnet::driver;
 use crate::devnet::engine::Engine;
 use crate::devnet::journal::Journal;
+use crate::devnet::{cluster, driver};
 use crate::identity::Keypair;
 use crate::message::Height;
 use crate::node::{BuildError, IncomingMessages, Node, NodeError, SystemClock};
-use crate::transport::{find_plugin, PeerAddress, TransportError};
+use crate::relay::{self, RelayAddress, RelayTransport};
+use crate::transport::{find_plugin, Admission};
 use crate::validator::{StaticValidatorSetSource, ValidatorSet};
 
 /// How long a stopping node may take after its connections closed: the engine ends as soon as it
@@ -102,10 +104,7 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
     let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
     let set = Arc::new(set);
     let (node, incoming) = start_node(config, key, &set).await?;
-    print_line(&output::started_line(node.id(), node.listen_addresses()));
-    if !config.relays.is_empty() {
-        tracing::warn!(relays = ?config.relays, "`relays` is not used yet: this node is reached only at its listen addresses");
-    }
+    output::print_line(&output::started_line(node.id(), node.listen_addresses()));
     if let Some(metrics) = config.metrics {
         tracing::warn!(%metrics, "`metrics` is not served yet");
     }
@@ -130,7 +129,7 @@ async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) ->
     node.shutdown().await;
     let ended = finish(engine).await;
     print_commits(&journal, printed);
-    print_line(&output::stopped_line(signal_name));
+    output::print_line(&output::stopped_line(signal_name));
     ended
 }
 
@@ -148,16 +147,32 @@ async fn start_node(
         .chain_id(config.chain_id)
         .validators(source)
         .config(config.preset.node_config().sized_for(set.len()));
-    let builder =
-        transport_schemes(config, set, me).into_iter().fold(builder, |b, scheme| b.registry_transport(&scheme));
-    let builder = config.listen.iter().cloned().fold(builder, |b, address| b.listen(address));
+    let relayed = config.relayed_listen();
+    warn_unlisted_relayed(config, set, me);
+    let builder = transport_schemes(config, set, me).into_iter().fold(builder, |b, scheme| {
+        if scheme == relay::SCHEME {
+            // Relays are known by address only (see the config docs): whoever answers there carries
+            // circuits that are authenticated end to end.
+            b.transport_with(|ctx| Ok(Arc::new(RelayTransport::new(ctx.clone()).admitting_relays(Admission::open()))))
+        } else {
+            b.registry_transport(&scheme)
+        }
+    });
+    let builder = config.listen.iter().chain(&relayed).cloned().fold(builder, |b, address| b.listen(address));
     builder.build().await.map_err(|error| match error {
-        BuildError::Listen { addr, source } => config.field_error("listen", listen_problem(addr, source)).into(),
+        BuildError::Listen { addr, source } if addr.scheme() == relay::SCHEME => {
+            let relay = RelayAddress::parse(&addr).map_or(addr, |parsed| parsed.relay);
+            config.field_error("relays", FieldProblem::RelayUnreachable { relay, reason: source.to_string() }).into()
+        }
+        BuildError::Listen { addr, source } => {
+            config.field_error("listen", FieldProblem::listen_failed(addr, source)).into()
+        }
         other => NodeRunError::Build(Box::new(other)),
     })
 }
 
-/// The linked schemes of the listen addresses and of the other validators' addresses. A peer listed
+/// The linked schemes of the listen addresses (`relay` for a node with relays) and of the other
+/// validators' addresses (a relay's own scheme is the relayed transport's business). A peer listed
 /// only at schemes this build lacks cannot be dialled, but may still dial in: worth a warning, not a
 /// refusal to start.
 fn transport_schemes(
@@ -166,6 +181,9 @@ fn transport_schemes(
     me: crate::identity::ValidatorId,
 ) -> BTreeSet<String> {
     let mut schemes: BTreeSet<String> = config.listen.iter().map(|a| a.scheme().to_owned()).collect();
+    if !config.relays.is_empty() {
+        schemes.insert(relay::SCHEME.to_owned());
+    }
     for validator in set.iter().filter(|v| v.id() != me) {
         for address in &validator.addresses {
             if find_plugin(address.scheme()).is_some() {
@@ -178,13 +196,15 @@ fn transport_schemes(
     schemes
 }
 
-/// The `listen` problem a failed listen is.
-fn listen_problem(address: PeerAddress, error: TransportError) -> FieldProblem {
-    match error {
-        TransportError::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
-            FieldProblem::AddressInUse { address }
+/// Warns when this node's own validator-set entry misses one of its relayed addresses: the others
+/// dial only the addresses the set lists, so they would not reach it through that relay.
+fn warn_unlisted_relayed(config: &NodeFileConfig, set: &ValidatorSet, me: crate::identity::ValidatorId) {
+    let listed = set.get(&me).map(|v| v.addresses.as_slice()).unwrap_or_default();
+    for relay in &config.relays {
+        let address = cluster::relayed_address(relay, me);
+        if !listed.contains(&address) {
+            tracing::warn!(%address, set = %config.validator_set.display(), "this node's entry in the validator set does not list its address behind this relay: the others will not dial it there");
         }
-        other => FieldProblem::Listen { address, reason: other.to_string() },
     }
 }
 
@@ -220,14 +240,7 @@ fn print_commits(journal: &Journal, printed: Height) -> Height {
         new.iter().map(|c| CommitLine { height: c.height, round: c.round, block: c.block }).collect()
     };
     for commit in &commits {
-        print_line(&commit.to_string());
+        output::print_line(&commit.to_string());
     }
     commits.last().map_or(printed, |c| c.height)
-}
-
-/// Writes one line to stdout and flushes it, so a reader sees each event as it happens. A closed
-/// stdout is the reader's business: the validator keeps validating.
-fn print_line(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }

@@ -218,3 +218,54 @@ pub fn run_bounded(command: Command, within: Duration) -> (ExitStatus, String, S
     }
     (status, stdout, children.stderr(index))
 }
+
+/// A valid `relay.toml`'s fields for the key file `key_file` and the set file `validators.toml`
+/// beside it, listening at `listen`, on the local preset with warnings-only logs: a relay's required
+/// fields are a node's.
+pub fn relay_fields(key_file: &str, listen: &str) -> Vec<(&'static str, String)> {
+    node_fields(key_file, listen)
+}
+
+/// Waits, until `deadline`, for child `index` to print a line starting with `prefix`, and returns
+/// the rest of it. Other children's lines are dropped: call it while they print nothing that matters.
+pub fn await_line(children: &Children, index: usize, prefix: &str, deadline: Instant) -> String {
+    loop {
+        match children.next_event(deadline) {
+            Some((i, Event::Line(line))) if i == index => {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.to_owned();
+                }
+            }
+            Some((i, Event::Closed)) if i == index => {
+                panic!("child {index} exited before printing `{prefix}…`\n{}", children.all_stderr())
+            }
+            Some(_) => {}
+            None => panic!("child {index} printed no `{prefix}…` line in time\n{}", children.all_stderr()),
+        }
+    }
+}
+
+/// Sends SIGTERM to every child, reads each one's lines to its exit (at most `within`), and asserts
+/// each printed `stopped signal=SIGTERM` and exited 0.
+pub fn stop_all_with_sigterm(children: &mut Children, within: Duration) {
+    let count = children.children.len();
+    for index in 0..count {
+        children.signal(index, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + within;
+    let (mut stopped, mut closed) = (vec![false; count], vec![false; count]);
+    while closed.iter().any(|c| !c) {
+        let Some((index, event)) = children.next_event(deadline) else {
+            panic!("still running {within:?} after SIGTERM: closed {closed:?}\n{}", children.all_stderr());
+        };
+        match event {
+            Event::Line(line) => stopped[index] |= line == "stopped signal=SIGTERM",
+            Event::Closed => closed[index] = true,
+        }
+    }
+    for (index, stopped) in stopped.into_iter().enumerate() {
+        let status = children.wait(index);
+        assert!(status.success(), "child {index} exited with {status} on SIGTERM\n{}", children.all_stderr());
+        assert!(stopped, "child {index} printed no `stopped signal=SIGTERM` line");
+    }
+}
