@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use operator_support::{
-    await_line, config_text, free_port, keygen, node_fields, quorumnet, relay_fields, run_bounded, set_entry,
-    stop_all_with_sigterm, toml_string, Children, Event, Key,
+    await_line, config_text, free_port, free_ports, keygen, node_fields, quorumnet, relay_fields, run_bounded,
+    set_entry, stop_with_sigterm, toml_string, Children, Event, Key,
 };
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
@@ -46,25 +46,37 @@ fn a_nat_bound_node_without_a_listener_commits_five_heights_through_a_relay_proc
     let relay_key = keygen(dir.path(), "relay.key");
     let keys: Vec<Key> = (0..=DIRECT).map(|i| keygen(dir.path(), &format!("v{i}.key"))).collect();
     let nat = DIRECT;
-    let relay_address = format!("tcp-noise://127.0.0.1:{}", free_port());
+    let ports = free_ports(DIRECT + 1);
+    let relay_address = format!("tcp-noise://127.0.0.1:{}", ports[DIRECT]);
     let relayed = format!("relay://{relay_address}/{}", keys[nat].id);
-    let direct: Vec<String> = (0..DIRECT).map(|_| format!("tcp-noise://127.0.0.1:{}", free_port())).collect();
-    let set: String = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| set_entry(key, 1, &[if i == nat { relayed.clone() } else { direct[i].clone() }]))
-        .collect();
-    std::fs::write(dir.path().join("validators.toml"), set).unwrap();
+    let direct: Vec<String> = ports[..DIRECT].iter().map(|port| format!("tcp-noise://127.0.0.1:{port}")).collect();
+    // The set, listing the direct nodes at their addresses or (`direct_listed` false) at none.
+    let set = |direct_listed: bool| -> String {
+        let addresses = |i: usize| match i {
+            _ if i == nat => vec![relayed.clone()],
+            _ if direct_listed => vec![direct[i].clone()],
+            _ => Vec::new(),
+        };
+        keys.iter().enumerate().map(|(i, key)| set_entry(key, 1, &addresses(i))).collect()
+    };
+    std::fs::write(dir.path().join("validators.toml"), set(true)).unwrap();
+    // The NAT-bound node's copy of the set lists the others at no address, so it cannot dial out:
+    // every link it has is one they dialed through the relay (which the relay's stats then show).
+    std::fs::write(dir.path().join("nat-validators.toml"), set(false)).unwrap();
 
     let mut children = Children::default();
-    let relay = children
-        .spawn(command("relay", &write_config(dir.path(), "relay.toml", &relay_fields("relay.key", &relay_address))));
+    // Logs at info: the relay reports what it holds as it stops.
+    let mut fields = relay_fields("relay.key", &relay_address);
+    fields.retain(|(name, _)| *name != "log");
+    fields.push(("log", toml_string("info")));
+    let relay = children.spawn(command("relay", &write_config(dir.path(), "relay.toml", &fields)));
     let started = await_line(&children, relay, "started relay=", Instant::now() + START_WITHIN);
     assert_eq!(started, format!("{} listen={relay_address}", relay_key.id));
 
     // The NAT-bound node first, so its reservation is held before anyone dials it: no `listen`.
     let mut fields = node_fields(&format!("v{nat}.key"), "unused");
-    fields.retain(|(name, _)| *name != "listen");
+    fields.retain(|(name, _)| !["listen", "validator_set"].contains(name));
+    fields.push(("validator_set", toml_string("nat-validators.toml")));
     fields.push(("relays", format!("[{}]", toml_string(&relay_address))));
     let nat_child = children.spawn(command("node", &write_config(dir.path(), "nat.toml", &fields)));
     let started = await_line(&children, nat_child, "started validator=", Instant::now() + START_WITHIN);
@@ -105,7 +117,21 @@ fn a_nat_bound_node_without_a_listener_commits_five_heights_through_a_relay_proc
         let blocks: Vec<_> = commits.values().map(|c| c.get(&Height(height))).collect();
         assert!(blocks.iter().all(|b| b.is_some() && *b == blocks[0]), "height {height}: {blocks:?}");
     }
-    stop_all_with_sigterm(&mut children, EXIT_WITHIN);
+
+    // The relay first, while the nodes run: it held the NAT-bound node's reservation and carried
+    // the circuits of the direct nodes that dialed it there.
+    stop_with_sigterm(&mut children, &[relay], EXIT_WITHIN);
+    let relay_log = children.final_stderr(relay);
+    let held = |name: &str| -> u64 {
+        let at = relay_log
+            .find(&format!("{name}: "))
+            .unwrap_or_else(|| panic!("no `{name}` in the relay's log: {relay_log}"));
+        let digits: String = relay_log[at + name.len() + 2..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap()
+    };
+    assert_eq!(held("reservations"), 1, "{relay_log}");
+    assert!(held("circuits") >= 1 && held("bytes_forwarded") > 0, "nothing crossed the relay: {relay_log}");
+    stop_with_sigterm(&mut children, &nodes, EXIT_WITHIN);
 }
 
 /// A relay directory with a key and a one-validator set beside its config.

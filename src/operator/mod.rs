@@ -36,7 +36,8 @@
 //! - [`validator_set_file`]: the shared set file into a [`ValidatorSet`](crate::validator::ValidatorSet).
 //! - [`preset`]: the node and engine timer presets a config picks by name.
 //! - [`config_fields`]: the fields `node.toml` and `relay.toml` share, parsed one way for both.
-//! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints.
+//! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints;
+//!   [`process`]: the runtime and errors it shares with `relay`.
 //! - [`relay`]: `quorumnet relay` and its `relay.toml`; a node reaches it through `relays`.
 
 pub mod config;
@@ -46,6 +47,7 @@ pub mod keygen;
 pub mod node;
 pub mod output;
 pub mod preset;
+pub mod process;
 pub mod relay;
 pub mod shutdown;
 pub mod transports;

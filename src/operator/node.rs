@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
 use super::output::{self, CommitLine};
-use super::shutdown::ShutdownSignal;
+use super::process::{install_shutdown_signal, run_service, ProcessError};
 use crate::devnet::engine::Engine;
 use crate::devnet::journal::Journal;
 use crate::devnet::{cluster, driver};
@@ -57,12 +57,9 @@ pub enum NodeRunError {
     /// The config, or a file it names, is wrong: the message names the field.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The process could not start its async runtime (out of threads or memory).
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
-    /// The process could not take over SIGTERM and ctrl-c.
-    #[error("cannot listen for SIGTERM and ctrl-c: {0}")]
-    Signal(std::io::Error),
+    /// The process cannot run a node at all.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
     /// The node did not start for a reason other than its config (boxed: a build error is large,
     /// and rare).
     #[error("the node did not start: {0}")]
@@ -90,18 +87,12 @@ pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
     let key = config.load_key()?;
     let set = config.load_validator_set(&key)?;
     crate::logging::init_or(Some(&config.log));
-    // An ordinary runtime rather than `runtime::core_pinned`: pinned workers suit a machine given
-    // to one validator, and operators also run several on one machine, where pinned workers of
-    // different processes would fight over the same CPUs.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeRunError::Runtime)?;
-    let result = runtime.block_on(serve(&config, key, set));
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    result
+    run_service(SHUTDOWN_GRACE, serve(&config, key, set))
 }
 
 /// Runs the node and its engine until a signal, printing each commit.
 async fn serve(config: &NodeFileConfig, key: Arc<Keypair>, set: ValidatorSet) -> Result<(), NodeRunError> {
-    let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
+    let mut signal = install_shutdown_signal()?;
     let set = Arc::new(set);
     let (node, incoming) = start_node(config, key, &set).await?;
     output::print_line(&output::started_line(node.id(), node.listen_addresses()));

@@ -35,7 +35,7 @@ use clap::Args;
 pub use self::config::RelayFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
 use super::output;
-use super::shutdown::ShutdownSignal;
+use super::process::{install_shutdown_signal, run_service, ProcessError};
 use crate::identity::Keypair;
 use crate::relay::RelayServer;
 use crate::transport::{build_transport, Admission, PeerAddress, TransportContext};
@@ -60,12 +60,9 @@ pub enum RelayRunError {
     /// names the field.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The process could not start its async runtime (out of threads or memory).
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
-    /// The process could not take over SIGTERM and ctrl-c.
-    #[error("cannot listen for SIGTERM and ctrl-c: {0}")]
-    Signal(std::io::Error),
+    /// The process cannot run a relay at all.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
 }
 
 /// Runs `quorumnet relay`: checks the config and the files it names, then relays until SIGTERM or
@@ -79,15 +76,12 @@ pub fn run(args: &RelayArgs) -> Result<(), RelayRunError> {
     let key = config.load_key()?;
     let set = config.load_validator_set()?;
     crate::logging::init_or(Some(&config.log));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RelayRunError::Runtime)?;
-    let result = runtime.block_on(serve(&config, key, &set));
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    result
+    run_service(SHUTDOWN_GRACE, serve(&config, key, &set))
 }
 
 /// Relays until a signal.
 async fn serve(config: &RelayFileConfig, key: Arc<Keypair>, set: &ValidatorSet) -> Result<(), RelayRunError> {
-    let mut signal = ShutdownSignal::install().map_err(RelayRunError::Signal)?;
+    let mut signal = install_shutdown_signal()?;
     let id = key.validator_id();
     let relays: stats::Relays = Arc::new(listen(config, key, set).await?);
     let addresses: Vec<PeerAddress> = relays.iter().map(RelayServer::local_addr).collect();
