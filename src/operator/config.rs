@@ -27,12 +27,12 @@
 //! node's files can be moved or started from anywhere. Unknown fields are errors: a misspelt field
 //! never silently falls back to its default.
 //!
-//! [`NodeFileConfig::parse`] checks what the text alone can tell (syntax, addresses and their
-//! schemes, the log filter, the metrics address); [`NodeFileConfig::load_key`] and
+//! [`ConfigFormat::parse`] checks what the text alone can tell (syntax, addresses and their
+//! schemes, the log filter, the metrics address); [`ConfigFormat::load_key`] and
 //! [`NodeFileConfig::load_validator_set`] check the files it names. Every error names the field.
 //!
 //! ```
-//! use quorumnet::operator::NodeFileConfig;
+//! use quorumnet::operator::{ConfigFormat as _, NodeFileConfig};
 //!
 //! let text = r#"
 //!     key_file = "validator.key"
@@ -50,13 +50,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::config_error::{ConfigError, FieldProblem};
-use super::config_fields::ConfigFile;
 pub use super::config_fields::DEFAULT_LOG;
+use super::config_fields::{ConfigFile, ConfigFormat};
 use super::preset::Preset;
 use crate::identity::{ChainId, Keypair};
 use crate::transport::PeerAddress;
@@ -105,25 +104,7 @@ pub struct NodeFileConfig {
 }
 
 impl NodeFileConfig {
-    /// Reads and parses the config file at `path`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Read`], or as [`parse`](Self::parse).
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_raw(ConfigFile::new(path).read()?, path)
-    }
-
-    /// Parses a config file's text; `path` names it in errors and anchors relative paths.
-    ///
-    /// # Errors
-    /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped;
-    /// [`ConfigError::Field`] for a value the node cannot use.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        Self::from_raw(ConfigFile::new(path).parse(text)?, path)
-    }
-
-    fn from_raw(raw: RawNodeConfig, path: &Path) -> Result<Self, ConfigError> {
-        let file = ConfigFile::new(path);
+    fn from_raw(raw: RawNodeConfig, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
         let chain_id = file.chain(raw.network, raw.chain_id)?;
         let listen = file.addresses("listen", &raw.listen)?;
         let relays = file.direct_addresses("relays", &raw.relays)?;
@@ -131,7 +112,7 @@ impl NodeFileConfig {
             return Err(file.field("listen", FieldProblem::NoListen));
         }
         Ok(NodeFileConfig {
-            path: path.to_owned(),
+            path: file.path().to_owned(),
             key_file: file.resolve(&raw.key_file),
             chain_id,
             validator_set: file.resolve(&raw.validator_set),
@@ -141,15 +122,6 @@ impl NodeFileConfig {
             relays,
             metrics: file.metrics(raw.metrics)?,
         })
-    }
-
-    /// Loads the validator's key from `key_file`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Field`] for `key_file`: no file there, a file other users can read, or not a
-    /// valid key file.
-    pub fn load_key(&self) -> Result<Arc<Keypair>, ConfigError> {
-        ConfigFile::new(&self.path).load_key(&self.key_file)
     }
 
     /// Loads the validator set from `validator_set` and checks that `key` is one of its validators.
@@ -171,10 +143,19 @@ impl NodeFileConfig {
     pub fn relayed_listen(&self) -> Vec<PeerAddress> {
         self.relays.iter().map(relay_listen_address).collect()
     }
+}
 
-    /// An error about `field` of this config.
-    pub fn field_error(&self, field: &'static str, problem: FieldProblem) -> ConfigError {
-        ConfigError::Field { path: self.path.clone(), field, problem }
+impl ConfigFormat for NodeFileConfig {
+    fn from_text(text: &str, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
+        Self::from_raw(file.parse(text)?, file)
+    }
+
+    fn config_path(&self) -> &Path {
+        &self.path
+    }
+
+    fn key_path(&self) -> &Path {
+        &self.key_file
     }
 }
 

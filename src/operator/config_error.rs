@@ -12,7 +12,7 @@ use super::validator_set_file::SetFileError;
 /// A `node.toml` the node (or a `relay.toml` the relay) cannot start from.
 ///
 /// ```
-/// use quorumnet::operator::{ConfigError, NodeFileConfig};
+/// use quorumnet::operator::{ConfigError, ConfigFormat as _, NodeFileConfig};
 ///
 /// let error = NodeFileConfig::parse("key_file = 1", "node.toml".as_ref()).unwrap_err();
 /// assert!(matches!(error, ConfigError::Syntax { .. }));

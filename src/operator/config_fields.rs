@@ -28,6 +28,54 @@ use crate::validator::ValidatorSet;
 /// noise.
 pub const DEFAULT_LOG: &str = "info";
 
+/// A config file's format (`node.toml`, `relay.toml`): how its text becomes the typed config, and
+/// what every format does alike — reading, key loading, errors naming a field.
+pub trait ConfigFormat: Sized {
+    /// The typed config from the file's `text`; `file` names it in errors and anchors relative paths.
+    ///
+    /// # Errors
+    /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped;
+    /// [`ConfigError::Field`] for a value the process cannot use.
+    fn from_text(text: &str, file: ConfigFile<'_>) -> Result<Self, ConfigError>;
+
+    /// The config file itself, named in errors.
+    fn config_path(&self) -> &Path;
+
+    /// The key file (resolved against the config file's directory).
+    fn key_path(&self) -> &Path;
+
+    /// Reads and parses the config file at `path`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`], or as [`from_text`](Self::from_text).
+    fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = ConfigFile::new(path);
+        Self::from_text(&file.read()?, file)
+    }
+
+    /// Parses a config file's text; `path` names it in errors and anchors relative paths.
+    ///
+    /// # Errors
+    /// As [`from_text`](Self::from_text).
+    fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::from_text(text, ConfigFile::new(path))
+    }
+
+    /// Loads the key from the key file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] for `key_file`: no file there, a file other users can read, or not a
+    /// valid key file.
+    fn load_key(&self) -> Result<Arc<Keypair>, ConfigError> {
+        ConfigFile::new(self.config_path()).load_key(self.key_path())
+    }
+
+    /// An error about `field` of this config.
+    fn field_error(&self, field: &'static str, problem: FieldProblem) -> ConfigError {
+        ConfigFile::new(self.config_path()).field(field, problem)
+    }
+}
+
 /// One config file: what errors name, and where its relative paths start.
 #[derive(Clone, Copy, Debug)]
 pub struct ConfigFile<'a> {
@@ -40,21 +88,23 @@ impl<'a> ConfigFile<'a> {
         ConfigFile { path }
     }
 
-    /// Reads the file and parses it as TOML into `T` (`T` lists the fields, denying unknown ones).
-    ///
-    /// # Errors
-    /// [`ConfigError::Read`], or [`ConfigError::Syntax`] for TOML or a field unknown, missing or
-    /// mistyped.
-    pub fn read<T: DeserializeOwned>(self) -> Result<T, ConfigError> {
-        let text = std::fs::read_to_string(self.path)
-            .map_err(|source| ConfigError::Read { path: self.path.to_owned(), source })?;
-        self.parse(&text)
+    /// The config file.
+    pub fn path(self) -> &'a Path {
+        self.path
     }
 
-    /// Parses `text` as TOML into `T`.
+    /// The file's text.
     ///
     /// # Errors
-    /// [`ConfigError::Syntax`].
+    /// [`ConfigError::Read`].
+    pub fn read(self) -> Result<String, ConfigError> {
+        std::fs::read_to_string(self.path).map_err(|source| ConfigError::Read { path: self.path.to_owned(), source })
+    }
+
+    /// Parses `text` as TOML into `T` (`T` lists the fields, denying unknown ones).
+    ///
+    /// # Errors
+    /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped.
     pub fn parse<T: DeserializeOwned>(self, text: &str) -> Result<T, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Syntax { path: self.path.to_owned(), message: e.to_string() })
     }

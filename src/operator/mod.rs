@@ -55,6 +55,7 @@ pub mod validator_set_file;
 
 pub use config::NodeFileConfig;
 pub use config_error::{ConfigError, FieldProblem};
+pub use config_fields::ConfigFormat;
 pub use keygen::KeygenArgs;
 pub use node::NodeArgs;
 pub use preset::Preset;

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
+use super::config_fields::ConfigFormat as _;
 use super::output::{self, CommitLine};
 use super::process::{install_shutdown_signal, run_service, ProcessError};
 use crate::devnet::engine::Engine;

@@ -26,6 +26,7 @@
 //!
 //! ```
 //! use quorumnet::operator::relay::RelayFileConfig;
+//! use quorumnet::operator::ConfigFormat as _;
 //!
 //! let text = r#"
 //!     key_file = "relay.key"
@@ -46,14 +47,13 @@
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::identity::{ChainId, Keypair};
+use crate::identity::ChainId;
 use crate::operator::config_error::{ConfigError, FieldProblem};
-use crate::operator::config_fields::ConfigFile;
+use crate::operator::config_fields::{ConfigFile, ConfigFormat};
 use crate::operator::Preset;
 use crate::relay::RelayConfig;
 use crate::transport::PeerAddress;
@@ -114,32 +114,14 @@ pub struct RelayFileConfig {
 }
 
 impl RelayFileConfig {
-    /// Reads and parses the config file at `path`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Read`], or as [`parse`](Self::parse).
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_raw(ConfigFile::new(path).read()?, path)
-    }
-
-    /// Parses a config file's text; `path` names it in errors and anchors relative paths.
-    ///
-    /// # Errors
-    /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped;
-    /// [`ConfigError::Field`] for a value the relay cannot use.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        Self::from_raw(ConfigFile::new(path).parse(text)?, path)
-    }
-
-    fn from_raw(raw: RawRelayConfig, path: &Path) -> Result<Self, ConfigError> {
-        let file = ConfigFile::new(path);
+    fn from_raw(raw: RawRelayConfig, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
         let chain_id = file.chain(raw.network, raw.chain_id)?;
         let listen = file.direct_addresses("listen", &raw.listen)?;
         if listen.is_empty() {
             return Err(file.field("listen", FieldProblem::NoRelayListen));
         }
         Ok(RelayFileConfig {
-            path: path.to_owned(),
+            path: file.path().to_owned(),
             key_file: file.resolve(&raw.key_file),
             chain_id,
             validator_set: file.resolve(&raw.validator_set),
@@ -151,30 +133,26 @@ impl RelayFileConfig {
         })
     }
 
-    /// Loads the relay's key from `key_file`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Field`] for `key_file`: no file there, a file other users can read, or not a
-    /// valid key file.
-    pub fn load_key(&self) -> Result<Arc<Keypair>, ConfigError> {
-        self.file().load_key(&self.key_file)
-    }
-
     /// Loads the validators the relay serves from `validator_set`.
     ///
     /// # Errors
     /// [`ConfigError::Field`] for `validator_set`, unreadable or invalid.
     pub fn load_validator_set(&self) -> Result<ValidatorSet, ConfigError> {
-        self.file().load_validator_set(&self.validator_set)
+        ConfigFile::new(&self.path).load_validator_set(&self.validator_set)
+    }
+}
+
+impl ConfigFormat for RelayFileConfig {
+    fn from_text(text: &str, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
+        Self::from_raw(file.parse(text)?, file)
     }
 
-    /// An error about `field` of this config.
-    pub fn field_error(&self, field: &'static str, problem: FieldProblem) -> ConfigError {
-        self.file().field(field, problem)
+    fn config_path(&self) -> &Path {
+        &self.path
     }
 
-    fn file(&self) -> ConfigFile<'_> {
-        ConfigFile::new(&self.path)
+    fn key_path(&self) -> &Path {
+        &self.key_file
     }
 }
 

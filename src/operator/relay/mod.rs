@@ -34,6 +34,7 @@ use clap::Args;
 
 pub use self::config::RelayFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
+use super::config_fields::ConfigFormat as _;
 use super::output;
 use super::process::{install_shutdown_signal, run_service, ProcessError};
 use crate::identity::Keypair;
