@@ -163,3 +163,36 @@ impl ConfigFormat for NodeFileConfig {
 fn relay_listen_address(relay: &PeerAddress) -> PeerAddress {
     PeerAddress::new(crate::relay::SCHEME, relay.as_str()).expect("a relay:// around a valid address is valid")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "key_file = \"v.key\"\nnetwork = \"n\"\nvalidator_set = \"validators.toml\"\n";
+
+    fn parse(extra: &str) -> Result<NodeFileConfig, ConfigError> {
+        NodeFileConfig::parse(&format!("{BASE}{extra}"), "node.toml".as_ref())
+    }
+
+    #[test]
+    fn a_node_behind_nat_needs_no_listen_and_listens_through_each_relay() {
+        let config = parse("relays = [\"tcp-noise://10.0.0.1:7100\", \"mem://relay-1\"]\n").unwrap();
+        assert!(config.listen.is_empty());
+        let relayed: Vec<String> = config.relayed_listen().iter().map(|a| a.as_str().to_owned()).collect();
+        assert_eq!(relayed, ["relay://tcp-noise://10.0.0.1:7100", "relay://mem://relay-1"]);
+    }
+
+    #[test]
+    fn neither_listen_nor_relays_names_listen() {
+        assert_eq!(parse("").unwrap_err().field(), Some("listen"));
+        assert_eq!(parse("listen = []\nrelays = []\n").unwrap_err().field(), Some("listen"));
+    }
+
+    #[test]
+    fn a_relayed_relay_address_names_relays() {
+        let id = "ab".repeat(32);
+        let error = parse(&format!("relays = [\"relay://tcp-noise://10.0.0.1:7100/{id}\"]\n")).unwrap_err();
+        assert_eq!(error.field(), Some("relays"));
+        assert!(error.to_string().contains("reached directly"), "{error}");
+    }
+}
