@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::devnet::cli::DevnetArgs;
-use crate::operator::{KeygenArgs, NodeArgs};
+use crate::operator::{KeygenArgs, NodeArgs, RelayArgs};
 
 /// The `quorumnet` command line.
 ///
@@ -34,4 +34,6 @@ pub enum Command {
     Transports,
     /// Run one validator as this process, with the reference BFT engine, until SIGTERM or ctrl-c.
     Node(NodeArgs),
+    /// Run a relay for validators behind NAT (they list it in `relays`), until SIGTERM or ctrl-c.
+    Relay(RelayArgs),
 }

@@ -1,12 +1,12 @@
-//! The `quorumnet` command: `devnet` runs N validators in one process; `keygen`, `transports` and
-//! `node` are an operator's (see `quorumnet --help`). This file only dispatches.
+//! The `quorumnet` command: `devnet` runs N validators in one process; `keygen`, `transports`,
+//! `node` and `relay` are an operator's (see `quorumnet --help`). This file only dispatches.
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use quorumnet::cli::{Cli, Command};
 use quorumnet::devnet::cli as devnet;
-use quorumnet::operator::{keygen, node, transports};
+use quorumnet::operator::{keygen, node, relay, transports};
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
@@ -35,6 +35,11 @@ fn main() -> ExitCode {
         }
         // The node sets up logging itself, from its config's `log` field.
         Command::Node(args) => match node::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
+        },
+        // Likewise the relay, from its config's `log` field.
+        Command::Relay(args) => match relay::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => fail(&error),
         },

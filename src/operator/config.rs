@@ -7,7 +7,7 @@
 //! listen = ["tcp-noise://0.0.0.0:7000"] # any linked transport's scheme (`quorumnet transports`)
 //! log = "info"                          # tracing filter; RUST_LOG overrides it (default "info")
 //! preset = "recommended"                # or "local" for one machine or a LAN (default "recommended")
-//! relays = ["ws://relay.example:443"]   # parsed and checked; not dialled yet (default none)
+//! relays = ["ws://relay.example:443"]   # relays to be reached through (default none)
 //! metrics = "127.0.0.1:9100"            # Prometheus endpoint, GET /metrics (default none)
 //! journal = "v0.journal"                # see `operator::journal` (default: <config name>.journal)
 //! ```
@@ -17,16 +17,28 @@
 //! and a node that was given none still resumes after a crash — starting afresh is what could make
 //! it sign a round twice.
 //!
+//! # Behind NAT: `relays`
+//! A node that others cannot dial lists one or more relays (each a `quorumnet relay`, at the address
+//! it printed after `listen=`; reached directly, never through another relay) and may have no
+//! `listen` at all. It holds a reservation at each relay before it starts — a relay that does not
+//! answer, or refuses it, is an error naming `relays` — and is reachable as
+//! `relay://<relay address>/<its validator id>` through each, which its `started` line prints. Its
+//! entry in the validator-set file lists those addresses, so the others dial it through a relay (a
+//! missing one is warned about at start). Every node dials `relay://` addresses of the set on its own;
+//! the relay's identity is not configured: whoever answers at the relay's address carries the
+//! circuits, which run the Noise channel end to end, so a wrong relay can refuse service but never
+//! read or forge a message. A node needs `listen`, `relays` or both.
+//!
 //! Relative paths are relative to the directory of the config file, so a directory holding a
 //! node's files can be moved or started from anywhere. Unknown fields are errors: a misspelt field
 //! never silently falls back to its default.
 //!
-//! [`NodeFileConfig::parse`] checks what the text alone can tell (syntax, addresses and their
-//! schemes, the log filter, the metrics address); [`NodeFileConfig::load_key`] and
+//! [`ConfigFormat::parse`] checks what the text alone can tell (syntax, addresses and their
+//! schemes, the log filter, the metrics address); [`ConfigFormat::load_key`] and
 //! [`NodeFileConfig::load_validator_set`] check the files it names. Every error names the field.
 //!
 //! ```
-//! use quorumnet::operator::NodeFileConfig;
+//! use quorumnet::operator::{ConfigFormat as _, NodeFileConfig};
 //!
 //! let text = r#"
 //!     key_file = "validator.key"
@@ -44,25 +56,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
-use tracing_subscriber::EnvFilter;
 
 use super::config_error::{ConfigError, FieldProblem};
+pub use super::config_fields::DEFAULT_LOG;
+use super::config_fields::{ConfigFile, ConfigFormat};
 use super::journal::JournalFile;
 use super::preset::Preset;
-use super::transports;
-use super::validator_set_file::{self, SetFileError};
 use crate::devnet::journal::JournalState;
-use crate::identity::key_file::{self, KeyFileError};
 use crate::identity::{ChainId, Keypair};
-use crate::transport::{find_plugin, PeerAddress};
+use crate::transport::PeerAddress;
 use crate::validator::ValidatorSet;
-
-/// The log filter when `log` is not set: start-up, connections lost and warnings, without per-message
-/// noise.
-pub const DEFAULT_LOG: &str = "info";
 
 /// The file as written.
 #[derive(Deserialize)]
@@ -72,6 +77,7 @@ struct RawNodeConfig {
     network: Option<String>,
     chain_id: Option<String>,
     validator_set: PathBuf,
+    #[serde(default)]
     listen: Vec<String>,
     log: Option<String>,
     #[serde(default)]
@@ -93,13 +99,14 @@ pub struct NodeFileConfig {
     pub chain_id: ChainId,
     /// The validator-set file (resolved against the config file's directory).
     pub validator_set: PathBuf,
-    /// Where to listen, at least one address, each on a linked transport.
+    /// Where to listen, each on a linked transport (none for a node reached only through relays).
     pub listen: Vec<PeerAddress>,
     /// The log filter's directives, checked to parse.
     pub log: String,
     /// The node's and engine's timers.
     pub preset: Preset,
-    /// Relays to reserve a slot at, each on a linked transport (not dialled yet).
+    /// The relays to hold a reservation at, each reached directly on a linked transport: the node is
+    /// reachable as `relay://<relay>/<its id>` through each ([`relayed_listen`](Self::relayed_listen)).
     pub relays: Vec<PeerAddress>,
     /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics: Option<SocketAddr>,
@@ -108,92 +115,37 @@ pub struct NodeFileConfig {
 }
 
 impl NodeFileConfig {
-    /// Reads and parses the config file at `path`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Read`], or as [`parse`](Self::parse).
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::parse(&text, path)
-    }
-
-    /// Parses a config file's text; `path` names it in errors and anchors relative paths.
-    ///
-    /// # Errors
-    /// [`ConfigError::Syntax`] for TOML or a field unknown, missing or mistyped;
-    /// [`ConfigError::Field`] for a value the node cannot use.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawNodeConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
-        let field = |field, problem| ConfigError::Field { path: path.to_owned(), field, problem };
-        let chain_id = match (raw.network, raw.chain_id) {
-            (Some(name), None) => ChainId::from_network_name(&name),
-            (None, Some(hex)) => hex.trim().parse().map_err(|e: crate::codec::bytes::HexError| {
-                field("chain_id", FieldProblem::ChainId { value: hex.clone(), reason: e.to_string() })
-            })?,
-            (None, None) => return Err(field("network", FieldProblem::ChainUnset)),
-            (Some(_), Some(_)) => return Err(field("chain_id", FieldProblem::ChainTwice)),
-        };
-        let listen = linked_addresses(&raw.listen).map_err(|problem| field("listen", problem))?;
-        if listen.is_empty() {
-            return Err(field("listen", FieldProblem::NoListen));
+    fn from_raw(raw: RawNodeConfig, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
+        let chain_id = file.chain(raw.network, raw.chain_id)?;
+        let listen = file.addresses("listen", &raw.listen)?;
+        let relays = file.direct_addresses("relays", &raw.relays)?;
+        if listen.is_empty() && relays.is_empty() {
+            return Err(file.field("listen", FieldProblem::NoListen));
         }
-        let relays = linked_addresses(&raw.relays).map_err(|problem| field("relays", problem))?;
-        let log = raw.log.unwrap_or_else(|| DEFAULT_LOG.to_owned());
-        if let Err(e) = EnvFilter::try_new(&log) {
-            return Err(field("log", FieldProblem::LogFilter { value: log, reason: e.to_string() }));
-        }
-        let metrics = raw
-            .metrics
-            .map(|value| {
-                value.parse().map_err(|e: std::net::AddrParseError| {
-                    field("metrics", FieldProblem::Metrics { value: value.clone(), reason: e.to_string() })
-                })
-            })
-            .transpose()?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        let journal =
-            raw.journal.unwrap_or_else(|| Path::new(path.file_name().unwrap_or_default()).with_extension("journal"));
+        let journal = raw
+            .journal
+            .unwrap_or_else(|| Path::new(file.path().file_name().unwrap_or_default()).with_extension("journal"));
         Ok(NodeFileConfig {
-            path: path.to_owned(),
-            key_file: base.join(raw.key_file),
+            path: file.path().to_owned(),
+            key_file: file.resolve(&raw.key_file),
             chain_id,
-            validator_set: base.join(raw.validator_set),
+            validator_set: file.resolve(&raw.validator_set),
             listen,
-            log,
+            log: file.log(raw.log)?,
             preset: raw.preset,
             relays,
-            metrics,
-            journal: base.join(journal),
-        })
-    }
-
-    /// Loads the validator's key from `key_file`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Field`] for `key_file`: no file there, a file other users can read, or not a
-    /// valid key file.
-    pub fn load_key(&self) -> Result<Arc<Keypair>, ConfigError> {
-        key_file::load(&self.key_file).map(Arc::new).map_err(|error| {
-            let problem = match error {
-                KeyFileError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
-                    FieldProblem::KeyFileMissing { path }
-                }
-                other => FieldProblem::KeyFile(other),
-            };
-            self.field_error("key_file", problem)
+            metrics: file.metrics(raw.metrics)?,
+            journal: file.resolve(&journal),
         })
     }
 
     /// Loads the validator set from `validator_set` and checks that `key` is one of its validators.
     ///
     /// # Errors
-    /// [`ConfigError::Field`] for `validator_set` (unreadable or invalid, see [`SetFileError`]), or
-    /// for `key_file` when the key is not in the set.
+    /// [`ConfigError::Field`] for `validator_set` (unreadable or invalid, see
+    /// [`SetFileError`](super::SetFileError)), or for `key_file` when the key is not in the set.
     pub fn load_validator_set(&self, key: &Keypair) -> Result<ValidatorSet, ConfigError> {
-        let set = validator_set_file::load(&self.validator_set)
-            .map_err(|e: SetFileError| self.field_error("validator_set", FieldProblem::ValidatorSet(e)))?;
+        let set = ConfigFile::new(&self.path).load_validator_set(&self.validator_set)?;
         if !set.contains(&key.validator_id()) {
             let problem = FieldProblem::NotInSet { id: key.validator_id(), set: self.validator_set.clone() };
             return Err(self.field_error("key_file", problem));
@@ -209,23 +161,61 @@ impl NodeFileConfig {
         JournalFile::open(&self.journal).map_err(|e| self.field_error("journal", FieldProblem::Journal(e)))
     }
 
-    /// An error about `field` of this config.
-    pub fn field_error(&self, field: &'static str, problem: FieldProblem) -> ConfigError {
-        ConfigError::Field { path: self.path.clone(), field, problem }
+    /// What the node listens on through its relays, `relay://<relay>` each: the relayed transport
+    /// holds a reservation there and reports the full `relay://<relay>/<id>` as the listen address.
+    pub fn relayed_listen(&self) -> Vec<PeerAddress> {
+        self.relays.iter().map(relay_listen_address).collect()
     }
 }
 
-/// `texts` as addresses, each with a linked transport for its scheme.
-fn linked_addresses(texts: &[String]) -> Result<Vec<PeerAddress>, FieldProblem> {
-    texts
-        .iter()
-        .map(|text| {
-            let address: PeerAddress =
-                text.parse().map_err(|e: crate::transport::AddressError| FieldProblem::Address(e.to_string()))?;
-            match find_plugin(address.scheme()) {
-                Some(_) => Ok(address),
-                None => Err(FieldProblem::UnknownScheme { address, linked: transports::schemes() }),
-            }
-        })
-        .collect()
+impl ConfigFormat for NodeFileConfig {
+    fn from_text(text: &str, file: ConfigFile<'_>) -> Result<Self, ConfigError> {
+        Self::from_raw(file.parse(text)?, file)
+    }
+
+    fn config_path(&self) -> &Path {
+        &self.path
+    }
+
+    fn key_path(&self) -> &Path {
+        &self.key_file
+    }
+}
+
+/// `relay://<relay>`, the bare listen form of a relayed address.
+fn relay_listen_address(relay: &PeerAddress) -> PeerAddress {
+    PeerAddress::new(crate::relay::SCHEME, relay.as_str()).expect("a relay:// around a valid address is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "key_file = \"v.key\"\nnetwork = \"n\"\nvalidator_set = \"validators.toml\"\n";
+
+    fn parse(extra: &str) -> Result<NodeFileConfig, ConfigError> {
+        NodeFileConfig::parse(&format!("{BASE}{extra}"), "node.toml".as_ref())
+    }
+
+    #[test]
+    fn a_node_behind_nat_needs_no_listen_and_listens_through_each_relay() {
+        let config = parse("relays = [\"tcp-noise://10.0.0.1:7100\", \"mem://relay-1\"]\n").unwrap();
+        assert!(config.listen.is_empty());
+        let relayed: Vec<String> = config.relayed_listen().iter().map(|a| a.as_str().to_owned()).collect();
+        assert_eq!(relayed, ["relay://tcp-noise://10.0.0.1:7100", "relay://mem://relay-1"]);
+    }
+
+    #[test]
+    fn neither_listen_nor_relays_names_listen() {
+        assert_eq!(parse("").unwrap_err().field(), Some("listen"));
+        assert_eq!(parse("listen = []\nrelays = []\n").unwrap_err().field(), Some("listen"));
+    }
+
+    #[test]
+    fn a_relayed_relay_address_names_relays() {
+        let id = "ab".repeat(32);
+        let error = parse(&format!("relays = [\"relay://tcp-noise://10.0.0.1:7100/{id}\"]\n")).unwrap_err();
+        assert_eq!(error.field(), Some("relays"));
+        assert!(error.to_string().contains("reached directly"), "{error}");
+    }
 }

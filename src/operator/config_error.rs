@@ -1,19 +1,20 @@
-//! What can be wrong with a `node.toml`, each cause naming the field and what to write instead.
+//! What can be wrong with a `node.toml` or a `relay.toml`, each cause naming the field and what to
+//! write instead.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::identity::key_file::KeyFileError;
 use crate::identity::ValidatorId;
-use crate::transport::PeerAddress;
+use crate::transport::{PeerAddress, TransportError};
 
 use super::journal::JournalFileError;
 use super::validator_set_file::SetFileError;
 
-/// A `node.toml` the node cannot start from.
+/// A `node.toml` the node (or a `relay.toml` the relay) cannot start from.
 ///
 /// ```
-/// use quorumnet::operator::{ConfigError, NodeFileConfig};
+/// use quorumnet::operator::{ConfigError, ConfigFormat as _, NodeFileConfig};
 ///
 /// let error = NodeFileConfig::parse("key_file = 1", "node.toml".as_ref()).unwrap_err();
 /// assert!(matches!(error, ConfigError::Syntax { .. }));
@@ -22,7 +23,7 @@ use super::validator_set_file::SetFileError;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config file could not be read.
-    #[error("cannot read the config file {}: {source} (pass --config the path of a node.toml)", path.display())]
+    #[error("cannot read the config file {}: {source} (pass --config the path of the config file)", path.display())]
     Read {
         /// The config file.
         path: PathBuf,
@@ -38,7 +39,7 @@ pub enum ConfigError {
         /// The TOML parser's message.
         message: String,
     },
-    /// A field's value the node cannot use.
+    /// A field's value the node or relay cannot use.
     #[error("config file {}: field `{field}`: {problem}", path.display())]
     Field {
         /// The config file.
@@ -97,9 +98,32 @@ pub enum FieldProblem {
         /// The schemes that are linked.
         linked: String,
     },
-    /// `listen` is empty.
-    #[error("no address to listen on: add one, e.g. listen = [\"tcp-noise://0.0.0.0:7000\"]")]
+    /// Neither `listen` nor `relays` gives the node an address to be reached at.
+    #[error("no address to listen on: add one, e.g. listen = [\"tcp-noise://0.0.0.0:7000\"], or for a node behind NAT a relay to be reached through, e.g. relays = [\"tcp-noise://relay.example:7100\"]")]
     NoListen,
+    /// A relay's `listen` is empty.
+    #[error("no address to listen on: add one, e.g. listen = [\"tcp-noise://0.0.0.0:7100\"]")]
+    NoRelayListen,
+    /// A relay's address that is itself relayed.
+    #[error("{address} is a relayed address, but a relay is reached directly: give the relay's own address (what `quorumnet relay` printed after `listen=`), e.g. \"tcp-noise://relay.example:7100\"")]
+    Relayed {
+        /// The address.
+        address: PeerAddress,
+    },
+    /// A relay did not take the node's reservation.
+    #[error("cannot hold a reservation at the relay {relay}: {reason}; start `quorumnet relay` there first, with this node in its validator set and on the same network")]
+    RelayUnreachable {
+        /// The relay's address.
+        relay: PeerAddress,
+        /// The relayed transport's error.
+        reason: String,
+    },
+    /// A relay limit of zero, which would refuse all service.
+    #[error("0 would refuse every validator: leave it out for the default ({default}), or set at least 1")]
+    ZeroLimit {
+        /// Its default.
+        default: String,
+    },
     /// Another socket holds a listen address.
     #[error("{address} is already in use: stop the process listening there, or choose a free port")]
     AddressInUse {
@@ -159,4 +183,16 @@ pub enum FieldProblem {
         /// The validator-set file.
         set: PathBuf,
     },
+}
+
+impl FieldProblem {
+    /// The problem a failed listen on `address` is: in use, or another reason.
+    pub fn listen_failed(address: PeerAddress, error: TransportError) -> FieldProblem {
+        match error {
+            TransportError::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                FieldProblem::AddressInUse { address }
+            }
+            other => FieldProblem::Listen { address, reason: other.to_string() },
+        }
+    }
 }

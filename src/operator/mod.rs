@@ -1,10 +1,11 @@
-//! What an operator runs: `quorumnet keygen`, `quorumnet transports` and `quorumnet node`, one
-//! validator as its own process.
+//! What an operator runs: `quorumnet keygen`, `quorumnet transports`, `quorumnet node` (one
+//! validator as its own process) and `quorumnet relay` (a relay for validators behind NAT).
 //!
 //! ```text
 //! quorumnet keygen --out validator.key      # prints validator-id: … and public-key: …
 //! quorumnet transports                      # the address schemes this build can listen and dial on
 //! quorumnet node --config node.toml         # runs until SIGTERM or ctrl-c
+//! quorumnet relay --config relay.toml       # likewise; prints started relay=… listen=…
 //! ```
 //!
 //! A node is configured by two TOML files: its own [`node.toml`](config) (key file, chain, listen
@@ -31,7 +32,7 @@
 //! # Non-guarantees (yet)
 //! - The journal keeps every committed height, in the file (some 90 bytes each, plus some 30 per
 //!   signed round) and in memory for the process's life; nothing prunes it yet.
-//! - `relays` are parsed and validated, but no relay is dialled.
+//! - `quorumnet relay` parses and validates `metrics`, but serves no metrics yet.
 //! - The validator set is the file's, fixed for the process's life.
 //!
 //! # Pieces
@@ -39,25 +40,33 @@
 //! - [`config`]: `node.toml` into a typed [`NodeFileConfig`]; [`config_error`]: what can be wrong.
 //! - [`validator_set_file`]: the shared set file into a [`ValidatorSet`](crate::validator::ValidatorSet).
 //! - [`preset`]: the node and engine timer presets a config picks by name.
+//! - [`config_fields`]: the fields `node.toml` and `relay.toml` share, parsed one way for both.
 //! - [`journal`]: the validator's journal file, which `node` resumes from and writes through to.
-//! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints.
+//! - [`node`]: `quorumnet node`; [`shutdown`]: the signals that stop it; [`output`]: what it prints;
+//!   [`process`]: the runtime and errors it shares with `relay`.
 //! - [`metrics`]: the Prometheus endpoint and what a node exposes through it.
+//! - [`relay`]: `quorumnet relay` and its `relay.toml`; a node reaches it through `relays`.
 
 pub mod config;
 pub mod config_error;
+pub mod config_fields;
 pub mod journal;
 pub mod keygen;
 pub mod metrics;
 pub mod node;
 pub mod output;
 pub mod preset;
+pub mod process;
+pub mod relay;
 pub mod shutdown;
 pub mod transports;
 pub mod validator_set_file;
 
 pub use config::NodeFileConfig;
 pub use config_error::{ConfigError, FieldProblem};
+pub use config_fields::ConfigFormat;
 pub use keygen::KeygenArgs;
 pub use node::NodeArgs;
 pub use preset::Preset;
+pub use relay::{RelayArgs, RelayFileConfig};
 pub use validator_set_file::SetFileError;

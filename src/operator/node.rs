@@ -4,9 +4,10 @@
 //!
 //! Start-up order: the config, the key file and the validator-set file are checked before anything
 //! listens; then the metrics address (if any) is bound, so a busy port fails before the node joins
-//! the network; then the node listens and dials its peers, prints a `started` line
-//! ([`super::output`]), and the engine starts at once (validators started later catch up, and join
-//! the others' round). Metrics are served from then until the node has shut down. Commits and what
+//! the network; then the node listens, holds its reservation at each of its `relays` (a NAT-bound
+//! node's only listeners), dials its peers — through a relay those listed at `relay://` addresses —
+//! prints a `started` line ([`super::output`]) with every address it is reachable at, and the engine
+//! starts at once (validators started later catch up, and join the others' round). Metrics are served from then until the node has shut down. Commits and what
 //! the liveness monitor concludes are printed as they happen ([`super::output`]).
 //! The engine resumes from the [journal file](super::journal) (opened and locked before anything
 //! listens): at its chain's tip, after its last signed round, under its lock; `resumed` says where.
@@ -19,7 +20,6 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,18 +31,21 @@ use tokio::time::Instant;
 
 use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
+use super::config_fields::ConfigFormat as _;
 use super::journal::JournalFile;
 use super::metrics::node_metrics::NodeMetrics;
 use super::metrics::server::MetricsServer;
 use super::output::{self, CommitLine, ResumedLine};
+use super::process::{install_shutdown_signal, run_service, ProcessError};
 use super::shutdown::ShutdownSignal;
-use crate::devnet::driver;
 use crate::devnet::engine::Engine;
 use crate::devnet::journal::{Journal, JournalState};
+use crate::devnet::{cluster, driver};
 use crate::identity::Keypair;
 use crate::message::Height;
 use crate::node::{BuildError, IncomingMessages, Node, NodeError, NodeEvent, SystemClock};
-use crate::transport::{find_plugin, PeerAddress, TransportError};
+use crate::relay::{self, RelayAddress, RelayTransport};
+use crate::transport::{find_plugin, Admission};
 use crate::validator::{StaticValidatorSetSource, ValidatorSet};
 
 /// How long a stopping node may take after its connections closed: the engine ends as soon as it
@@ -64,12 +67,9 @@ pub enum NodeRunError {
     /// The config, or a file it names, is wrong: the message names the field.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The process could not start its async runtime (out of threads or memory).
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
-    /// The process could not take over SIGTERM and ctrl-c.
-    #[error("cannot listen for SIGTERM and ctrl-c: {0}")]
-    Signal(std::io::Error),
+    /// The process cannot run a node at all.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
     /// The node did not start for a reason other than its config (boxed: a build error is large,
     /// and rare).
     #[error("the node did not start: {0}")]
@@ -99,13 +99,7 @@ pub fn run(args: &NodeArgs) -> Result<(), NodeRunError> {
     crate::logging::init_or(Some(&config.log));
     // After the logger: a torn last record is reported as a warning.
     let journal = config.open_journal()?;
-    // An ordinary runtime rather than `runtime::core_pinned`: pinned workers suit a machine given
-    // to one validator, and operators also run several on one machine, where pinned workers of
-    // different processes would fight over the same CPUs.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(NodeRunError::Runtime)?;
-    let result = runtime.block_on(serve(&config, key, set, journal));
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    result
+    run_service(SHUTDOWN_GRACE, serve(&config, key, set, journal))
 }
 
 /// Runs the node and its engine until a signal, printing each commit; closes the journal after the
@@ -116,7 +110,7 @@ async fn serve(
     set: ValidatorSet,
     (journal_file, resumed): (JournalFile, JournalState),
 ) -> Result<(), NodeRunError> {
-    let mut signal = ShutdownSignal::install().map_err(NodeRunError::Signal)?;
+    let mut signal = install_shutdown_signal()?;
     let set = Arc::new(set);
     let metrics_server = bind_metrics(config).await?;
     let (node, incoming) = start_node(config, key, &set).await?;
@@ -125,11 +119,8 @@ async fn serve(
     let journal = Journal::resumed(resumed, journal_file.clone());
     // Served right after the build, before any await, so the event tally misses nothing.
     let metrics = metrics_server.map(|server| server.serve(NodeMetrics::new(node.clone(), journal.clone())));
-    print_line(&output::started_line(node.id(), node.listen_addresses()));
-    print_line(&resumed_line.to_string());
-    if !config.relays.is_empty() {
-        tracing::warn!(relays = ?config.relays, "`relays` is not used yet: this node is reached only at its listen addresses");
-    }
+    output::print_line(&output::started_line(node.id(), node.listen_addresses()));
+    output::print_line(&resumed_line.to_string());
     if let Some(metrics) = &metrics {
         tracing::info!(address = %metrics.local_addr(), "serving metrics at /metrics");
     }
@@ -191,7 +182,7 @@ async fn run_engine(
     node.shutdown().await;
     let ended = finish(engine).await;
     print_commits(journal, printed);
-    print_line(&output::stopped_line(signal_name));
+    output::print_line(&output::stopped_line(signal_name));
     ended
 }
 
@@ -209,16 +200,32 @@ async fn start_node(
         .chain_id(config.chain_id)
         .validators(source)
         .config(config.preset.node_config().sized_for(set.len()));
-    let builder =
-        transport_schemes(config, set, me).into_iter().fold(builder, |b, scheme| b.registry_transport(&scheme));
-    let builder = config.listen.iter().cloned().fold(builder, |b, address| b.listen(address));
+    let relayed = config.relayed_listen();
+    warn_unlisted_relayed(config, set, me);
+    let builder = transport_schemes(config, set, me).into_iter().fold(builder, |b, scheme| {
+        if scheme == relay::SCHEME {
+            // Relays are known by address only (see the config docs): whoever answers there carries
+            // circuits that are authenticated end to end.
+            b.transport_with(|ctx| Ok(Arc::new(RelayTransport::new(ctx.clone()).admitting_relays(Admission::open()))))
+        } else {
+            b.registry_transport(&scheme)
+        }
+    });
+    let builder = config.listen.iter().chain(&relayed).cloned().fold(builder, |b, address| b.listen(address));
     builder.build().await.map_err(|error| match error {
-        BuildError::Listen { addr, source } => config.field_error("listen", listen_problem(addr, source)).into(),
+        BuildError::Listen { addr, source } if addr.scheme() == relay::SCHEME => {
+            let relay = RelayAddress::parse(&addr).map_or(addr, |parsed| parsed.relay);
+            config.field_error("relays", FieldProblem::RelayUnreachable { relay, reason: source.to_string() }).into()
+        }
+        BuildError::Listen { addr, source } => {
+            config.field_error("listen", FieldProblem::listen_failed(addr, source)).into()
+        }
         other => NodeRunError::Build(Box::new(other)),
     })
 }
 
-/// The linked schemes of the listen addresses and of the other validators' addresses. A peer listed
+/// The linked schemes of the listen addresses (`relay` for a node with relays) and of the other
+/// validators' addresses (a relay's own scheme is the relayed transport's business). A peer listed
 /// only at schemes this build lacks cannot be dialled, but may still dial in: worth a warning, not a
 /// refusal to start.
 fn transport_schemes(
@@ -227,6 +234,9 @@ fn transport_schemes(
     me: crate::identity::ValidatorId,
 ) -> BTreeSet<String> {
     let mut schemes: BTreeSet<String> = config.listen.iter().map(|a| a.scheme().to_owned()).collect();
+    if !config.relays.is_empty() {
+        schemes.insert(relay::SCHEME.to_owned());
+    }
     for validator in set.iter().filter(|v| v.id() != me) {
         for address in &validator.addresses {
             if find_plugin(address.scheme()).is_some() {
@@ -239,13 +249,15 @@ fn transport_schemes(
     schemes
 }
 
-/// The `listen` problem a failed listen is.
-fn listen_problem(address: PeerAddress, error: TransportError) -> FieldProblem {
-    match error {
-        TransportError::Io { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
-            FieldProblem::AddressInUse { address }
+/// Warns when this node's own validator-set entry misses one of its relayed addresses: the others
+/// dial only the addresses the set lists, so they would not reach it through that relay.
+fn warn_unlisted_relayed(config: &NodeFileConfig, set: &ValidatorSet, me: crate::identity::ValidatorId) {
+    let listed = set.get(&me).map(|v| v.addresses.as_slice()).unwrap_or_default();
+    for relay in &config.relays {
+        let address = cluster::relayed_address(relay, me);
+        if !listed.contains(&address) {
+            tracing::warn!(%address, set = %config.validator_set.display(), "this node's entry in the validator set does not list its address behind this relay: the others will not dial it there");
         }
-        other => FieldProblem::Listen { address, reason: other.to_string() },
     }
 }
 
@@ -290,7 +302,7 @@ fn print_commits(journal: &Journal, printed: Height) -> Height {
         new.iter().map(|c| CommitLine { height: c.height, round: c.round, block: c.block }).collect()
     };
     for commit in &commits {
-        print_line(&commit.to_string());
+        output::print_line(&commit.to_string());
     }
     commits.last().map_or(printed, |c| c.height)
 }
@@ -298,7 +310,7 @@ fn print_commits(journal: &Journal, printed: Height) -> Height {
 /// Prints what the liveness monitor concluded; returns whether more events can come.
 fn print_event(event: Result<NodeEvent, RecvError>) -> bool {
     match event {
-        Ok(NodeEvent::Liveness(event)) => print_line(&output::liveness_line(&event)),
+        Ok(NodeEvent::Liveness(event)) => output::print_line(&output::liveness_line(&event)),
         Ok(_) => {}
         // The node never waits for this reader: a slow stdout loses lines, and says so.
         Err(RecvError::Lagged(missed)) => {
@@ -307,11 +319,4 @@ fn print_event(event: Result<NodeEvent, RecvError>) -> bool {
         Err(RecvError::Closed) => return false,
     }
     true
-}
-
-/// Writes one line to stdout and flushes it, so a reader sees each event as it happens. A closed
-/// stdout is the reader's business: the validator keeps validating.
-fn print_line(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }

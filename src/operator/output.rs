@@ -1,5 +1,5 @@
-//! What `quorumnet node` prints on stdout: one line per event, a word then `key=value` pairs, stable
-//! for scripts and tests (logs go to stderr):
+//! What `quorumnet node` and `quorumnet relay` print on stdout: one line per event, a word then
+//! `key=value` pairs, stable for scripts and tests (logs go to stderr):
 //!
 //! ```text
 //! started validator=<64 hex> listen=tcp-noise://127.0.0.1:7000[,<more addresses>]
@@ -28,6 +28,9 @@
 //! clock-skew-cleared validator=<64 hex>
 //! ```
 //!
+//! A relay prints `started relay=<64 hex> listen=<addresses>` (the addresses NAT-bound validators
+//! list in `relays`), then only its `stopped` line.
+//!
 //! ```
 //! use quorumnet::message::{BlockHash, Height, Round};
 //! use quorumnet::operator::output::CommitLine;
@@ -38,6 +41,7 @@
 //! ```
 
 use std::fmt;
+use std::io::Write as _;
 
 use crate::identity::ValidatorId;
 use crate::message::{BlockHash, Height, Round};
@@ -125,8 +129,26 @@ impl ResumedLine {
 
 /// `started validator=… listen=…`: the node listens at `listen` (ports the system picked included).
 pub fn started_line(validator: ValidatorId, listen: &[PeerAddress]) -> String {
+    started("validator", validator, listen)
+}
+
+/// `started relay=… listen=…`: the relay with this identity serves at `listen`.
+///
+/// ```
+/// use quorumnet::identity::Keypair;
+/// use quorumnet::operator::output::relay_started_line;
+///
+/// let id = Keypair::from_seed(&[1; 32]).validator_id();
+/// let line = relay_started_line(id, &["tcp-noise://127.0.0.1:7100".parse().unwrap()]);
+/// assert_eq!(line, format!("started relay={id} listen=tcp-noise://127.0.0.1:7100"));
+/// ```
+pub fn relay_started_line(relay: ValidatorId, listen: &[PeerAddress]) -> String {
+    started("relay", relay, listen)
+}
+
+fn started(role: &str, id: ValidatorId, listen: &[PeerAddress]) -> String {
     let listen: Vec<&str> = listen.iter().map(PeerAddress::as_str).collect();
-    format!("started validator={validator} listen={}", listen.join(","))
+    format!("started {role}={id} listen={}", listen.join(","))
 }
 
 /// `stopped signal=…`: a signal asked the node to stop, and it has.
@@ -176,4 +198,11 @@ fn timeout_reason(reason: &ValidatorTimeout) -> &'static str {
         ValidatorTimeout::NoVotes { .. } => "no-votes",
         ValidatorTimeout::RoundTimeout { .. } => "round-timeout",
     }
+}
+
+/// Writes one line to stdout and flushes it, so a reader sees each event as it happens. A closed
+/// stdout is the reader's business: the process keeps serving.
+pub fn print_line(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }

@@ -1,10 +1,12 @@
-//! The timer presets a `node.toml` picks by name (`preset = "local"`), so an operator never tunes
-//! twenty numbers: each names a [`NodeConfig`] and an [`EngineConfig`] preset of the same name.
+//! The timer presets a `node.toml` or `relay.toml` picks by name (`preset = "local"`), so an operator
+//! never tunes twenty numbers: each names a [`NodeConfig`], an [`EngineConfig`] and a [`RelayConfig`]
+//! preset of the same name.
 
 use serde::Deserialize;
 
 use crate::devnet::EngineConfig;
 use crate::node::NodeConfig;
+use crate::relay::RelayConfig;
 
 /// A node's and its engine's timers.
 ///
@@ -41,6 +43,14 @@ impl Preset {
         match self {
             Preset::Recommended => EngineConfig::recommended(),
             Preset::Local => EngineConfig::local(),
+        }
+    }
+
+    /// A relay's limits, before a `relay.toml`'s `[limits]` change single ones.
+    pub fn relay_config(self) -> RelayConfig {
+        match self {
+            Preset::Recommended => RelayConfig::recommended(),
+            Preset::Local => RelayConfig::local(),
         }
     }
 }

@@ -356,3 +356,73 @@ pub fn node_command(config: &Path) -> Command {
     command.arg("node").arg("--config").arg(config);
     command
 }
+
+/// A valid `relay.toml`'s fields for the key file `key_file` and the set file `validators.toml`
+/// beside it, listening at `listen`, on the local preset with warnings-only logs: a relay's required
+/// fields are a node's.
+pub fn relay_fields(key_file: &str, listen: &str) -> Vec<(&'static str, String)> {
+    node_fields(key_file, listen)
+}
+
+/// Waits, until `deadline`, for child `index` to print a line starting with `prefix`, and returns
+/// the rest of it. Other children's lines are dropped: call it while they print nothing that matters.
+pub fn await_line(children: &Children, index: usize, prefix: &str, deadline: Instant) -> String {
+    loop {
+        match children.next_event(deadline) {
+            Some((i, Event::Line(line))) if i == index => {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.to_owned();
+                }
+            }
+            Some((i, Event::Closed)) if i == index => {
+                panic!("child {index} exited before printing `{prefix}…`\n{}", children.all_stderr())
+            }
+            Some(_) => {}
+            None => panic!("child {index} printed no `{prefix}…` line in time\n{}", children.all_stderr()),
+        }
+    }
+}
+
+/// Sends SIGTERM to the children `indices`, reads each one's lines to its exit (at most `within`),
+/// and asserts each printed `stopped signal=SIGTERM` and exited 0. The other children's lines are
+/// dropped.
+pub fn stop_with_sigterm(children: &mut Children, indices: &[usize], within: Duration) {
+    for index in indices {
+        children.signal(*index, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + within;
+    let (mut stopped, mut closed) = (vec![false; indices.len()], vec![false; indices.len()]);
+    while closed.iter().any(|c| !c) {
+        let Some((index, event)) = children.next_event(deadline) else {
+            panic!("still running {within:?} after SIGTERM: {indices:?} closed {closed:?}\n{}", children.all_stderr());
+        };
+        let Some(slot) = indices.iter().position(|i| *i == index) else { continue };
+        match event {
+            Event::Line(line) => stopped[slot] |= line == "stopped signal=SIGTERM",
+            Event::Closed => closed[slot] = true,
+        }
+    }
+    for (index, stopped) in indices.iter().zip(stopped) {
+        let status = children.wait(*index);
+        assert!(status.success(), "child {index} exited with {status} on SIGTERM\n{}", children.all_stderr());
+        assert!(stopped, "child {index} printed no `stopped signal=SIGTERM` line");
+    }
+}
+
+impl Children {
+    /// All child `index` wrote on stderr: call once it exited (its reader then ends at EOF).
+    pub fn final_stderr(&mut self, index: usize) -> String {
+        if let Some(reader) = self.stderr_readers[index].take() {
+            let _ = reader.join();
+        }
+        self.stderr(index)
+    }
+}
+
+/// `n` distinct free loopback TCP ports: all held until all are read, so none is handed out twice
+/// (as [`free_port`] called `n` times may).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> =
+        (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port")).collect();
+    held.iter().map(|l| l.local_addr().expect("its address").port()).collect()
+}

@@ -29,8 +29,8 @@ use super::config::RelayClientConfig;
 use crate::identity::ValidatorId;
 use crate::secure::{run_handshake, ChannelOptions, NoiseHandshake, NoiseKeys, Role, SecureConnection};
 use crate::transport::{
-    build_transport, AcceptQueue, Connection, Handshake, Inbound, Listener, PeerAddress, Transport, TransportContext,
-    TransportError,
+    build_transport, AcceptQueue, Admission, Connection, Handshake, Inbound, Listener, PeerAddress, Transport,
+    TransportContext, TransportError,
 };
 
 /// The address scheme.
@@ -125,6 +125,8 @@ struct TransportShared {
     config: RelayClientConfig,
     links: tokio::sync::Mutex<HashMap<PeerAddress, Arc<LinkShared>>>,
     forge: Option<PayloadForger>,
+    /// Who may answer at a relay's address; `None`: the node's own admission (`ctx.admission`).
+    relay_admission: Option<Admission>,
 }
 
 impl RelayTransport {
@@ -142,8 +144,28 @@ impl RelayTransport {
     /// The same transport with `config`.
     #[must_use]
     pub fn with_config(self, config: RelayClientConfig) -> Self {
-        let shared = &self.shared;
-        Self::build(shared.ctx.clone(), shared.inner.clone(), config)
+        self.rebuilt(|shared| shared.config = config)
+    }
+
+    /// The same transport, accepting the identities `admission` admits on its links to relays,
+    /// instead of the node's own admission handle (relays reached with the registry's transports,
+    /// as [`new`](Self::new) does; an [`over`](Self::over) transport has its own). For nodes that know a relay only by its address
+    /// (`relays = ["ws://…"]`): [`Admission::open`] accepts whichever key answers there. That lets
+    /// nobody in — these links are only dialled — and costs nothing in safety, since a relay is
+    /// untrusted anyway: every circuit runs the Noise channel end to end, authenticated by (and
+    /// admitted as) the validator at its other end. A wrong relay can only refuse service.
+    ///
+    /// ```
+    /// # fn demo(ctx: quorumnet_core::transport::TransportContext) {
+    /// use quorumnet_core::relay::RelayTransport;
+    /// use quorumnet_core::transport::Admission;
+    ///
+    /// let relayed = RelayTransport::new(ctx).admitting_relays(Admission::open());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn admitting_relays(self, admission: Admission) -> Self {
+        self.rebuilt(|shared| shared.relay_admission = Some(admission))
     }
 
     /// Makes this transport's dials present `forge`'s identity payload over the real circuit and Noise
@@ -151,16 +173,23 @@ impl RelayTransport {
     #[doc(hidden)]
     #[must_use]
     pub fn with_payload_forger_for_testing(self, forge: PayloadForger) -> Self {
-        let shared = &self.shared;
-        let mut rebuilt = Self::build(shared.ctx.clone(), shared.inner.clone(), shared.config.clone());
-        Arc::get_mut(&mut rebuilt.shared).expect("just built").forge = Some(forge);
-        rebuilt
+        self.rebuilt(|shared| shared.forge = Some(forge))
     }
 
     fn build(ctx: TransportContext, inner: Option<Arc<dyn Transport>>, config: RelayClientConfig) -> Self {
-        RelayTransport {
-            shared: Arc::new(TransportShared { ctx, inner, config, links: Default::default(), forge: None }),
-        }
+        let links = Default::default();
+        let shared = TransportShared { ctx, inner, config, links, forge: None, relay_admission: None };
+        RelayTransport { shared: Arc::new(shared) }
+    }
+
+    /// A fresh transport (no links yet) with this one's settings, changed by `change`.
+    fn rebuilt(self, change: impl FnOnce(&mut TransportShared)) -> Self {
+        let old = &self.shared;
+        let mut rebuilt = Self::build(old.ctx.clone(), old.inner.clone(), old.config.clone());
+        let shared = Arc::get_mut(&mut rebuilt.shared).expect("just built");
+        (shared.forge, shared.relay_admission) = (old.forge.clone(), old.relay_admission.clone());
+        change(shared);
+        rebuilt
     }
 
     /// A raw circuit to the validator at `addr`, with no handshake. **Tests only**: lets a test send
@@ -201,7 +230,12 @@ impl TransportShared {
         }
         let inner = match &self.inner {
             Some(inner) => inner.clone(),
-            None => build_transport(relay, &self.ctx)?,
+            None => match &self.relay_admission {
+                Some(admission) => {
+                    build_transport(relay, &TransportContext { admission: admission.clone(), ..self.ctx.clone() })?
+                }
+                None => build_transport(relay, &self.ctx)?,
+            },
         };
         let limit = self.ctx.config.dial_timeout + self.ctx.config.handshake_timeout;
         let conn = tokio::time::timeout(limit, inner.dial(relay, None))

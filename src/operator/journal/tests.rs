@@ -2,7 +2,7 @@ use std::io::Write as _;
 
 use super::*;
 use crate::message::BlockHash;
-use crate::operator::NodeFileConfig;
+use crate::operator::{ConfigFormat as _, NodeFileConfig};
 
 fn commit(height: u64, block: u8) -> Committed {
     let (at, latency) = (Duration::from_secs(3), Duration::from_millis(20));
