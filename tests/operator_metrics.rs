@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use operator_support::{
     config_text, free_port, http_get, keygen, metric_sum, node_fields, quorumnet, run_bounded, set_entry,
-    signal_all_and_wait, toml_string, Children, Event,
+    stop_with_sigterm, toml_string, Children, Event,
 };
 
 const VALIDATORS: usize = 4;
@@ -105,12 +105,9 @@ fn four_nodes_report_height_ten_three_peers_and_traffic_through_their_metrics() 
         }
     }
 
-    for (index, (status, last_line)) in
-        signal_all_and_wait(&mut children, libc::SIGTERM, EXIT_WITHIN).into_iter().enumerate()
-    {
-        assert!(status.success(), "node {index} exited with {status} on SIGTERM\n{}", children.all_stderr());
-        assert_eq!(last_line.as_deref(), Some("stopped signal=SIGTERM"), "node {index}'s last line");
-        let after = http_get(metrics[index], "/metrics");
+    stop_with_sigterm(&mut children, &(0..VALIDATORS).collect::<Vec<_>>(), EXIT_WITHIN);
+    for (index, metrics) in metrics.iter().enumerate() {
+        let after = http_get(*metrics, "/metrics");
         assert!(after.is_err(), "node {index}'s metrics still served after it exited: {after:?}");
     }
 }

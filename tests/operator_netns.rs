@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use operator_support::{config_text, keygen, node_fields, set_entry, Children, Event};
+use operator_support::{config_text, keygen, node_fields, set_entry, stop_with_sigterm, Children, Event};
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
 
@@ -94,22 +94,7 @@ fn a_host_cut_off_by_nftables_is_reported_timed_out_and_catches_up_after_the_rul
         children.all_stderr()
     );
 
-    for i in 0..HOSTS {
-        children.signal(i, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + EXIT_WITHIN;
-    let mut open = HOSTS;
-    while open > 0 {
-        match children.next_event(deadline) {
-            Some((i, Event::Closed)) => {
-                open -= 1;
-                let status = children.wait(i);
-                assert!(status.success(), "node {i} exited with {status} on SIGTERM\n{}", children.stderr(i));
-            }
-            Some(_) => {}
-            None => panic!("{open} nodes still running {EXIT_WITHIN:?} after SIGTERM\n{}", children.all_stderr()),
-        }
-    }
+    stop_with_sigterm(&mut children, &(0..HOSTS).collect::<Vec<_>>(), EXIT_WITHIN);
 }
 
 /// What each host printed: its commits, and the validators it reported timed out.

@@ -7,7 +7,9 @@ mod operator_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use operator_support::{config_text, keygen, loopback_network, node_command, node_fields, set_entry, Children, Event};
+use operator_support::{
+    config_text, keygen, loopback_network, node_command, node_fields, set_entry, stop_with_sigterm, Children, Event,
+};
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
 
@@ -54,27 +56,7 @@ fn four_node_processes_commit_ten_heights_over_tcp_noise_and_exit_0_on_sigterm()
         assert!(blocks.iter().all(|b| b.is_some() && *b == blocks[0]), "height {height}: {blocks:?}");
     }
 
-    for index in 0..VALIDATORS {
-        children.signal(index, libc::SIGTERM);
-    }
-    // Each node's stdout closes as it exits, after its last line: read every line up to then.
-    let deadline = Instant::now() + EXIT_WITHIN;
-    let mut stopped = [false; VALIDATORS];
-    let mut closed = [false; VALIDATORS];
-    while closed.iter().any(|c| !c) {
-        let Some((index, event)) = children.next_event(deadline) else {
-            panic!("nodes still running {EXIT_WITHIN:?} after SIGTERM: closed {closed:?}\n{}", children.all_stderr());
-        };
-        match event {
-            Event::Line(line) => stopped[index] |= line == "stopped signal=SIGTERM",
-            Event::Closed => closed[index] = true,
-        }
-    }
-    for (index, stopped) in stopped.into_iter().enumerate() {
-        let status = children.wait(index);
-        assert!(status.success(), "node {index} exited with {status} on SIGTERM\n{}", children.all_stderr());
-        assert!(stopped, "node {index} printed no `stopped signal=SIGTERM` line");
-    }
+    stop_with_sigterm(&mut children, &(0..VALIDATORS).collect::<Vec<_>>(), EXIT_WITHIN);
 }
 
 #[test]

@@ -6,12 +6,13 @@
 mod operator_support;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use operator_support::{
-    await_line, config_text, free_port, free_ports, keygen, node_fields, quorumnet, relay_fields, run_bounded,
-    set_entry, stop_with_sigterm, toml_string, Children, Event, Key,
+    await_line, config_text, free_port, free_ports, http_get, keygen, metric_sum, node_fields, quorumnet, relay_fields,
+    run_bounded, set_entry, stop_with_sigterm, toml_string, Children, Event, Key,
 };
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
@@ -65,10 +66,9 @@ fn a_nat_bound_node_without_a_listener_commits_five_heights_through_a_relay_proc
     std::fs::write(dir.path().join("nat-validators.toml"), set(false)).unwrap();
 
     let mut children = Children::default();
-    // Logs at info: the relay reports what it holds as it stops.
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let mut fields = relay_fields("relay.key", &relay_address);
-    fields.retain(|(name, _)| *name != "log");
-    fields.push(("log", toml_string("info")));
+    fields.push(("metrics", toml_string(metrics.to_string())));
     let relay = children.spawn(command("relay", &write_config(dir.path(), "relay.toml", &fields)));
     let started = await_line(&children, relay, "started relay=", Instant::now() + START_WITHIN);
     assert_eq!(started, format!("{} listen={relay_address}", relay_key.id));
@@ -118,19 +118,14 @@ fn a_nat_bound_node_without_a_listener_commits_five_heights_through_a_relay_proc
         assert!(blocks.iter().all(|b| b.is_some() && *b == blocks[0]), "height {height}: {blocks:?}");
     }
 
-    // The relay first, while the nodes run: it held the NAT-bound node's reservation and carried
-    // the circuits of the direct nodes that dialed it there.
+    // The relay's metrics, while the nodes run: it holds the NAT-bound node's reservation and
+    // carries the circuits of the direct nodes that dialed it there.
+    let text = http_get(metrics, "/metrics").expect("the relay serves its metrics");
+    let value = |name: &str| metric_sum(&text, name).unwrap_or_else(|| panic!("no `{name}` in:\n{text}"));
+    assert_eq!(value("quorumnet_relay_reservations"), 1.0, "{text}");
+    assert!(value("quorumnet_relay_circuits") >= 1.0, "no circuit open through the relay:\n{text}");
+    assert!(value("quorumnet_relay_forwarded_bytes_total") > 0.0, "nothing crossed the relay:\n{text}");
     stop_with_sigterm(&mut children, &[relay], EXIT_WITHIN);
-    let relay_log = children.final_stderr(relay);
-    let held = |name: &str| -> u64 {
-        let at = relay_log
-            .find(&format!("{name}: "))
-            .unwrap_or_else(|| panic!("no `{name}` in the relay's log: {relay_log}"));
-        let digits: String = relay_log[at + name.len() + 2..].chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().unwrap()
-    };
-    assert_eq!(held("reservations"), 1, "{relay_log}");
-    assert!(held("circuits") >= 1 && held("bytes_forwarded") > 0, "nothing crossed the relay: {relay_log}");
     stop_with_sigterm(&mut children, &nodes, EXIT_WITHIN);
 }
 
@@ -189,6 +184,15 @@ fn relay_on_an_address_already_in_use_names_listen_and_the_address() {
     let address = format!("tcp-noise://{}", taken.local_addr().unwrap());
     let stderr =
         assert_refused("relay", &setup.config_with("listen", format!("[{}]", toml_string(&address))), "`listen`");
+    assert!(stderr.contains("already in use") && stderr.contains(&address), "{stderr}");
+}
+
+#[test]
+fn relay_with_its_metrics_address_in_use_names_metrics() {
+    let setup = RelaySetup::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let stderr = assert_refused("relay", &setup.config_with("metrics", toml_string(&address)), "`metrics`");
     assert!(stderr.contains("already in use") && stderr.contains(&address), "{stderr}");
 }
 

@@ -22,8 +22,8 @@
 //!   exits 0.
 //! - What the node commits is printed on stdout, one [line per height](output), as it commits.
 //! - With `metrics` set, the address is bound before the node starts (a busy port is a config error
-//!   naming `metrics`) and Prometheus metrics are served there until the node has shut down
-//!   ([`metrics`]).
+//!   naming `metrics`) and Prometheus metrics are served there until the node (or relay) has shut
+//!   down ([`metrics`]).
 //! - The engine's [journal] is on disk: every round the validator signs in is synced before the
 //!   signed message is sent, so a validator killed at any point (SIGKILL included) and restarted
 //!   resumes at its chain's tip, in the round after the last it signed in, honouring its lock, and
@@ -32,7 +32,6 @@
 //! # Non-guarantees (yet)
 //! - The journal keeps every committed height, in the file (some 90 bytes each, plus some 30 per
 //!   signed round) and in memory for the process's life; nothing prunes it yet.
-//! - `quorumnet relay` parses and validates `metrics`, but serves no metrics yet.
 //! - The validator set is the file's, fixed for the process's life.
 //!
 //! # Pieces

@@ -33,8 +33,8 @@ use super::config::NodeFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
 use super::config_fields::ConfigFormat as _;
 use super::journal::JournalFile;
+use super::metrics::configured;
 use super::metrics::node_metrics::NodeMetrics;
-use super::metrics::server::MetricsServer;
 use super::output::{self, CommitLine, ResumedLine};
 use super::process::{install_shutdown_signal, run_service, ProcessError};
 use super::shutdown::ShutdownSignal;
@@ -112,7 +112,7 @@ async fn serve(
 ) -> Result<(), NodeRunError> {
     let mut signal = install_shutdown_signal()?;
     let set = Arc::new(set);
-    let metrics_server = bind_metrics(config).await?;
+    let metrics_server = configured::bind(config, config.metrics).await?;
     let (node, incoming) = start_node(config, key, &set).await?;
     let journal_file = Arc::new(journal_file);
     let resumed_line = ResumedLine { height: Height(resumed.chain.len() as u64), last_signed: resumed.last_signed };
@@ -131,22 +131,6 @@ async fn serve(
         metrics.stop().await;
     }
     result
-}
-
-/// Binds the config's `metrics` address, if set.
-async fn bind_metrics(config: &NodeFileConfig) -> Result<Option<MetricsServer>, NodeRunError> {
-    let Some(address) = config.metrics else { return Ok(None) };
-    match MetricsServer::bind(address).await {
-        Ok(server) => Ok(Some(server)),
-        Err(error) => {
-            let problem = if error.kind() == std::io::ErrorKind::AddrInUse {
-                FieldProblem::MetricsInUse { address }
-            } else {
-                FieldProblem::MetricsBind { address, reason: error.to_string() }
-            };
-            Err(config.field_error("metrics", problem).into())
-        }
-    }
 }
 
 /// Runs the engine on `node` until a signal (then shuts the node down) or until it ends by itself,

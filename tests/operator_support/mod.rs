@@ -213,37 +213,8 @@ pub fn run_bounded(command: Command, within: Duration) -> (ExitStatus, String, S
         }
     };
     // The stderr reader ends at EOF, which the exit brought: all of stderr is then in.
-    if let Some(reader) = children.stderr_readers[index].take() {
-        let _ = reader.join();
-    }
-    (status, stdout, children.stderr(index))
-}
-
-/// Sends `signal` to every child, then reads each one's stdout to its close (it exits), at most
-/// `within` for all; returns each child's exit status and the last line it printed.
-pub fn signal_all_and_wait(
-    children: &mut Children,
-    signal: libc::c_int,
-    within: Duration,
-) -> Vec<(ExitStatus, Option<String>)> {
-    let count = children.children.len();
-    for index in 0..count {
-        children.signal(index, signal);
-    }
-    let deadline = Instant::now() + within;
-    let mut last: Vec<Option<String>> = vec![None; count];
-    let mut closed = vec![false; count];
-    while closed.iter().any(|c| !c) {
-        match children.next_event(deadline) {
-            Some((index, Event::Line(line))) => last[index] = Some(line),
-            Some((index, Event::Closed)) => closed[index] = true,
-            None => panic!(
-                "children still running {within:?} after signal {signal}: closed {closed:?}\n{}",
-                children.all_stderr()
-            ),
-        }
-    }
-    last.into_iter().enumerate().map(|(index, line)| (children.wait(index), line)).collect()
+    let stderr = children.final_stderr(index);
+    (status, stdout, stderr)
 }
 
 /// `GET path` over HTTP/1.1 from `address`, with connect, read and write timeouts; the whole

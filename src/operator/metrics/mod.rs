@@ -1,5 +1,6 @@
-//! Prometheus metrics over HTTP: a reusable endpoint ([`server`]) and what `quorumnet node`
-//! exposes through it ([`node_metrics`]).
+//! Prometheus metrics over HTTP: a reusable endpoint ([`server`]), bound from a config's `metrics`
+//! field ([`configured`]), and what `quorumnet node` ([`node_metrics`]) and `quorumnet relay`
+//! ([`relay_metrics`]) expose through it.
 //!
 //! With `metrics = "127.0.0.1:9100"` in its `node.toml`, a node serves `GET /metrics` there in the
 //! OpenMetrics text format, every figure read afresh at each scrape:
@@ -16,9 +17,12 @@
 //! - [`node_metrics`]: a node's families; [`node_snapshot`]: what one scrape reads from the node and
 //!   its engine's journal; [`node_events`]: the tally of events (bans, partitions…) between scrapes.
 
+pub mod configured;
+mod families;
 pub mod node_events;
 pub mod node_metrics;
 pub mod node_snapshot;
+pub mod relay_metrics;
 pub mod request;
 pub mod response;
 pub mod server;

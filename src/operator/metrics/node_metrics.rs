@@ -15,11 +15,10 @@
 use std::fmt;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::MetricType;
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Registry;
+
+use super::families::{Described, Families};
 
 use super::node_events::{EventCounts, EventTally};
 use super::node_snapshot::{ChainReading, NetworkReading, NodeSnapshot};
@@ -271,9 +270,6 @@ fn encode_events(families: &mut Families<'_>, events: &EventCounts) -> fmt::Resu
     )
 }
 
-/// A family's name and help with what its value comes from.
-type Described<T> = (&'static str, &'static str, T);
-
 /// One counter of an envelope kind.
 type KindField = fn(&KindCounters) -> u64;
 
@@ -292,61 +288,6 @@ fn timeout_reason(reason: &ValidatorTimeout) -> &'static str {
         ValidatorTimeout::ConnectionLost => "connection_lost",
         ValidatorTimeout::NoVotes { .. } => "no_votes",
         ValidatorTimeout::RoundTimeout { .. } => "round_timeout",
-    }
-}
-
-/// Writes metric families, each a descriptor (name, help, type) and its series.
-struct Families<'a>(DescriptorEncoder<'a>);
-
-impl Families<'_> {
-    /// A counter without labels (the encoder adds `_total`).
-    fn counter(&mut self, name: &str, help: &str, value: u64) -> fmt::Result {
-        self.single(name, help, ConstCounter::new(value))
-    }
-
-    /// A gauge without labels.
-    fn gauge<V: EncodeGaugeValue>(&mut self, name: &str, help: &str, value: V) -> fmt::Result {
-        self.single(name, help, ConstGauge::new(value))
-    }
-
-    /// A counter with one series per label set.
-    fn counters<L: EncodeLabelSet>(
-        &mut self,
-        name: &str,
-        help: &str,
-        series: impl IntoIterator<Item = (L, u64)>,
-    ) -> fmt::Result {
-        let series = series.into_iter().map(|(labels, value)| (labels, ConstCounter::new(value)));
-        self.family(name, help, MetricType::Counter, series)
-    }
-
-    /// A gauge with one series per label set.
-    fn gauges<L: EncodeLabelSet, V: EncodeGaugeValue>(
-        &mut self,
-        name: &str,
-        help: &str,
-        series: impl IntoIterator<Item = (L, V)>,
-    ) -> fmt::Result {
-        let series = series.into_iter().map(|(labels, value)| (labels, ConstGauge::new(value)));
-        self.family(name, help, MetricType::Gauge, series)
-    }
-
-    fn single(&mut self, name: &str, help: &str, metric: impl EncodeMetric) -> fmt::Result {
-        metric.encode(self.0.encode_descriptor(name, help, None, metric.metric_type())?)
-    }
-
-    fn family<L: EncodeLabelSet, M: EncodeMetric>(
-        &mut self,
-        name: &str,
-        help: &str,
-        metric_type: MetricType,
-        series: impl Iterator<Item = (L, M)>,
-    ) -> fmt::Result {
-        let mut family = self.0.encode_descriptor(name, help, None, metric_type)?;
-        for (labels, metric) in series {
-            metric.encode(family.encode_family(&labels)?)?;
-        }
-        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@
 //! listen = ["tcp-noise://0.0.0.0:7100"]  # any linked transport's scheme but `relay`
 //! log = "info"                           # tracing filter; RUST_LOG overrides it (default "info")
 //! preset = "recommended"                 # "local": 5-minute reservations, local transport timers
-//! metrics = "127.0.0.1:9101"             # parsed and checked; not served yet (default none)
+//! metrics = "127.0.0.1:9101"             # Prometheus endpoint, GET /metrics (default none)
 //!
 //! [limits]                               # each optional, defaulting to the preset's RelayConfig
 //! reservation_lifetime_secs = 3600       # clients renew at half of it

@@ -35,6 +35,8 @@ use clap::Args;
 pub use self::config::RelayFileConfig;
 use super::config_error::{ConfigError, FieldProblem};
 use super::config_fields::ConfigFormat as _;
+use super::metrics::configured;
+use super::metrics::relay_metrics::RelayMetrics;
 use super::output;
 use super::process::{install_shutdown_signal, run_service, ProcessError};
 use crate::identity::Keypair;
@@ -84,13 +86,20 @@ pub fn run(args: &RelayArgs) -> Result<(), RelayRunError> {
 async fn serve(config: &RelayFileConfig, key: Arc<Keypair>, set: &ValidatorSet) -> Result<(), RelayRunError> {
     let mut signal = install_shutdown_signal()?;
     let id = key.validator_id();
+    let metrics = configured::bind(config, config.metrics).await?;
     let relays: stats::Relays = Arc::new(listen(config, key, set).await?);
     let addresses: Vec<PeerAddress> = relays.iter().map(RelayServer::local_addr).collect();
+    let metrics = metrics.map(|server| server.serve(RelayMetrics::new(&relays)));
     output::print_line(&output::relay_started_line(id, &addresses));
-    stats::expose(&relays, config.metrics);
+    if let Some(metrics) = &metrics {
+        tracing::info!(address = %metrics.local_addr(), "serving metrics at /metrics");
+    }
     let signal_name = signal.wait().await;
     tracing::info!(signal = signal_name, stats = ?stats::current(&relays), "shutting down");
     drop(relays);
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
     output::print_line(&output::stopped_line(signal_name));
     Ok(())
 }

@@ -1,8 +1,7 @@
-//! The one place a running relay's [`RelayStats`] leave the process. `quorumnet relay` hands every
-//! listener's relay to [`expose`] once, at start; the metrics endpoint (`metrics` in `relay.toml`)
-//! belongs here, reading [`sum`] of the relays' [`RelayServer::stats`] on each scrape.
+//! A running relay process's [`RelayStats`]: the [`sum`] over its listeners' relays, which its log
+//! line at shutdown and its metrics endpoint
+//! ([`relay_metrics`](crate::operator::metrics::relay_metrics)) read.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::relay::{RelayServer, RelayStats};
@@ -31,13 +30,4 @@ pub fn sum(stats: impl IntoIterator<Item = RelayStats>) -> RelayStats {
 /// The process's current stats.
 pub fn current(relays: &Relays) -> RelayStats {
     sum(relays.iter().map(RelayServer::stats))
-}
-
-/// Serves `relays`' stats at `metrics`. Not yet: only warns that the address is not served. A server
-/// started here must hold the relays weakly ([`Arc::downgrade`]), so that stopping the process still
-/// drops them and ends every link.
-pub fn expose(relays: &Relays, metrics: Option<SocketAddr>) {
-    if let Some(metrics) = metrics {
-        tracing::warn!(%metrics, relays = relays.len(), "`metrics` is not served yet");
-    }
 }
