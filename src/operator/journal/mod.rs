@@ -58,6 +58,9 @@ struct Writer {
     file: File,
     /// A write failed, or [`JournalFile::close`] ran: nothing more is appended.
     stopped: Option<&'static str>,
+    /// The last signed round appended and synced: a proposal and the votes of one round each ask
+    /// for it, and only the first costs a sync.
+    signed: Option<(Height, Round)>,
 }
 
 impl JournalFile {
@@ -85,7 +88,13 @@ impl JournalFile {
         }
         file.sync_all().map_err(io)?;
         tracing::info!(journal = %path.display(), tip = state.chain.len(), last_signed = ?state.last_signed, "journal opened");
-        Ok((JournalFile { path: path.to_owned(), writer: Mutex::new(Writer { file, stopped: None }) }, state))
+        Ok((
+            JournalFile {
+                path: path.to_owned(),
+                writer: Mutex::new(Writer { file, stopped: None, signed: state.last_signed }),
+            },
+            state,
+        ))
     }
 
     /// Reads the journal at `path` without locking or repairing it (to inspect a stopped node's).
@@ -142,7 +151,15 @@ impl JournalFile {
 
 impl JournalStore for JournalFile {
     fn signed(&self, height: Height, round: Round) -> std::io::Result<()> {
-        self.append(&Record::Signed { height, round }, true)
+        {
+            let writer = self.writer();
+            if writer.stopped.is_none() && writer.signed == Some((height, round)) {
+                return Ok(());
+            }
+        }
+        self.append(&Record::Signed { height, round }, true)?;
+        self.writer().signed = Some((height, round));
+        Ok(())
     }
 
     fn locked(&self, height: Height, lock: Locked) -> std::io::Result<()> {

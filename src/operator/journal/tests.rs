@@ -131,3 +131,19 @@ fn a_closed_journal_refuses_records() {
     file.close().unwrap();
     assert!(file.signed(Height(1), Round(0)).is_err());
 }
+
+#[test]
+fn a_round_signed_again_costs_no_record_and_a_closed_journal_still_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.journal");
+    let (file, _) = JournalFile::open(&path).unwrap();
+    file.signed(Height(1), Round(0)).unwrap();
+    let once = std::fs::metadata(&path).unwrap().len();
+    // The proposal and both votes of a round each record it.
+    file.signed(Height(1), Round(0)).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), once, "the same round appended twice");
+    file.signed(Height(1), Round(1)).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > once, "the next round not appended");
+    file.close().unwrap();
+    assert!(file.signed(Height(1), Round(1)).is_err(), "a closed journal confirmed a round");
+}

@@ -41,9 +41,13 @@ impl ChainReading {
         let state = journal.lock();
         let (height, round) = state.position;
         let recent = &state.chain[state.chain.len().saturating_sub(FINALITY_WINDOW)..];
-        // Heights adopted while catching up have no finality of their own to show.
-        let mut latencies: Vec<f64> =
-            recent.iter().filter(|c| c.path == CommitPath::Decided).map(|c| c.latency.as_secs_f64()).collect();
+        // Heights adopted while catching up have no finality of their own to show, and those read
+        // back from the journal on disk carry none (zero): the process that decided them timed them.
+        let mut latencies: Vec<f64> = recent
+            .iter()
+            .filter(|c| c.path == CommitPath::Decided && !c.latency.is_zero())
+            .map(|c| c.latency.as_secs_f64())
+            .collect();
         latencies.sort_by(f64::total_cmp);
         let quantile = |q: f64| {
             let last = latencies.len().checked_sub(1)?;
