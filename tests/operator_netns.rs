@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use operator_support::{config_text, keygen, node_fields, set_entry, stop_with_sigterm, Children, Event};
+use operator_support::{network, stop_with_sigterm, Children, Event};
 use quorumnet::message::{BlockHash, Height};
 use quorumnet::operator::output::CommitLine;
 
@@ -51,16 +51,12 @@ fn a_host_cut_off_by_nftables_is_reported_timed_out_and_catches_up_after_the_rul
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<_> = (0..HOSTS).map(|i| keygen(dir.path(), &format!("v{i}.key"))).collect();
-    let address = |i: usize| format!("tcp-noise://{}:7000", Lab::address(i));
-    let set: String = keys.iter().enumerate().map(|(i, key)| set_entry(key, 1, &[address(i)])).collect();
-    std::fs::write(dir.path().join("validators.toml"), set).unwrap();
+    let addresses: Vec<String> = (0..HOSTS).map(|i| format!("tcp-noise://{}:7000", Lab::address(i))).collect();
+    let (keys, configs) = network(dir.path(), &addresses);
 
     let mut children = Children::default();
-    for i in 0..HOSTS {
-        let config = dir.path().join(format!("v{i}.toml"));
-        std::fs::write(&config, config_text(&node_fields(&format!("v{i}.key"), &address(i)))).unwrap();
-        children.spawn(lab.node_command(i, &config));
+    for (i, config) in configs.iter().enumerate() {
+        children.spawn(lab.node_command(i, config));
     }
     let mut hosts = Progress::default();
 

@@ -305,20 +305,26 @@ impl Printed {
     }
 }
 
-/// `validators` validators of power 1 over tcp-noise on loopback, in `dir`: keys from `keygen`
-/// (`v<i>.key`), one set file (`validators.toml`) listing each at a free port, and a config each
-/// (`v<i>.toml`, from [`node_fields`]). Returns the configs, in validator order.
+/// `validators` validators of power 1 over tcp-noise on loopback, in `dir`, each at a free port: see
+/// [`network`]. Returns the configs, in validator order.
 pub fn loopback_network(dir: &Path, validators: usize) -> Vec<PathBuf> {
-    let keys: Vec<_> = (0..validators).map(|i| keygen(dir, &format!("v{i}.key"))).collect();
     let addresses: Vec<String> = (0..validators).map(|_| format!("tcp-noise://127.0.0.1:{}", free_port())).collect();
+    network(dir, &addresses).1
+}
+
+/// One validator of power 1 per address, in `dir`: keys from `keygen` (`v<i>.key`), one set file
+/// (`validators.toml`) listing each at its address, and a config each listening there (`v<i>.toml`,
+/// from [`node_fields`]). Returns the keys and the configs, in validator order.
+pub fn network(dir: &Path, addresses: &[String]) -> (Vec<Key>, Vec<PathBuf>) {
+    let keys: Vec<_> = (0..addresses.len()).map(|i| keygen(dir, &format!("v{i}.key"))).collect();
     let set: String =
-        keys.iter().zip(&addresses).map(|(key, address)| set_entry(key, 1, std::slice::from_ref(address))).collect();
+        keys.iter().zip(addresses).map(|(key, address)| set_entry(key, 1, std::slice::from_ref(address))).collect();
     std::fs::write(dir.join("validators.toml"), set).expect("write the set file");
-    let configs: Vec<PathBuf> = (0..validators).map(|i| dir.join(format!("v{i}.toml"))).collect();
-    for (i, (config, address)) in configs.iter().zip(&addresses).enumerate() {
+    let configs: Vec<PathBuf> = (0..addresses.len()).map(|i| dir.join(format!("v{i}.toml"))).collect();
+    for (i, (config, address)) in configs.iter().zip(addresses).enumerate() {
         std::fs::write(config, config_text(&node_fields(&format!("v{i}.key"), address))).expect("write a config");
     }
-    configs
+    (keys, configs)
 }
 
 /// `quorumnet node --config <config>`.
