@@ -10,13 +10,14 @@ use quorumnet::devnet::engine::{Action, Engine, EngineConfig};
 use quorumnet::devnet::journal::{CommitPath, Journal};
 use quorumnet::devnet::proposer::proposer;
 use quorumnet::devnet::timeouts::{NetworkTimeouts, TimeoutConfig};
+use quorumnet::devnet::validator_schedule::ValidatorSchedule;
 use quorumnet::identity::{Keypair, ValidatorId};
 use quorumnet::message::{
     BlockHash, Commit, ConsensusMessage, Envelope, EquivocationEvidence, Height, Proposal, Round, Vote,
 };
 use quorumnet::node::liveness::ValidatorTimeout;
 use quorumnet::node::{Clock, VirtualClock};
-use quorumnet::validator::ValidatorSet;
+use quorumnet::validator::{ValidatorInfo, ValidatorSet};
 
 struct Fixture {
     keys: Vec<Arc<Keypair>>,
@@ -52,7 +53,7 @@ impl Fixture {
         let me = (0..4).find(|i| self.id(*i) != proposer).unwrap();
         let engine = Engine::new(
             self.id(me),
-            self.set.clone(),
+            Arc::new(ValidatorSchedule::fixed(self.set.clone())),
             EngineConfig::local(),
             self.journal.clone(),
             self.clock.clone(),
@@ -259,4 +260,45 @@ async fn a_proven_equivocator_s_votes_stop_counting_and_its_proof_is_journaled()
     assert_eq!(f.journal.lock().evidence, vec![evidence.clone()]);
     engine.on_evidence(&evidence);
     assert_eq!(f.journal.lock().evidence.len(), 1, "one proof per validator");
+}
+
+/// With the set changing at height 2, height 1 is decided by the genesis set's votes only and height 2
+/// by the new set's; at a height whose set does not hold it, an engine signs nothing and still follows.
+#[tokio::test(start_paused = true)]
+async fn each_height_is_decided_by_the_validator_set_in_force_at_it() {
+    let keys = cluster::keys(5);
+    let id = |i: usize| keys[i].validator_id();
+    let set_of = |of: &[usize]| {
+        ValidatorSet::new(of.iter().map(|&i| ValidatorInfo::new(keys[i].public_key().clone(), 1))).unwrap()
+    };
+    let schedule = ValidatorSchedule::new(set_of(&[0, 1, 2, 3]), vec![(Height(2), set_of(&[1, 2, 3, 4]))]).unwrap();
+    let (clock, journal): (Arc<dyn Clock>, _) = (VirtualClock::shared(cluster::WALL_BASE_MICROS), Journal::default());
+    // Validator 0 decides height 1 and leaves at height 2.
+    let mut engine =
+        Engine::new(id(0), Arc::new(schedule), EngineConfig::local(), journal.clone(), clock.clone(), clock.now());
+    engine.start();
+    let precommit = |height: u64, from: usize, block: BlockHash| {
+        let vote = Vote { height: Height(height), round: Round(0), validator: id(from), block_hash: Some(block) };
+        ConsensusMessage::PreCommit(vote)
+    };
+    let first = BlockHash([1; 32]);
+    for from in [4, 1, 2] {
+        engine.on_message(&precommit(1, from, first), id(from));
+    }
+    assert!(journal.lock().chain.is_empty(), "validator 4 joins at height 2: its height-1 vote does not count");
+    engine.on_message(&precommit(1, 3, first), id(3));
+    assert_eq!(journal.lock().chain.len(), 1, "three of the genesis four decide height 1");
+
+    let mut signed = Vec::new();
+    for _ in 0..4 {
+        let actions = run_deadline(&mut engine).await;
+        signed.extend(broadcasts(&actions).into_iter().cloned());
+    }
+    assert!(signed.is_empty(), "validator 0 is out of height 2's set and signs nothing there: {signed:?}");
+    let second = BlockHash([2; 32]);
+    for from in [1, 2, 4] {
+        engine.on_message(&precommit(2, from, second), id(from));
+    }
+    let chain = journal.snapshot().chain;
+    assert_eq!((chain.len(), chain[1].block), (2, second), "the new set's three of four decide height 2");
 }

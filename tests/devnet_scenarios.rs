@@ -123,10 +123,8 @@ fn each_preset_runs_with_its_defaults_and_explicit_options_override_them() {
 
 #[test]
 fn presets_not_built_yet_are_named_and_refused() {
-    for preset in ["partition-heal", "churn"] {
-        let stderr = refused(&["--preset", preset]);
-        assert!(stderr.contains("--preset") && stderr.contains("not available yet"), "{preset}: {stderr}");
-    }
+    let stderr = refused(&["--preset", "partition-heal"]);
+    assert!(stderr.contains("--preset") && stderr.contains("not available yet"), "{stderr}");
     assert!(refused(&["--preset", "moon"]).contains("unknown preset"));
 }
 
@@ -185,4 +183,36 @@ async fn the_report_lists_the_partition_and_heal_each_validator_signalled() {
         assert!(seen.contains(&"partitioned") && seen.contains(&"healed"), "validator {validator}: {seen:?}");
     }
     devnet.shutdown().await;
+}
+
+#[test]
+fn the_churn_preset_changes_the_set_twice_and_the_last_set_commits_every_height() {
+    let report = run(&["--preset", "churn", "--heights", "16"]).report;
+    assert_eq!(report["agreement"], true);
+    assert!(u64_of(&report["heights_committed"]) >= 16, "{}", report["heights_committed"]);
+    let changes: Vec<(u64, Value, Value)> = report["churn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (u64_of(&c["height"]), c["left"].clone(), c["joined"].clone()))
+        .collect();
+    let json = |v: &[u64]| serde_json::json!(v);
+    assert_eq!(changes, [(6, json(&[0, 1]), json(&[5, 6])), (12, json(&[2]), json(&[0]))]);
+    let running: Vec<bool> =
+        report["per_validator"].as_array().unwrap().iter().map(|v| v["running"].as_bool().unwrap()).collect();
+    assert_eq!(running, [true, false, false, true, true, true, true], "leavers stopped, joiners running");
+}
+
+#[test]
+fn bad_churn_values_exit_non_zero_naming_the_option() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--churn", "6:0"], "`-` (leaves) or `+` (joins)"),
+        (&["--churn", "5:-9"], "raise --validators"),
+        (&["--churn", "5:-0", "--transport", "tcp-noise"], "--transport memory"),
+        (&["--churn", "5:-0", "--byzantine", "spam=1"], "without --byzantine"),
+    ];
+    for (args, says) in cases {
+        let stderr = refused(args);
+        assert!(stderr.contains("--churn") && stderr.contains(says), "{args:?}: {stderr}");
+    }
 }

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::byzantine_mix::ByzantineMix;
+use super::churn::ChurnPlan;
 use super::config::{DevnetConfig, TransportKind};
 use super::error::DevnetError;
 use super::preset::{Preset, PresetDefaults};
@@ -55,8 +56,9 @@ const DEFAULT_RELAYS: u8 = 1;
 #[derive(Clone, Debug, Args)]
 pub struct DevnetArgs {
     /// A named scenario: lossy-wan, byzantine (7 validators, an equivocator and a spammer), nat (7, 2
-    /// NAT-bound behind 2 relays) or stress (100 validators). It sets defaults only: options given
-    /// explicitly override them. (partition-heal and churn are not available yet.)
+    /// NAT-bound behind 2 relays), stress (100 validators) or churn (7, 5 in the genesis set, 3 leaving
+    /// and 3 joining over two set changes). It sets defaults only: options given explicitly override
+    /// them. (partition-heal is not available yet.)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<Preset>,
     /// Validators (voting power 1 each) [default: 4].
@@ -68,6 +70,12 @@ pub struct DevnetArgs {
     /// the honest validators only.
     #[arg(long, value_name = "KIND=COUNT[,KIND=COUNT...]")]
     pub byzantine: Option<ByzantineMix>,
+    /// Validator-set changes (memory; without --byzantine and --nat): from HEIGHT on, the validators
+    /// after `-` are out of the set (and stop) and those after `+` are in (synced to the height
+    /// before, then voting), e.g. `6:-0-1+5+6,12:-2+0`. Validators first named joining are not in the
+    /// genesis set. The run waits for the last set's validators.
+    #[arg(long, value_name = "HEIGHT:-LEAVER+JOINER[,...]")]
+    pub churn: Option<ChurnPlan>,
     /// Transport.
     #[arg(long, value_enum, default_value_t = TransportArg::Memory)]
     pub transport: TransportArg,
@@ -149,6 +157,7 @@ impl DevnetArgs {
             nat,
             relays,
             byzantine,
+            churn,
         } = preset;
         let validators = self.validators.or(validators).unwrap_or(DEFAULT_VALIDATORS);
         let loss = self.loss.or(loss).unwrap_or(0.0);
@@ -200,6 +209,7 @@ impl DevnetArgs {
             nat: self.nat.or(nat).unwrap_or(0),
             relays: usize::from(self.relays.or(relays).unwrap_or(DEFAULT_RELAYS)),
             byzantine: byzantine.kinds(),
+            churn: self.churn.clone().or(churn).unwrap_or_default(),
             ..base
         };
         config.engine.block_bytes = self.block_bytes;
@@ -248,12 +258,12 @@ pub fn run(args: &DevnetArgs) -> Result<Report, DevnetError> {
 async fn run_devnet(args: &DevnetArgs, config: DevnetConfig) -> Result<Report, DevnetError> {
     let mut devnet = Devnet::start(config).await?;
     let progress = progress_bar(args);
-    let honest = devnet.honest();
+    let finishing = devnet.finishing();
     let limit = Duration::from_secs_f64(args.time_limit);
     loop {
         let within = PROGRESS_TICK.min(limit.saturating_sub(devnet.elapsed()));
         let target = crate::message::Height(args.heights);
-        let done = match devnet.wait_for_height(target, &honest, within).await {
+        let done = match devnet.wait_for_height(target, &finishing, within).await {
             Ok(()) => true,
             Err(DevnetError::Stalled { .. }) => devnet.elapsed() >= limit,
             Err(other) => return Err(other),

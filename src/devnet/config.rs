@@ -7,6 +7,7 @@ use crate::node::NodeConfig;
 use crate::transport::TransportConfig;
 
 use super::byzantine::ByzantineKind;
+use super::churn::ChurnPlan;
 use super::engine::EngineConfig;
 
 /// The transport the validators talk over.
@@ -91,6 +92,9 @@ pub struct DevnetConfig {
     /// never runs). The NAT-bound validators stay honest: a byzantine actor dials `mem://` addresses
     /// and listens nowhere, so it could neither hold a relay reservation nor be reached in one's place.
     pub byzantine: Vec<ByzantineKind>,
+    /// Validators leaving and joining at heights (memory only; without byzantine or NAT-bound
+    /// validators): see [`super::churn`]. Empty: the genesis set decides every height.
+    pub churn: ChurnPlan,
 }
 
 /// Validators up to which a devnet links everyone to everyone by default.
@@ -163,6 +167,7 @@ impl DevnetConfig {
             nat: 0,
             relays: 1,
             byzantine: Vec::new(),
+            churn: ChurnPlan::default(),
         }
     }
 

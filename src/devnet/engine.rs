@@ -43,6 +43,8 @@ use crate::node::liveness::ValidatorTimeout;
 use crate::node::Clock;
 use crate::validator::ValidatorSet;
 
+use super::validator_schedule::ValidatorSchedule;
+
 /// The engine's numbers.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -124,6 +126,7 @@ struct Received {
 /// use std::sync::Arc;
 /// use quorumnet::devnet::engine::{Action, Engine, EngineConfig};
 /// use quorumnet::devnet::journal::Journal;
+/// use quorumnet::devnet::validator_schedule::ValidatorSchedule;
 /// use quorumnet::identity::Keypair;
 /// use quorumnet::message::{ConsensusMessage, Height};
 /// use quorumnet::node::VirtualClock;
@@ -135,7 +138,8 @@ struct Received {
 /// let set = Arc::new(ValidatorSet::new([ValidatorInfo::new(key.public_key().clone(), 1)]).unwrap());
 /// let journal = Journal::default();
 /// let clock = VirtualClock::shared(0);
-/// let mut engine = Engine::new(key.validator_id(), set, EngineConfig::local(), journal.clone(), clock.clone(), clock.now());
+/// let schedule = Arc::new(ValidatorSchedule::fixed(set));
+/// let mut engine = Engine::new(key.validator_id(), schedule, EngineConfig::local(), journal.clone(), clock.clone(), clock.now());
 /// let actions = engine.start();
 /// assert!(actions.iter().any(|a| matches!(a, Action::Broadcast(ConsensusMessage::Proposal(_)))));
 /// assert_eq!(journal.lock().chain.len(), 1);
@@ -144,6 +148,9 @@ struct Received {
 /// ```
 pub struct Engine {
     me: ValidatorId,
+    /// The set of every height: a message counts only if its origin is in its height's set.
+    schedule: Arc<ValidatorSchedule>,
+    /// The set deciding [`height`](Self::height).
     set: Arc<ValidatorSet>,
     config: EngineConfig,
     /// The step timeouts in force: `config.timeouts` at the latest quorum round trip.
@@ -172,12 +179,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for validator `me` of `set`, resuming from `journal` (the height after its chain's
+    /// An engine for validator `me` of the sets of `schedule` (a set for every height:
+    /// [`ValidatorSchedule::fixed`] for one), resuming from `journal` (the height after its chain's
     /// tip; the round after the last it signed in, if that was at this height). `epoch` is when the
-    /// devnet started: commit times in the journal are measured from it.
+    /// devnet started: commit times in the journal are measured from it. It signs nothing at heights
+    /// whose set does not hold `me`, and follows them as a full node does.
     pub fn new(
         me: ValidatorId,
-        set: Arc<ValidatorSet>,
+        schedule: Arc<ValidatorSchedule>,
         config: EngineConfig,
         journal: Journal,
         clock: Arc<dyn Clock>,
@@ -186,7 +195,8 @@ impl Engine {
         let now = clock.now();
         Engine {
             me,
-            set,
+            set: schedule.at(Height(0)).clone(),
+            schedule,
             timeouts: config.timeouts.timeouts(None),
             config,
             journal,
@@ -332,7 +342,7 @@ impl Engine {
             // the origin's to send (the node already checks this: defence in depth).
             _ => return,
         };
-        if !self.set.contains(&origin) || self.excluded.contains(&origin) {
+        if !self.schedule.at(height).contains(&origin) || self.excluded.contains(&origin) {
             return;
         }
         if origin != self.me && self.reported.remove(&origin) {
@@ -524,7 +534,7 @@ impl Engine {
     /// Sends `message` only once the journal has recorded the round durably: a validator that
     /// restarts after sending never signs that round again.
     fn sign(&mut self, message: ConsensusMessage) {
-        if self.journal.record_signed(self.height, self.round) {
+        if self.set.contains(&self.me) && self.journal.record_signed(self.height, self.round) {
             self.out.push(Action::Broadcast(message));
         }
     }
@@ -582,6 +592,7 @@ impl Engine {
     /// Forgets the finished height's state and enters `height` (no round started yet).
     fn reset_for(&mut self, height: Height) {
         self.height = height;
+        self.set = self.schedule.at(height).clone();
         self.round = Round(0);
         self.entered_height = self.clock.now();
         self.locked = None;
@@ -610,7 +621,12 @@ impl Engine {
             if now.duration_since(self.epoch) < first.at + catch_up.grace {
                 return;
             }
-            (behind.0..behind.0.saturating_add(catch_up.batch)).map_while(|h| journal.at(Height(h)).copied()).collect()
+            // Only heights this validator was in the set of: others count no one else's commit there,
+            // and judge a commit signed for a height by a validator outside its set a forgery.
+            (behind.0..behind.0.saturating_add(catch_up.batch))
+                .map_while(|h| journal.at(Height(h)).copied())
+                .filter(|c| self.schedule.at(c.height).contains(&self.me))
+                .collect()
         };
         let heights = self.serving.take(validator, wanted.iter().map(|c| c.height), now, catch_up.grace);
         for committed in wanted.into_iter().filter(|c| heights.contains(&c.height)) {

@@ -21,6 +21,8 @@ pub enum CommitPath {
     Decided,
     /// Adopted from 2/3 `Commit` messages while catching up.
     CaughtUp,
+    /// Copied from another validator's chain when joining the set (state sync): no latency of its own.
+    Synced,
 }
 
 /// One committed block.
@@ -178,6 +180,38 @@ impl Journal {
         }
         // Nobody watching is fine: the chain holds the commit either way.
         self.committed.send_replace(committed.height);
+    }
+
+    /// State sync: appends `donor`'s commits above this chain's tip, up to `up_to`, as
+    /// [`CommitPath::Synced`] with no latency or extra rounds of their own (they are the donor's).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quorumnet::devnet::journal::{CommitPath, Committed, Journal};
+    /// use quorumnet::message::{BlockHash, Height, Round};
+    ///
+    /// let donor = Journal::default();
+    /// for h in 1..=3 {
+    ///     let at = Duration::from_millis(100 * h);
+    ///     donor.push_commit(Committed { height: Height(h), round: Round(1), block: BlockHash([h as u8; 32]), at, latency: at, path: CommitPath::Decided });
+    /// }
+    /// let joiner = Journal::default();
+    /// joiner.sync_from(&donor.snapshot(), Height(2));
+    /// let state = joiner.snapshot();
+    /// assert_eq!((state.chain.len(), state.chain[1].path, state.extra_rounds), (2, CommitPath::Synced, 0));
+    /// ```
+    pub fn sync_from(&self, donor: &JournalState, up_to: Height) {
+        let from = self.lock().chain.len();
+        let mut tip = None;
+        for committed in donor.chain.iter().skip(from).take_while(|c| c.height <= up_to) {
+            let synced = Committed { latency: Duration::ZERO, path: CommitPath::Synced, ..*committed };
+            self.write_through("synced commit", |store| store.committed(&synced));
+            self.lock().chain.push(synced);
+            tip = Some(synced.height);
+        }
+        if let Some(tip) = tip {
+            self.committed.send_replace(tip);
+        }
     }
 
     /// Records that this validator signs in `round` of `height`; `true` once that is durable (always,

@@ -34,6 +34,8 @@
 //! - [`byzantine`]: validators that misbehave with real bytes on real connections (equivocators,
 //!   forgers, spammers, impersonators, …), put in a validator's place by
 //!   [`Devnet::start_byzantine`].
+//! - [`churn`]: validators leaving and joining through validator-set changes, by the chain's
+//!   [`validator_schedule`].
 //! - [`cli`]: `quorumnet devnet`; [`preset`]: its named scenarios; [`byzantine_mix`]: its
 //!   `--byzantine KIND=COUNT,…` value.
 //! - [`signals`]: bans and partition signals recorded from each node's events; [`findings`]: what
@@ -44,6 +46,7 @@ pub mod block;
 pub mod byzantine;
 pub mod byzantine_mix;
 pub mod catchup;
+pub mod churn;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -61,6 +64,7 @@ pub mod report;
 pub mod runner;
 pub mod signals;
 pub mod timeouts;
+pub mod validator_schedule;
 pub mod votes;
 
 pub use config::{DevnetConfig, TransportKind};

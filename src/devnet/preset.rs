@@ -2,14 +2,15 @@
 //! explicitly on the command line overrides the preset's value for it (`--preset byzantine -n 10`
 //! runs the preset's two byzantine validators among ten).
 //!
-//! `partition-heal` and `churn` are scenarios of the issue that the devnet cannot run yet (no
-//! scheduled partition, no validator-set change mid-run): the parser knows their names and refuses
-//! them with [`PresetError::NotAvailable`] rather than as unknown.
+//! `partition-heal` is a scenario of the issue that the devnet cannot run yet (no scheduled
+//! partition): the parser knows its name and refuses it with [`PresetError::NotAvailable`] rather
+//! than as unknown.
 
 use std::str::FromStr;
 
 use super::byzantine::ByzantineKind;
 use super::byzantine_mix::ByzantineMix;
+use super::churn::ChurnPlan;
 
 /// A named scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,14 @@ pub enum Preset {
     Nat,
     /// 100 validators on the default topology for that many.
     Stress,
+    /// 7 validators, 5 in the genesis set: at height 6 two leave and the other two join, at height 12
+    /// one more leaves and an early leaver joins again ([`CHURN`]).
+    Churn,
 }
+
+/// The `churn` preset's plan. Two of five leaving at once leave the old set short of a quorum, so
+/// the run only goes on if the joiners' votes count.
+pub const CHURN: &str = "6:-0-1+5+6,12:-2+0";
 
 /// Why a `--preset` name is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -65,11 +73,13 @@ pub struct PresetDefaults {
     pub relays: Option<u8>,
     /// `--byzantine`.
     pub byzantine: Option<ByzantineMix>,
+    /// `--churn`.
+    pub churn: Option<ChurnPlan>,
 }
 
 impl Preset {
     /// The names of the presets that run.
-    pub const NAMES: [&'static str; 4] = ["lossy-wan", "byzantine", "nat", "stress"];
+    pub const NAMES: [&'static str; 5] = ["lossy-wan", "byzantine", "nat", "stress", "churn"];
 
     /// Its name on the command line.
     pub const fn name(self) -> &'static str {
@@ -78,6 +88,7 @@ impl Preset {
             Preset::Byzantine => "byzantine",
             Preset::Nat => "nat",
             Preset::Stress => "stress",
+            Preset::Churn => "churn",
         }
     }
 
@@ -88,7 +99,8 @@ impl Preset {
     ///
     /// let byzantine = "byzantine".parse::<Preset>().unwrap().defaults();
     /// assert_eq!((byzantine.validators, byzantine.byzantine.unwrap().total()), (Some(7), 2));
-    /// assert!("churn".parse::<Preset>().unwrap_err().to_string().contains("not available yet"));
+    /// assert_eq!("churn".parse::<Preset>().unwrap().defaults().churn.unwrap().steps().len(), 2);
+    /// assert!("partition-heal".parse::<Preset>().unwrap_err().to_string().contains("not available yet"));
     /// ```
     pub fn defaults(self) -> PresetDefaults {
         match self {
@@ -109,6 +121,11 @@ impl Preset {
                 PresetDefaults { validators: Some(7), nat: Some(2), relays: Some(2), ..PresetDefaults::default() }
             }
             Preset::Stress => PresetDefaults { validators: Some(100), ..PresetDefaults::default() },
+            Preset::Churn => PresetDefaults {
+                validators: Some(7),
+                churn: Some(CHURN.parse().expect("the churn preset's plan parses")),
+                ..PresetDefaults::default()
+            },
         }
     }
 }
@@ -122,11 +139,11 @@ impl FromStr for Preset {
             "byzantine" => Ok(Preset::Byzantine),
             "nat" => Ok(Preset::Nat),
             "stress" => Ok(Preset::Stress),
+            "churn" => Ok(Preset::Churn),
             "partition-heal" => Err(PresetError::NotAvailable {
                 name: "partition-heal",
                 what: "partition at one height and heal at another",
             }),
-            "churn" => Err(PresetError::NotAvailable { name: "churn", what: "change the validator set mid-run" }),
             other => Err(PresetError::Unknown { name: other.to_string() }),
         }
     }

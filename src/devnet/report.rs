@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::config::TransportKind;
 use super::findings::Findings;
 use super::journal::{CommitPath, JournalState};
-use super::runner::Devnet;
+use super::runner::{ChurnApplied, Devnet};
 use super::timeouts::TimeoutSource;
 use crate::node::topology::Topology;
 use crate::node::NodeStats;
@@ -107,6 +107,8 @@ pub struct Report {
     /// The byzantine validators (`--byzantine`), replacing the last validators before the NAT-bound
     /// ones.
     pub byzantine_validators: usize,
+    /// The validator-set changes carried out (`--churn`), in order.
+    pub churn: Vec<ChurnApplied>,
     /// The highest height every running validator committed.
     pub heights_committed: u64,
     /// Whether every height committed by several validators holds the same block at all of them.
@@ -253,6 +255,7 @@ impl Report {
             virtual_time: config.transport == TransportKind::Memory,
             duration_s: devnet.elapsed().as_secs_f64(),
             byzantine_validators: devnet.byzantine().len(),
+            churn: devnet.churned().to_vec(),
             heights_committed,
             agreement: devnet.check_agreement().is_ok(),
             finality_latency: Latency::of(latencies),
@@ -307,6 +310,17 @@ impl Report {
             "proposer upload per height: {:.0} bytes ({:.2} blocks)",
             self.proposer_upload_per_height, self.proposer_upload_blocks
         );
+        for change in &self.churn {
+            let names = |sign: char, of: &[usize]| of.iter().map(|i| format!(" {sign}{i}")).collect::<String>();
+            let _ = writeln!(
+                out,
+                "validator set from height {}:{}{} (at {:.1} s)",
+                change.height,
+                names('-', &change.left),
+                names('+', &change.joined),
+                change.at_s
+            );
+        }
         let _ = writeln!(
             out,
             "{:>3} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}",

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::byzantine::{Byzantine, ByzantineConfig, ByzantineKind};
+use super::churn::{ChurnDriver, ChurnStep};
 use super::cluster;
 use super::config::{DevnetConfig, TransportKind};
 use super::driver;
@@ -15,6 +16,7 @@ use super::engine::Engine;
 use super::error::DevnetError;
 use super::journal::{Journal, JournalState};
 use super::signals::{SignalLog, Signals};
+use super::validator_schedule::ValidatorSchedule;
 use crate::identity::{ChainId, Keypair, ValidatorId};
 use crate::memory::MemoryNetwork;
 use crate::message::{BlockHash, Height, Round};
@@ -49,6 +51,21 @@ struct Validator {
     signals: Signals,
     /// The task recording them from the running node.
     recorder: Option<JoinHandle<()>>,
+    /// The running node's validator-set source (memory), which churn feeds with new sets.
+    source: Option<Arc<ListValidatorSetSource>>,
+}
+
+/// A validator-set change the devnet carried out ([`super::churn`]).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ChurnApplied {
+    /// The first height the new set decides.
+    pub height: u64,
+    /// When it was carried out (the first commit of the height before), seconds since the start.
+    pub at_s: f64,
+    /// The validators that left (and stopped).
+    pub left: Vec<usize>,
+    /// The validators that joined (and started, synced to the height before).
+    pub joined: Vec<usize>,
 }
 
 /// One commit of one validator, for comparing runs.
@@ -83,7 +100,14 @@ pub struct TraceEntry {
 pub struct Devnet {
     config: DevnetConfig,
     keys: Vec<Arc<Keypair>>,
-    set: Arc<ValidatorSet>,
+    /// Every validator, with its addresses, whether in the set now or not.
+    all: Arc<ValidatorSet>,
+    /// The set of each height: the genesis set, then the churn plan's.
+    schedule: Arc<ValidatorSchedule>,
+    /// When the churn plan's next step is due.
+    churn: ChurnDriver,
+    /// The steps carried out so far.
+    churned: Vec<ChurnApplied>,
     network: MemoryNetwork,
     /// When the nodes were created: restarted nodes' wall clocks go on from it.
     created: Instant,
@@ -120,6 +144,7 @@ impl Devnet {
         }
         check_nat(&config)?;
         check_byzantine(&config)?;
+        check_churn(&config)?;
         if config.verification_cache && config.transport != TransportKind::Memory {
             let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
             return Err(DevnetError::InvalidOptions(why.into()));
@@ -133,7 +158,7 @@ impl Devnet {
         let relay_ids: Vec<ValidatorId> = relay_keys.iter().map(|k| k.validator_id()).collect();
         let first_nat = config.validators - config.nat;
         let indexed: Vec<_> = keys.iter().enumerate().collect();
-        let set = Arc::new(cluster::set_listing(&indexed, |i| {
+        let all = Arc::new(cluster::set_listing(&indexed, |i| {
             if i >= first_nat {
                 let id = keys[i].validator_id();
                 (0..relay_keys.len()).map(|r| cluster::relayed_address(&cluster::relay_memory_address(r), id)).collect()
@@ -141,6 +166,8 @@ impl Devnet {
                 vec![cluster::memory_address(i)]
             }
         }));
+        let schedule = Arc::new(schedule_of(&config, &all, &keys)?);
+        let churn = ChurnDriver::new(config.churn.clone());
         let network = MemoryNetwork::new(config.seed);
         network.set_default_link(config.link.clone());
         network.set_validator_bandwidth(config.bandwidth);
@@ -164,13 +191,17 @@ impl Devnet {
                 listen: None,
                 signals: Signals::default(),
                 recorder: None,
+                source: None,
             })
             .collect();
         let now = Instant::now();
         let mut devnet = Devnet {
             config,
             keys,
-            set,
+            all,
+            churn,
+            churned: Vec::new(),
+            schedule,
             network,
             created: now,
             epoch: now,
@@ -182,7 +213,11 @@ impl Devnet {
         };
         let count = devnet.validators.len();
         let mut started = Vec::with_capacity(count);
-        let honest: Vec<usize> = (first_nat..count).chain(0..first_nat).filter(|&i| !devnet.is_byzantine(i)).collect();
+        let genesis = devnet.schedule.at(Height(0)).clone();
+        let honest: Vec<usize> = (first_nat..count)
+            .chain(0..first_nat)
+            .filter(|&i| !devnet.is_byzantine(i) && genesis.contains(&devnet.keys[i].validator_id()))
+            .collect();
         for index in honest {
             started.push((index, devnet.start_node(index).await?));
         }
@@ -359,7 +394,8 @@ impl Devnet {
         let key_id = key.validator_id();
         let (builder, clock): (_, Arc<dyn Clock>) = match self.config.transport {
             TransportKind::Memory => {
-                let source = Arc::new(ListValidatorSetSource::new((*self.set).clone(), Height(0), 4));
+                let source = self.node_source();
+                self.validators[index].source = Some(source.clone());
                 let mut builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
                 if let Some(cache) = &self.verification_cache {
                     builder = builder.verification_cache(cache.clone());
@@ -368,7 +404,7 @@ impl Devnet {
                 // sequence numbers keep increasing.
                 let wall = cluster::wall_micros_since(self.created);
                 let builder = if self.is_nat_bound(index) {
-                    let relayed = self.set.get(&key_id).map(|v| v.addresses.clone()).unwrap_or_default();
+                    let relayed = self.all.get(&key_id).map(|v| v.addresses.clone()).unwrap_or_default();
                     cluster::behind_relays(builder, &self.relay_ids, &self.network, &relayed, wall)
                 } else if self.relay_ids.is_empty() {
                     cluster::on_memory(builder, &self.network, index, wall)
@@ -408,7 +444,7 @@ impl Devnet {
         let Some(node) = validator.node.clone() else { return };
         let engine = Engine::new(
             node.id(),
-            self.set.clone(),
+            self.schedule.clone(),
             self.config.engine.clone(),
             validator.journal.clone(),
             clock,
@@ -430,8 +466,74 @@ impl Devnet {
         if let Some(recorder) = validator.recorder.take() {
             recorder.abort();
         }
+        validator.source = None;
         if let Some(node) = validator.node.take() {
             node.shutdown().await;
+        }
+        Ok(())
+    }
+
+    /// A new node's validator-set source: the genesis set and every change carried out so far (those
+    /// the chain has announced), the newest deciding who may connect.
+    fn node_source(&self) -> Arc<ListValidatorSetSource> {
+        let versions = self.schedule.versions();
+        let source = Arc::new(ListValidatorSetSource::new((*versions[0].1).clone(), Height(0), 4));
+        for (height, set) in versions.iter().skip(1).take(self.churned.len()) {
+            // Versions of a schedule have strictly increasing heights: accepted by construction.
+            let _ = source.push_set(*height, (**set).clone());
+        }
+        source
+    }
+
+    /// The validator-set changes carried out so far.
+    pub fn churned(&self) -> &[ChurnApplied] {
+        &self.churned
+    }
+
+    /// The honest validators of the last validator set: those a run waits for (leavers stop; a
+    /// validator that joins later is expected to get there too).
+    pub fn finishing(&self) -> Vec<usize> {
+        let last = self.config.churn.final_members(self.validators.len());
+        self.honest().into_iter().filter(|index| last.contains(index)).collect()
+    }
+
+    /// Carries out the churn steps due now that some validator committed the height before them
+    /// ([`super::churn`]).
+    async fn apply_churn(&mut self) -> Result<(), DevnetError> {
+        let (donor, tip) = self
+            .validators
+            .iter()
+            .enumerate()
+            .map(|(index, v)| (index, v.journal.lock().chain.len() as u64))
+            .max_by_key(|(_, len)| *len)
+            .unwrap_or((0, 0));
+        while let Some(step) = self.churn.due(Height(tip)) {
+            self.apply_churn_step(&step, donor).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_churn_step(&mut self, step: &ChurnStep, donor: usize) -> Result<(), DevnetError> {
+        let set = self.schedule.at(step.at).clone();
+        for source in self.validators.iter().filter_map(|v| v.source.as_ref()) {
+            // Steps come in height order, each once: the schedule's next version is always newer.
+            let _ = source.push_set(step.at, (*set).clone());
+        }
+        self.churned.push(ChurnApplied {
+            height: step.at.0,
+            at_s: self.elapsed().as_secs_f64(),
+            left: step.leave.clone(),
+            joined: step.join.clone(),
+        });
+        for &leaver in &step.leave {
+            tracing::info!(validator = leaver, height = step.at.0, "validator leaves the set");
+            self.crash(leaver).await?;
+        }
+        let synced = self.validators[donor].journal.snapshot();
+        for &joiner in &step.join {
+            tracing::info!(validator = joiner, height = step.at.0, "validator joins the set");
+            self.validators[joiner].journal.sync_from(&synced, Height(step.at.0 - 1));
+            self.launch(joiner).await?;
         }
         Ok(())
     }
@@ -465,7 +567,9 @@ impl Devnet {
         // Like a restarted validator's node, its sequence numbers start at the wall clock it reads now,
         // above every one the crashed node signed.
         let first_seq = cluster::wall_micros_since(self.created);
-        let config = ByzantineConfig::new(chain, self.set.clone(), &self.config.node, first_seq);
+        // Byzantine validators run without churn (`check_churn`): the genesis set is every height's.
+        let set = self.schedule.at(Height(0)).clone();
+        let config = ByzantineConfig::new(chain, set, &self.config.node, first_seq);
         Ok(Byzantine::spawn(kind, self.keys[index].clone(), self.network.clone(), config))
     }
 
@@ -492,6 +596,7 @@ impl Devnet {
         let deadline = Instant::now() + within;
         loop {
             self.check_engines()?;
+            self.apply_churn().await?;
             let mut waiting = Vec::new();
             let mut reached = Height(u64::MAX);
             for &index in among {
@@ -663,4 +768,47 @@ fn check_byzantine(config: &DevnetConfig) -> Result<(), DevnetError> {
         ));
     }
     Ok(())
+}
+
+/// Fails for churn the options cannot make: plans that do not fit the validators, off the simulator,
+/// or with byzantine or NAT-bound validators (fixed to the genesis set).
+fn check_churn(config: &DevnetConfig) -> Result<(), DevnetError> {
+    if config.churn.is_empty() {
+        return Ok(());
+    }
+    let invalid = |why: String| Err(DevnetError::InvalidOptions(why));
+    if config.transport != TransportKind::Memory {
+        return invalid(format!(
+            "--churn changes the validator set on the simulator only: use --transport memory (not {})",
+            config.transport.name()
+        ));
+    }
+    if !config.byzantine.is_empty() || config.nat > 0 {
+        return invalid(
+            "--churn runs without --byzantine and --nat: their actors and relays know only the genesis set".into(),
+        );
+    }
+    config.churn.check(config.validators).map_err(DevnetError::InvalidOptions)
+}
+
+/// The set of each height: [`DevnetConfig::churn`]'s members, each listed as in `all`.
+fn schedule_of(
+    config: &DevnetConfig,
+    all: &ValidatorSet,
+    keys: &[Arc<Keypair>],
+) -> Result<ValidatorSchedule, DevnetError> {
+    let set_of = |members: Vec<usize>| {
+        let infos = members.into_iter().filter_map(|i| all.get(&keys[i].validator_id()).cloned());
+        ValidatorSet::new(infos)
+            .map_err(|e| DevnetError::InvalidOptions(format!("--churn makes an invalid validator set: {e}")))
+    };
+    let plan = &config.churn;
+    let genesis = set_of(plan.genesis(config.validators))?;
+    let changes = plan
+        .steps()
+        .iter()
+        .map(|step| Ok((step.at, set_of(plan.members_at(step.at, config.validators))?)))
+        .collect::<Result<Vec<_>, DevnetError>>()?;
+    ValidatorSchedule::new(genesis, changes)
+        .ok_or_else(|| DevnetError::InvalidOptions("--churn steps must be in increasing height order".into()))
 }

@@ -40,6 +40,7 @@ use super::process::{install_shutdown_signal, run_service, ProcessError};
 use super::shutdown::ShutdownSignal;
 use crate::devnet::engine::Engine;
 use crate::devnet::journal::{Journal, JournalState};
+use crate::devnet::validator_schedule::ValidatorSchedule;
 use crate::devnet::{cluster, driver};
 use crate::identity::Keypair;
 use crate::message::Height;
@@ -146,7 +147,9 @@ async fn run_engine(
 ) -> Result<(), NodeRunError> {
     let mut tip = journal.committed_height();
     let engine_config = config.preset.engine_config();
-    let engine = Engine::new(node.id(), set, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
+    let schedule = Arc::new(ValidatorSchedule::fixed(set));
+    let engine =
+        Engine::new(node.id(), schedule, engine_config, journal.clone(), Arc::new(SystemClock), Instant::now());
     let mut engine = driver::spawn(node.clone(), incoming, engine);
     let mut events = node.events();
     let mut events_open = true;

@@ -111,7 +111,7 @@ impl Actor {
                 return None;
             }
             Err(misbehaviour) => {
-                tracing::debug!(peer = %from.short(), ?misbehaviour, "invalid envelope dropped");
+                tracing::debug!(peer = %from.short(), ?kind, ?misbehaviour, "invalid envelope dropped");
                 if let Some(counters) = self.kind_counters(&from, kind) {
                     counters.invalid += 1;
                 }

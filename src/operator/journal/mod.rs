@@ -168,7 +168,7 @@ impl JournalStore for JournalFile {
 
     fn committed(&self, committed: &Committed) -> std::io::Result<()> {
         let Committed { height, round, block, path, .. } = *committed;
-        self.append(&Record::Committed { height, round, block, caught_up: path == CommitPath::CaughtUp }, false)
+        self.append(&Record::Committed { height, round, block, caught_up: path != CommitPath::Decided }, false)
     }
 }
 

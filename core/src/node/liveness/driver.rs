@@ -125,10 +125,12 @@ impl Actor {
     }
 
     fn send_heartbeat(&mut self, now: Instant) {
-        if !self.set.contains(&self.me) {
-            return; // only validators report liveness
-        }
         let (height, round) = self.liveness.position;
+        // Only validators report liveness, and receivers judge a heartbeat by the set in force at its
+        // height: a joiner whose engine has not reported a height of its set yet stays quiet.
+        if !self.source.at_height(height).is_some_and(|set| set.contains(&self.me)) {
+            return;
+        }
         // The bits stand for the set in force at the heartbeat's height, where receivers look them up.
         let monitor = &self.liveness.monitor;
         let hears = self.source.at_height(height).map_or_else(HearsBitmap::default, |set| {
