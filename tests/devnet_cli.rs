@@ -93,8 +93,9 @@ fn a_validator_bandwidth_limit_slows_finality_by_what_the_blocks_take_to_upload(
     assert!(limited >= unlimited + 0.8 * upload_ms, "p50 {limited:.0} ms at 10 Mbit/s, {unlimited:.0} ms unlimited");
 }
 
-/// `quorumnet devnet --transport NAME` on a socket transport: real time, and it commits.
-fn devnet_runs_over_loopback(transport: &str, validators: &str, heights: u64) {
+/// `quorumnet devnet --transport NAME` on a socket transport: real time, and it commits. Returns the
+/// report.
+fn devnet_runs_over_loopback(transport: &str, validators: &str, heights: u64) -> serde_json::Value {
     let heights_arg = heights.to_string();
     let args = ["--transport", transport, "-n", validators, "--heights", &heights_arg];
     let report: serde_json::Value = serde_json::from_str(&report_of(&args)).unwrap();
@@ -102,6 +103,33 @@ fn devnet_runs_over_loopback(transport: &str, validators: &str, heights: u64) {
     assert_eq!(report["virtual_time"], false);
     assert_eq!(report["agreement"], true);
     assert!(report["heights_committed"].as_u64().unwrap() >= heights);
+    report
+}
+
+/// `--transport mixed`: the report lists each validator's transport, and they are not all one.
+#[cfg(any(feature = "quic", feature = "websocket"))]
+#[test]
+fn devnet_on_mixed_reports_validators_on_more_than_one_transport() {
+    let report = devnet_runs_over_loopback("mixed", "4", 5);
+    let mut transports: Vec<&str> =
+        report["per_validator"].as_array().unwrap().iter().map(|v| v["transport"].as_str().unwrap()).collect();
+    assert_eq!(transports.len(), 4);
+    assert!(!transports.contains(&"mixed") && !transports.contains(&"memory"), "{transports:?}");
+    transports.sort_unstable();
+    transports.dedup();
+    assert!(transports.len() > 1, "every validator on {transports:?}");
+}
+
+/// In a build with tcp-noise as its only socket transport, `--transport mixed` fails naming the
+/// features to build with.
+#[cfg(not(any(feature = "quic", feature = "websocket")))]
+#[test]
+fn devnet_refuses_mixed_with_tcp_noise_alone_and_names_the_features() {
+    let output =
+        quorumnet().args(["devnet", "--transport", "mixed", "--report", "/nonexistent/r.json"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--transport mixed") && stderr.contains("--features quic"), "{stderr}");
 }
 
 #[test]

@@ -33,6 +33,10 @@ pub enum TransportArg {
     /// WebSocket (`ws://`) + Noise on loopback, in real time (built with the `websocket` feature).
     #[cfg(feature = "websocket")]
     Websocket,
+    /// The validators spread round-robin over the real transports built in (tcp-noise, quic,
+    /// websocket), each listening on its own and dialing all, in real time; needs the `quic` or the
+    /// `websocket` feature, or both.
+    Mixed,
 }
 
 /// Where the engines' step timeouts come from, as named on the command line.
@@ -76,7 +80,8 @@ pub struct DevnetArgs {
     /// genesis set. The run waits for the last set's validators.
     #[arg(long, value_name = "HEIGHT:-LEAVER+JOINER[,...]")]
     pub churn: Option<ChurnPlan>,
-    /// Transport.
+    /// Transport: the simulator, one socket transport on loopback, or `mixed` (validators spread over
+    /// every socket transport built in).
     #[arg(long, value_enum, default_value_t = TransportArg::Memory)]
     pub transport: TransportArg,
     /// Stop once every validator committed this many heights.
@@ -200,6 +205,7 @@ impl DevnetArgs {
             TransportArg::Quic => DevnetConfig::quic(validators, self.seed),
             #[cfg(feature = "websocket")]
             TransportArg::Websocket => DevnetConfig::websocket(validators, self.seed),
+            TransportArg::Mixed => DevnetConfig::mixed(validators, self.seed),
         };
         let verification_cache = base.verification_cache && !self.no_verification_cache;
         let mut config = DevnetConfig {
@@ -224,7 +230,7 @@ impl DevnetArgs {
 }
 
 /// Runs `quorumnet devnet`: on a paused current-thread runtime for the simulator (virtual time,
-/// deterministic for a seed), on [`crate::runtime::core_pinned`] for tcp-noise. Prints the table,
+/// deterministic for a seed), on [`crate::runtime::core_pinned`] for the socket transports. Prints the table,
 /// writes the JSON report and, beside it with the same stem, the SVG plot of finality latency per
 /// height ([`super::plot`]), and returns the report.
 ///

@@ -1,6 +1,6 @@
 //! Building a network of validators in one process: seeded keys, validator sets, and node builders
-//! on the simulator (`mem://`, virtual time) or on tcp-noise loopback. The devnet and the node tests
-//! build their validators with these, so there is one way to do it.
+//! on the simulator (`mem://`, virtual time) or on socket transports on loopback (one, or a mix).
+//! The devnet and the node tests build their validators with these, so there is one way to do it.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use crate::relay::{RelayAddress, RelayClientConfig, RelayConfig, RelayServer, Re
 use crate::tcp_noise::TcpNoiseTransport;
 use crate::transport::{Admission, PeerAddress, Transport as _, TransportConfig, TransportContext, TransportError};
 
-use super::TransportKind;
+use super::{mixed, TransportKind};
 use crate::validator::{ValidatorInfo, ValidatorSet, ValidatorSetSource};
 
 /// The virtual wall clock simulated validators start from (2026-11-26, in µs), so sequence numbers,
@@ -195,34 +195,29 @@ pub fn on_memory(builder: NodeBuilder, network: &MemoryNetwork, index: usize, wa
 
 /// Puts `builder`'s node on tcp-noise, listening at `listen` (usually [`loopback_address`]).
 pub fn on_tcp_noise(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
-    builder.transport_with(|ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone())))).listen(listen)
+    on_loopback(TransportKind::TcpNoise, builder, listen)
 }
 
 /// Puts `builder`'s node on QUIC, listening at `listen` (usually [`loopback_address_of`]`(Quic)`).
 #[cfg(feature = "quic")]
 pub fn on_quic(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
-    builder
-        .transport_with(|ctx| {
-            let transport = crate::quic::QuicTransport::new(ctx.clone()).map_err(|e| {
-                crate::transport::TransportError::Io { addr: "quic://".into(), source: std::io::Error::other(e) }
-            })?;
-            Ok(Arc::new(transport))
-        })
-        .listen(listen)
+    on_loopback(TransportKind::Quic, builder, listen)
 }
 
 /// Puts `builder`'s node on WebSocket (`ws://`), listening at `listen` (usually
 /// [`loopback_address_of`]`(Websocket)`).
 #[cfg(feature = "websocket")]
 pub fn on_websocket(builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
-    builder.transport_with(|ctx| Ok(Arc::new(crate::websocket::WebSocketTransport::new(ctx.clone())))).listen(listen)
+    on_loopback(TransportKind::Websocket, builder, listen)
 }
 
 /// Where a validator on the socket transport `kind` listens in one process: loopback, a port the
-/// system picks. `None` for the simulator, whose addresses are names ([`memory_address`]).
+/// system picks. `None` for the simulator, whose addresses are names ([`memory_address`]), and for
+/// [`TransportKind::Mixed`], where each validator listens on its own transport
+/// ([`mixed::listening_transport`]).
 pub fn loopback_address_of(kind: TransportKind) -> Option<PeerAddress> {
     match kind {
-        TransportKind::Memory => None,
+        TransportKind::Memory | TransportKind::Mixed => None,
         TransportKind::TcpNoise => Some(loopback_address()),
         #[cfg(feature = "quic")]
         TransportKind::Quic => Some("quic://127.0.0.1:0".parse().expect("a quic:// address parses")),
@@ -232,14 +227,55 @@ pub fn loopback_address_of(kind: TransportKind) -> Option<PeerAddress> {
 }
 
 /// Puts `builder`'s node on the socket transport `kind`, listening at `listen`; the simulator needs
-/// [`on_memory`] instead and gets the builder back unchanged.
+/// [`on_memory`] instead and gets the builder back unchanged. On [`TransportKind::Mixed`] the node
+/// gets every transport linked in ([`mixed::LINKED`]) to dial peers listening on any of them, and
+/// listens on the one of `listen`'s scheme only.
+///
+/// ```
+/// use quorumnet::devnet::cluster::{builder, keys, loopback_address_of, on_loopback, set_listing};
+/// use quorumnet::devnet::mixed::listening_transport;
+/// use quorumnet::devnet::TransportKind;
+/// use quorumnet::identity::ChainId;
+/// use quorumnet::node::NodeConfig;
+/// use quorumnet::validator::ListValidatorSetSource;
+/// use quorumnet::message::Height;
+/// use std::sync::Arc;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let keys = keys(1);
+/// let set = set_listing(&[(0, &keys[0])], |_| Vec::new());
+/// let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
+/// let node = builder(keys[0].clone(), ChainId::from_network_name("doc"), source, NodeConfig::local(), 1);
+/// let listen = loopback_address_of(listening_transport(TransportKind::Mixed, 0)).unwrap();
+/// let (node, _incoming) = on_loopback(TransportKind::Mixed, node, listen).build().await.unwrap();
+/// assert_eq!(node.listen_addresses()[0].scheme(), "tcp-noise");
+/// node.shutdown().await;
+/// # });
+/// ```
 pub fn on_loopback(kind: TransportKind, builder: NodeBuilder, listen: PeerAddress) -> NodeBuilder {
     match kind {
         TransportKind::Memory => builder,
-        TransportKind::TcpNoise => on_tcp_noise(builder, listen),
+        _ => with_socket_transport(builder, kind).listen(listen),
+    }
+}
+
+/// Registers the socket transport `kind` on `builder` (every linked one for
+/// [`TransportKind::Mixed`]): what [`on_loopback`] shares between one transport and a mix.
+fn with_socket_transport(builder: NodeBuilder, kind: TransportKind) -> NodeBuilder {
+    match kind {
+        TransportKind::Memory => builder,
+        TransportKind::Mixed => mixed::LINKED.iter().copied().fold(builder, with_socket_transport),
+        TransportKind::TcpNoise => builder.transport_with(|ctx| Ok(Arc::new(TcpNoiseTransport::new(ctx.clone())))),
         #[cfg(feature = "quic")]
-        TransportKind::Quic => on_quic(builder, listen),
+        TransportKind::Quic => builder.transport_with(|ctx| {
+            let transport = crate::quic::QuicTransport::new(ctx.clone()).map_err(|e| {
+                crate::transport::TransportError::Io { addr: "quic://".into(), source: std::io::Error::other(e) }
+            })?;
+            Ok(Arc::new(transport))
+        }),
         #[cfg(feature = "websocket")]
-        TransportKind::Websocket => on_websocket(builder, listen),
+        TransportKind::Websocket => {
+            builder.transport_with(|ctx| Ok(Arc::new(crate::websocket::WebSocketTransport::new(ctx.clone()))))
+        }
     }
 }

@@ -25,6 +25,10 @@ pub enum TransportKind {
     /// WebSocket (`ws://`) + Noise on loopback, in real time (the `websocket` feature).
     #[cfg(feature = "websocket")]
     Websocket,
+    /// The validators spread round-robin over the real transports linked in (tcp-noise, and quic and
+    /// websocket with their features), each listening on its own and dialing all, in real time
+    /// ([`super::mixed`]; refused in a build linking tcp-noise only).
+    Mixed,
 }
 
 impl TransportKind {
@@ -37,6 +41,7 @@ impl TransportKind {
             TransportKind::Quic => "quic",
             #[cfg(feature = "websocket")]
             TransportKind::Websocket => "websocket",
+            TransportKind::Mixed => "mixed",
         }
     }
 }
@@ -186,6 +191,19 @@ impl DevnetConfig {
     #[cfg(feature = "websocket")]
     pub fn websocket(validators: usize, seed: u64) -> Self {
         Self::on_loopback(TransportKind::Websocket, validators, seed)
+    }
+
+    /// `validators` spread over every real transport linked in ([`TransportKind::Mixed`]) on
+    /// loopback, nodes on [`NodeConfig::local`]. [`Devnet::start`](super::Devnet::start) refuses it
+    /// in a build linking tcp-noise only.
+    ///
+    /// ```
+    /// use quorumnet::devnet::{DevnetConfig, TransportKind};
+    ///
+    /// assert_eq!(DevnetConfig::mixed(4, 1).transport, TransportKind::Mixed);
+    /// ```
+    pub fn mixed(validators: usize, seed: u64) -> Self {
+        Self::on_loopback(TransportKind::Mixed, validators, seed)
     }
 
     fn on_loopback(transport: TransportKind, validators: usize, seed: u64) -> Self {

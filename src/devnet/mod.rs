@@ -29,7 +29,8 @@
 //! # Pieces
 //! - [`block`], [`proposer`], [`votes`], [`locking`], [`timeouts`], [`catchup`], [`journal`]: one
 //!   concept each, used by [`engine`].
-//! - [`cluster`]: keys, validator sets and node builders for validators in one process.
+//! - [`cluster`]: keys, validator sets and node builders for validators in one process; [`mixed`]:
+//!   which validator listens on which real transport under `--transport mixed`.
 //! - [`runner`]: [`Devnet`], crash/restart and waits; [`report`]: the end-of-run report.
 //! - [`byzantine`]: validators that misbehave with real bytes on real connections (equivocators,
 //!   forgers, spammers, impersonators, …), put in a validator's place by
@@ -56,6 +57,7 @@ pub mod error;
 pub mod findings;
 pub mod journal;
 pub mod locking;
+pub mod mixed;
 pub mod peak_memory;
 pub mod plot;
 pub mod preset;

@@ -55,6 +55,9 @@ pub struct ValidatorReport {
     pub index: usize,
     /// Its validator id, hex.
     pub id: String,
+    /// The transport it listened on: the run's, or on `mixed` the one it was spread to
+    /// ([`super::mixed::listening_transport`]).
+    pub transport: TransportKind,
     /// Whether its honest node was running at the end (never for a byzantine one).
     pub running: bool,
     /// Its byzantine kind, as `--byzantine` names it, if it was one.
@@ -86,7 +89,7 @@ pub struct HeightLatency {
 pub struct Report {
     /// How many validators.
     pub validators: usize,
-    /// Their transport.
+    /// Their transport (`mixed`: each validator's is in [`per_validator`](Self::per_validator)).
     pub transport: TransportKind,
     /// How many of them were NAT-bound, reached only through relays (`--nat`).
     pub nat: usize,
@@ -100,7 +103,7 @@ pub struct Report {
     /// `fixed` (a preset).
     pub timeouts: &'static str,
     /// Whether times are virtual (the simulator, run under a paused tokio clock) rather than
-    /// wall-clock (tcp-noise).
+    /// wall-clock (the socket transports, `mixed` included).
     pub virtual_time: bool,
     /// How long the run lasted, in seconds (virtual when `virtual_time`).
     pub duration_s: f64,
@@ -323,9 +326,10 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{:>3} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}",
+            "{:>3} {:>8} {:>9} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}",
             "#",
             "id",
+            "transport",
             "height",
             "c-up",
             "broadcast",
@@ -340,9 +344,10 @@ impl Report {
         for v in &self.per_validator {
             let _ = writeln!(
                 out,
-                "{:>3} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}{}",
+                "{:>3} {:>8} {:>9} {:>7} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6} {:>6} {:>8}{}",
                 v.index,
                 &v.id[..8],
+                v.transport.name(),
                 v.height,
                 v.caught_up,
                 v.counts.messages_broadcast,
@@ -376,6 +381,7 @@ fn validator_report(
     ValidatorReport {
         index,
         id: devnet.keys()[index].validator_id().to_string(),
+        transport: super::mixed::listening_transport(devnet.config().transport, index),
         running: stats.is_some(),
         byzantine,
         height: journal.chain.len() as u64,

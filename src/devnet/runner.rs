@@ -15,6 +15,7 @@ use super::driver;
 use super::engine::Engine;
 use super::error::DevnetError;
 use super::journal::{Journal, JournalState};
+use super::mixed;
 use super::signals::{SignalLog, Signals};
 use super::validator_schedule::ValidatorSchedule;
 use crate::identity::{ChainId, Keypair, ValidatorId};
@@ -136,7 +137,8 @@ impl Devnet {
     /// # Errors
     /// [`DevnetError::InvalidOptions`] for no validators, NAT-bound validators that cannot be (as
     /// many as the validators, no relay, or off the simulator), or byzantine ones that cannot be (a
-    /// third of the power or more, or off the simulator); [`DevnetError::RelayStart`],
+    /// third of the power or more, or off the simulator), or [`TransportKind::Mixed`] in a build
+    /// linking tcp-noise only ([`mixed::check`]); [`DevnetError::RelayStart`],
     /// [`DevnetError::NodeStart`].
     pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
         if config.validators == 0 {
@@ -145,6 +147,7 @@ impl Devnet {
         check_nat(&config)?;
         check_byzantine(&config)?;
         check_churn(&config)?;
+        mixed::check(config.transport)?;
         if config.verification_cache && config.transport != TransportKind::Memory {
             let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
             return Err(DevnetError::InvalidOptions(why.into()));
@@ -424,7 +427,8 @@ impl Devnet {
                 });
                 let source = Arc::new(ListValidatorSetSource::new(set, Height(0), 4));
                 let builder = cluster::builder(key, chain, source, self.config.node.clone(), self.config.seed);
-                let listen = self.validators[index].listen.clone().or_else(|| cluster::loopback_address_of(kind));
+                let own = mixed::listening_transport(kind, index);
+                let listen = self.validators[index].listen.clone().or_else(|| cluster::loopback_address_of(own));
                 let listen = listen.expect("a socket transport has a loopback address");
                 (cluster::on_loopback(kind, builder, listen), Arc::new(SystemClock))
             }
