@@ -123,10 +123,9 @@ fn each_preset_runs_with_its_defaults_and_explicit_options_override_them() {
 
 #[test]
 fn presets_not_built_yet_are_named_and_refused() {
-    for preset in ["partition-heal", "churn"] {
-        let stderr = refused(&["--preset", preset]);
-        assert!(stderr.contains("--preset") && stderr.contains("not available yet"), "{preset}: {stderr}");
-    }
+    // partition-heal runs now (tests/devnet_partition.rs); churn is still to come.
+    let stderr = refused(&["--preset", "churn"]);
+    assert!(stderr.contains("--preset") && stderr.contains("not available yet"), "churn: {stderr}");
     assert!(refused(&["--preset", "moon"]).contains("unknown preset"));
 }
 

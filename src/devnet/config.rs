@@ -8,6 +8,7 @@ use crate::transport::TransportConfig;
 
 use super::byzantine::ByzantineKind;
 use super::engine::EngineConfig;
+use super::partition::PartitionPlan;
 
 /// The transport the validators talk over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -91,6 +92,9 @@ pub struct DevnetConfig {
     /// never runs). The NAT-bound validators stay honest: a byzantine actor dials `mem://` addresses
     /// and listens nowhere, so it could neither hold a relay reservation nor be reached in one's place.
     pub byzantine: Vec<ByzantineKind>,
+    /// A partition of the simulated network scheduled by height, and when it heals (memory only; no
+    /// NAT-bound validators): see [`super::partition`]. Byzantine validators stay linked to both sides.
+    pub partition: Option<PartitionPlan>,
 }
 
 /// Validators up to which a devnet links everyone to everyone by default.
@@ -163,6 +167,7 @@ impl DevnetConfig {
             nat: 0,
             relays: 1,
             byzantine: Vec::new(),
+            partition: None,
         }
     }
 

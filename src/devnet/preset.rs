@@ -2,14 +2,16 @@
 //! explicitly on the command line overrides the preset's value for it (`--preset byzantine -n 10`
 //! runs the preset's two byzantine validators among ten).
 //!
-//! `partition-heal` and `churn` are scenarios of the issue that the devnet cannot run yet (no
-//! scheduled partition, no validator-set change mid-run): the parser knows their names and refuses
-//! them with [`PresetError::NotAvailable`] rather than as unknown.
+//! `churn` is a scenario of the issue that the devnet cannot run yet (no validator-set change
+//! mid-run): the parser knows its name and refuses it with [`PresetError::NotAvailable`] rather than
+//! as unknown.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::byzantine::ByzantineKind;
 use super::byzantine_mix::ByzantineMix;
+use super::partition::{PartitionPlan, Side};
 
 /// A named scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +25,12 @@ pub enum Preset {
     Nat,
     /// 100 validators on the default topology for that many.
     Stress,
+    /// 7 validators, the last an equivocator, cut 4|3 (`--partition 4|3@3`: validators 0-3 | 4-6)
+    /// once height 3 is committed and healed 10 s later. The equivocator, counted on the 3 side, stays
+    /// linked to both: each side's honest validators (4 and 2) need its votes for 2/3 of the power
+    /// (5 of 7), and it sends both sides conflicting votes. No side commits while cut; after the heal
+    /// the equivocation is proven and the 6 honest validators commit on.
+    PartitionHeal,
 }
 
 /// Why a `--preset` name is refused.
@@ -65,11 +73,13 @@ pub struct PresetDefaults {
     pub relays: Option<u8>,
     /// `--byzantine`.
     pub byzantine: Option<ByzantineMix>,
+    /// `--partition` (with its healing: `--heal-at`, `--heal-after`).
+    pub partition: Option<PartitionPlan>,
 }
 
 impl Preset {
     /// The names of the presets that run.
-    pub const NAMES: [&'static str; 4] = ["lossy-wan", "byzantine", "nat", "stress"];
+    pub const NAMES: [&'static str; 5] = ["lossy-wan", "byzantine", "nat", "stress", "partition-heal"];
 
     /// Its name on the command line.
     pub const fn name(self) -> &'static str {
@@ -78,6 +88,7 @@ impl Preset {
             Preset::Byzantine => "byzantine",
             Preset::Nat => "nat",
             Preset::Stress => "stress",
+            Preset::PartitionHeal => "partition-heal",
         }
     }
 
@@ -89,6 +100,8 @@ impl Preset {
     /// let byzantine = "byzantine".parse::<Preset>().unwrap().defaults();
     /// assert_eq!((byzantine.validators, byzantine.byzantine.unwrap().total()), (Some(7), 2));
     /// assert!("churn".parse::<Preset>().unwrap_err().to_string().contains("not available yet"));
+    /// let partition = "partition-heal".parse::<Preset>().unwrap().defaults().partition.unwrap();
+    /// assert_eq!(partition.to_string(), "4|3@3");
     /// ```
     pub fn defaults(self) -> PresetDefaults {
         match self {
@@ -109,6 +122,14 @@ impl Preset {
                 PresetDefaults { validators: Some(7), nat: Some(2), relays: Some(2), ..PresetDefaults::default() }
             }
             Preset::Stress => PresetDefaults { validators: Some(100), ..PresetDefaults::default() },
+            Preset::PartitionHeal => PresetDefaults {
+                validators: Some(7),
+                byzantine: Some(ByzantineMix::of(&[(ByzantineKind::Equivocator, 1)])),
+                partition: Some(
+                    PartitionPlan::new(Side::Count(4), Side::Count(3), 3).healing_after(Duration::from_secs(10)),
+                ),
+                ..PresetDefaults::default()
+            },
         }
     }
 }
@@ -122,10 +143,7 @@ impl FromStr for Preset {
             "byzantine" => Ok(Preset::Byzantine),
             "nat" => Ok(Preset::Nat),
             "stress" => Ok(Preset::Stress),
-            "partition-heal" => Err(PresetError::NotAvailable {
-                name: "partition-heal",
-                what: "partition at one height and heal at another",
-            }),
+            "partition-heal" => Ok(Preset::PartitionHeal),
             "churn" => Err(PresetError::NotAvailable { name: "churn", what: "change the validator set mid-run" }),
             other => Err(PresetError::Unknown { name: other.to_string() }),
         }
