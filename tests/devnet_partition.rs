@@ -64,7 +64,10 @@ async fn a_five_two_split_stops_the_minority_while_the_majority_commits_and_all_
     let config = DevnetConfig { partition: Some(plan("5|2@3").healing_at(8)), ..DevnetConfig::memory(7, 61) };
     let mut devnet = Devnet::start(config).await.unwrap();
     let (record, cut, heal) = healed(&devnet).await;
-    assert_eq!((record.side_a, record.side_b, record.bridging), (vec![0, 1, 2, 3, 4], vec![5, 6], vec![]));
+    assert_eq!(
+        (&record.side_a[..], &record.side_b[..], &record.bridging[..]),
+        (&[0, 1, 2, 3, 4][..], &[5, 6][..], &[][..])
+    );
     assert!(cut.highest >= 3, "cut once height 3 is committed: {cut:?}");
     assert_eq!(record.healed_by, Some("height"), "5 of 7 reach --heal-at 8 before the 60 s fallback");
     assert!(heal.side_a_height >= 8, "the majority side committed on: {heal:?}");
@@ -95,8 +98,7 @@ async fn a_four_three_split_of_seven_honest_validators_stalls_both_sides_until_t
 /// conflicting block is ever committed, every honest node proves it, and heights resume after the
 /// heal.
 #[tokio::test(start_paused = true)]
-async fn a_four_three_split_with_a_two_sided_equivocator_never_commits_conflicting_blocks_and_resumes_after_the_heal()
-{
+async fn a_four_three_split_with_a_two_sided_equivocator_never_commits_conflicting_blocks_and_resumes_after_the_heal() {
     let config = DevnetConfig {
         byzantine: vec![ByzantineKind::Equivocator],
         partition: Some(plan("4|3@3")),
@@ -104,7 +106,10 @@ async fn a_four_three_split_with_a_two_sided_equivocator_never_commits_conflicti
     };
     let mut devnet = Devnet::start(config).await.unwrap();
     let (record, cut, heal) = healed(&devnet).await;
-    assert_eq!((record.side_a, record.side_b, record.bridging), (vec![0, 1, 2, 3], vec![4, 5], vec![6]));
+    assert_eq!(
+        (&record.side_a[..], &record.side_b[..], &record.bridging[..]),
+        (&[0, 1, 2, 3][..], &[4, 5][..], &[6][..])
+    );
     assert!(cut.highest >= 3, "{cut:?}");
     devnet.check_agreement().expect("no conflicting blocks while cut");
     assert!(heal.highest <= cut.highest, "no side reached a quorum of 5 while cut: {record:?}");

@@ -105,7 +105,9 @@ pub enum PartitionError {
     #[error("side `{0}` has no validator: each side needs at least one")]
     EmptySide(String),
     /// One side a count, the other indices.
-    #[error("one side is a count and the other validator indices: write both as counts (4|3) or both as indices (0-3|4-6)")]
+    #[error(
+        "one side is a count and the other validator indices: write both as counts (4|3) or both as indices (0-3|4-6)"
+    )]
     MixedSides,
     /// A validator listed on both sides.
     #[error("validator {0} is on both sides: a validator is on one side, or on neither (then it reaches both)")]
