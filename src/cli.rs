@@ -27,6 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run N validators with the reference BFT engine in this process and report what the network did.
+    // Boxed: its many options dwarf the other subcommands' (clippy::large_enum_variant).
     Devnet(Box<DevnetArgs>),
     /// Write a new validator key file (mode 0600) and print the validator id and public key.
     Keygen(KeygenArgs),

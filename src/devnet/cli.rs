@@ -11,6 +11,7 @@ use super::byzantine_mix::ByzantineMix;
 use super::churn::ChurnPlan;
 use super::config::{DevnetConfig, TransportKind};
 use super::error::DevnetError;
+use super::partition::PartitionPlan;
 use super::preset::{Preset, PresetDefaults};
 use super::report::{Latency, Report};
 use super::runner::Devnet;
@@ -60,9 +61,10 @@ const DEFAULT_RELAYS: u8 = 1;
 #[derive(Clone, Debug, Args)]
 pub struct DevnetArgs {
     /// A named scenario: lossy-wan, byzantine (7 validators, an equivocator and a spammer), nat (7, 2
-    /// NAT-bound behind 2 relays), stress (100 validators) or churn (7, 5 in the genesis set, 3 leaving
-    /// and 3 joining over two set changes). It sets defaults only: options given explicitly override
-    /// them. (partition-heal is not available yet.)
+    /// NAT-bound behind 2 relays), stress (100 validators), churn (7, 5 in the genesis set, 3 leaving
+    /// and 3 joining over two set changes) or partition-heal (7, the last an equivocator linked to both
+    /// sides of a 4|3 cut at height 3, healed 10 s later). It sets defaults only: options given
+    /// explicitly override them.
     #[arg(long, value_name = "NAME")]
     pub preset: Option<Preset>,
     /// Validators (voting power 1 each) [default: 4].
@@ -139,6 +141,20 @@ pub struct DevnetArgs {
     /// Default: a full mesh up to 128 validators, degree 8 above (see `DevnetConfig::memory`).
     #[arg(long, value_name = "D")]
     pub degree: Option<usize>,
+    /// Cut the simulated network in two once an honest validator commits HEIGHT [default: 1]: sides
+    /// as counts (4|3: validators 0-3 | 4-6) or indices (0-3|4-6, 0,2|1,3); byzantine validators and
+    /// validators on neither side stay linked to both (memory; no --nat). Heals after 10 s unless
+    /// --heal-at / --heal-after say otherwise.
+    #[arg(long, value_name = "A|B[@HEIGHT]")]
+    pub partition: Option<PartitionPlan>,
+    /// Heal the partition once an honest validator commits this height (the majority side, when one
+    /// has 2/3 of the power); at the latest 60 s after the cut, unless --heal-after says otherwise.
+    #[arg(long, value_name = "HEIGHT")]
+    pub heal_at: Option<u64>,
+    /// Heal the partition this many seconds after the cut (virtual on memory), or at --heal-at if that
+    /// comes first [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub heal_after: Option<f64>,
     /// Never show the progress line (it is hidden anyway when stdout is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -163,6 +179,7 @@ impl DevnetArgs {
             relays,
             byzantine,
             churn,
+            partition,
         } = preset;
         let validators = self.validators.or(validators).unwrap_or(DEFAULT_VALIDATORS);
         let loss = self.loss.or(loss).unwrap_or(0.0);
@@ -216,6 +233,8 @@ impl DevnetArgs {
             relays: usize::from(self.relays.or(relays).unwrap_or(DEFAULT_RELAYS)),
             byzantine: byzantine.kinds(),
             churn: self.churn.clone().or(churn).unwrap_or_default(),
+            partition: PartitionPlan::from_options(self.partition.clone().or(partition), self.heal_at, self.heal_after)
+                .map_err(|error| DevnetError::InvalidOptions(error.to_string()))?,
             ..base
         };
         config.engine.block_bytes = self.block_bytes;

@@ -9,6 +9,7 @@ use crate::transport::TransportConfig;
 use super::byzantine::ByzantineKind;
 use super::churn::ChurnPlan;
 use super::engine::EngineConfig;
+use super::partition::PartitionPlan;
 
 /// The transport the validators talk over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -100,6 +101,9 @@ pub struct DevnetConfig {
     /// Validators leaving and joining at heights (memory only; without byzantine or NAT-bound
     /// validators): see [`super::churn`]. Empty: the genesis set decides every height.
     pub churn: ChurnPlan,
+    /// A partition of the simulated network scheduled by height, and when it heals (memory only; no
+    /// NAT-bound validators): see [`super::partition`]. Byzantine validators stay linked to both sides.
+    pub partition: Option<PartitionPlan>,
 }
 
 /// Validators up to which a devnet links everyone to everyone by default.
@@ -173,6 +177,7 @@ impl DevnetConfig {
             relays: 1,
             byzantine: Vec::new(),
             churn: ChurnPlan::default(),
+            partition: None,
         }
     }
 

@@ -39,6 +39,8 @@
 //!   [`validator_schedule`].
 //! - [`cli`]: `quorumnet devnet`; [`preset`]: its named scenarios; [`byzantine_mix`]: its
 //!   `--byzantine KIND=COUNT,…` value.
+//! - [`partition`]: a partition scheduled by height (`--partition A|B@H`) and when it heals;
+//!   [`partition_driver`] cuts and heals the simulated network on that schedule, for the report.
 //! - [`signals`]: bans and partition signals recorded from each node's events; [`findings`]: what
 //!   the report says of the byzantine validators, evidence, bans and partitions; [`plot`]: the
 //!   report's SVG of finality latency per height.
@@ -58,6 +60,8 @@ pub mod findings;
 pub mod journal;
 pub mod locking;
 pub mod mixed;
+pub mod partition;
+pub mod partition_driver;
 pub mod peak_memory;
 pub mod plot;
 pub mod preset;

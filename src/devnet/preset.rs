@@ -1,16 +1,14 @@
 //! `quorumnet devnet --preset NAME`: named scenarios. A preset only sets defaults: every option given
 //! explicitly on the command line overrides the preset's value for it (`--preset byzantine -n 10`
 //! runs the preset's two byzantine validators among ten).
-//!
-//! `partition-heal` is a scenario of the issue that the devnet cannot run yet (no scheduled
-//! partition): the parser knows its name and refuses it with [`PresetError::NotAvailable`] rather
-//! than as unknown.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::byzantine::ByzantineKind;
 use super::byzantine_mix::ByzantineMix;
 use super::churn::ChurnPlan;
+use super::partition::{PartitionPlan, Side};
 
 /// A named scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +25,12 @@ pub enum Preset {
     /// 7 validators, 5 in the genesis set: at height 6 two leave and the other two join, at height 12
     /// one more leaves and an early leaver joins again ([`CHURN`]).
     Churn,
+    /// 7 validators, the last an equivocator, cut 4|3 (`--partition 4|3@3`: validators 0-3 | 4-6)
+    /// once height 3 is committed and healed 10 s later. The equivocator, counted on the 3 side, stays
+    /// linked to both: each side's honest validators (4 and 2) need its votes for 2/3 of the power
+    /// (5 of 7), and it sends both sides conflicting votes. No side commits while cut; after the heal
+    /// the equivocation is proven and the 6 honest validators commit on.
+    PartitionHeal,
 }
 
 /// The `churn` preset's plan. Two of five leaving at once leave the old set short of a quorum, so
@@ -41,14 +45,6 @@ pub enum PresetError {
     Unknown {
         /// The name given.
         name: String,
-    },
-    /// A scenario named by the issue that the devnet cannot run yet.
-    #[error("preset `{name}` is not available yet (the devnet cannot {what} yet): use one of {}", Preset::NAMES.join(", "))]
-    NotAvailable {
-        /// The name given.
-        name: &'static str,
-        /// What the devnet lacks for it.
-        what: &'static str,
     },
 }
 
@@ -75,11 +71,13 @@ pub struct PresetDefaults {
     pub byzantine: Option<ByzantineMix>,
     /// `--churn`.
     pub churn: Option<ChurnPlan>,
+    /// `--partition` (with its healing: `--heal-at`, `--heal-after`).
+    pub partition: Option<PartitionPlan>,
 }
 
 impl Preset {
     /// The names of the presets that run.
-    pub const NAMES: [&'static str; 5] = ["lossy-wan", "byzantine", "nat", "stress", "churn"];
+    pub const NAMES: [&'static str; 6] = ["lossy-wan", "byzantine", "nat", "stress", "churn", "partition-heal"];
 
     /// Its name on the command line.
     pub const fn name(self) -> &'static str {
@@ -89,6 +87,7 @@ impl Preset {
             Preset::Nat => "nat",
             Preset::Stress => "stress",
             Preset::Churn => "churn",
+            Preset::PartitionHeal => "partition-heal",
         }
     }
 
@@ -100,7 +99,8 @@ impl Preset {
     /// let byzantine = "byzantine".parse::<Preset>().unwrap().defaults();
     /// assert_eq!((byzantine.validators, byzantine.byzantine.unwrap().total()), (Some(7), 2));
     /// assert_eq!("churn".parse::<Preset>().unwrap().defaults().churn.unwrap().steps().len(), 2);
-    /// assert!("partition-heal".parse::<Preset>().unwrap_err().to_string().contains("not available yet"));
+    /// let partition = "partition-heal".parse::<Preset>().unwrap().defaults().partition.unwrap();
+    /// assert_eq!(partition.to_string(), "4|3@3");
     /// ```
     pub fn defaults(self) -> PresetDefaults {
         match self {
@@ -126,6 +126,14 @@ impl Preset {
                 churn: Some(CHURN.parse().expect("the churn preset's plan parses")),
                 ..PresetDefaults::default()
             },
+            Preset::PartitionHeal => PresetDefaults {
+                validators: Some(7),
+                byzantine: Some(ByzantineMix::of(&[(ByzantineKind::Equivocator, 1)])),
+                partition: Some(
+                    PartitionPlan::new(Side::Count(4), Side::Count(3), 3).healing_after(Duration::from_secs(10)),
+                ),
+                ..PresetDefaults::default()
+            },
         }
     }
 }
@@ -140,10 +148,7 @@ impl FromStr for Preset {
             "nat" => Ok(Preset::Nat),
             "stress" => Ok(Preset::Stress),
             "churn" => Ok(Preset::Churn),
-            "partition-heal" => Err(PresetError::NotAvailable {
-                name: "partition-heal",
-                what: "partition at one height and heal at another",
-            }),
+            "partition-heal" => Ok(Preset::PartitionHeal),
             other => Err(PresetError::Unknown { name: other.to_string() }),
         }
     }

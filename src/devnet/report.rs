@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::config::TransportKind;
 use super::findings::Findings;
 use super::journal::{CommitPath, JournalState};
+use super::partition_driver::PartitionRecord;
 use super::runner::{ChurnApplied, Devnet};
 use super::timeouts::TimeoutSource;
 use crate::node::topology::Topology;
@@ -153,6 +154,8 @@ pub struct Report {
     pub per_validator: Vec<ValidatorReport>,
     /// Per height, over the honest validators: what `report.svg` plots.
     pub per_height: Vec<HeightLatency>,
+    /// The scheduled partition (`--partition`): its sides, when it was cut and when it healed.
+    pub partition: Option<PartitionRecord>,
     /// The byzantine validators, evidence, bans and partition signals.
     #[serde(flatten)]
     pub findings: Findings,
@@ -277,6 +280,7 @@ impl Report {
             totals,
             per_validator,
             per_height: latency_per_height(&honest),
+            partition: devnet.partition(),
             findings,
         }
     }
@@ -364,6 +368,9 @@ impl Report {
                     (None, false) => " (stopped)".to_string(),
                 }
             );
+        }
+        if let Some(partition) = &self.partition {
+            partition.write_table(&mut out);
         }
         self.findings.write_table(&mut out);
         out

@@ -16,6 +16,7 @@ use super::engine::Engine;
 use super::error::DevnetError;
 use super::journal::{Journal, JournalState};
 use super::mixed;
+use super::partition_driver::{self, Member, PartitionDriver, PartitionRecord};
 use super::signals::{SignalLog, Signals};
 use super::validator_schedule::ValidatorSchedule;
 use crate::identity::{ChainId, Keypair, ValidatorId};
@@ -123,6 +124,8 @@ pub struct Devnet {
     relays: Vec<Option<RelayServer>>,
     /// The byzantine actors of [`DevnetConfig::byzantine`], with the validator each replaces.
     actors: Vec<(usize, Byzantine)>,
+    /// The schedule of [`DevnetConfig::partition`], once the engines run.
+    partition: Option<PartitionDriver>,
 }
 
 impl Devnet {
@@ -137,8 +140,9 @@ impl Devnet {
     /// # Errors
     /// [`DevnetError::InvalidOptions`] for no validators, NAT-bound validators that cannot be (as
     /// many as the validators, no relay, or off the simulator), or byzantine ones that cannot be (a
-    /// third of the power or more, or off the simulator), or [`TransportKind::Mixed`] in a build
-    /// linking tcp-noise only ([`mixed::check`]); [`DevnetError::RelayStart`],
+    /// third of the power or more, or off the simulator), [`TransportKind::Mixed`] in a build linking
+    /// tcp-noise only ([`mixed::check`]), or a [`DevnetConfig::partition`] it cannot apply (see
+    /// [`partition_driver::check`]); [`DevnetError::RelayStart`],
     /// [`DevnetError::NodeStart`].
     pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
         if config.validators == 0 {
@@ -148,6 +152,7 @@ impl Devnet {
         check_byzantine(&config)?;
         check_churn(&config)?;
         mixed::check(config.transport)?;
+        partition_driver::check(&config)?;
         if config.verification_cache && config.transport != TransportKind::Memory {
             let why = "the shared verification cache is for the simulator: nodes on a real transport verify every signature themselves";
             return Err(DevnetError::InvalidOptions(why.into()));
@@ -213,6 +218,7 @@ impl Devnet {
             relay_ids,
             relays,
             actors: Vec::new(),
+            partition: None,
         };
         let count = devnet.validators.len();
         let mut started = Vec::with_capacity(count);
@@ -235,12 +241,31 @@ impl Devnet {
             let actor = devnet.start_byzantine(index, kind).await?;
             devnet.actors.push((index, actor));
         }
+        if let Some(plan) = devnet.config.partition.clone() {
+            let members = (0..count).map(|i| devnet.member(i)).collect();
+            let network = devnet.network.clone();
+            devnet.partition = Some(PartitionDriver::spawn(&plan, network, members, devnet.epoch)?);
+        }
         Ok(devnet)
     }
 
     /// What the shared verification cache did, if it is on ([`DevnetConfig::verification_cache`]).
     pub fn verification_cache_stats(&self) -> Option<VerificationCacheStats> {
         self.verification_cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// What the scheduled partition of [`DevnetConfig::partition`] did so far (`None` without one).
+    pub fn partition(&self) -> Option<PartitionRecord> {
+        self.partition.as_ref().map(PartitionDriver::record)
+    }
+
+    /// Validator `index` as the partition driver sees it (`index` in range).
+    fn member(&self, index: usize) -> Member {
+        Member {
+            id: self.keys[index].validator_id(),
+            journal: self.validators[index].journal.clone(),
+            byzantine: self.is_byzantine(index),
+        }
     }
 
     /// The simulated network (memory transport), for cutting links and partitions.
