@@ -76,7 +76,7 @@ pub struct DevnetArgs {
     /// the honest validators only.
     #[arg(long, value_name = "KIND=COUNT[,KIND=COUNT...]")]
     pub byzantine: Option<ByzantineMix>,
-    /// Validator-set changes (memory; without --byzantine and --nat): from HEIGHT on, the validators
+    /// Validator-set changes (memory; without --byzantine, --nat and --partition): from HEIGHT on, the validators
     /// after `-` are out of the set (and stop) and those after `+` are in (synced to the height
     /// before, then voting), e.g. `6:-0-1+5+6,12:-2+0`. Validators first named joining are not in the
     /// genesis set. The run waits for the last set's validators.

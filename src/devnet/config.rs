@@ -99,7 +99,7 @@ pub struct DevnetConfig {
     /// and listens nowhere, so it could neither hold a relay reservation nor be reached in one's place.
     pub byzantine: Vec<ByzantineKind>,
     /// Validators leaving and joining at heights (memory only; without byzantine or NAT-bound
-    /// validators): see [`super::churn`]. Empty: the genesis set decides every height.
+    /// validators or a partition): see [`super::churn`]. Empty: the genesis set decides every height.
     pub churn: ChurnPlan,
     /// A partition of the simulated network scheduled by height, and when it heals (memory only; no
     /// NAT-bound validators): see [`super::partition`]. Byzantine validators stay linked to both sides.

@@ -800,7 +800,7 @@ fn check_byzantine(config: &DevnetConfig) -> Result<(), DevnetError> {
 }
 
 /// Fails for churn the options cannot make: plans that do not fit the validators, off the simulator,
-/// or with byzantine or NAT-bound validators (fixed to the genesis set).
+/// or with byzantine or NAT-bound validators or a scheduled partition (fixed to the genesis set).
 fn check_churn(config: &DevnetConfig) -> Result<(), DevnetError> {
     if config.churn.is_empty() {
         return Ok(());
@@ -812,10 +812,9 @@ fn check_churn(config: &DevnetConfig) -> Result<(), DevnetError> {
             config.transport.name()
         ));
     }
-    if !config.byzantine.is_empty() || config.nat > 0 {
-        return invalid(
-            "--churn runs without --byzantine and --nat: their actors and relays know only the genesis set".into(),
-        );
+    if !config.byzantine.is_empty() || config.nat > 0 || config.partition.is_some() {
+        let why = "--churn runs without --byzantine, --nat and --partition: their actors, relays and cuts know only the genesis set";
+        return invalid(why.into());
     }
     config.churn.check(config.validators).map_err(DevnetError::InvalidOptions)
 }

@@ -12,8 +12,8 @@
 //! - a validator that leaves and later joins again resumes from its own journal, synced forward.
 //!
 //! Validators a plan first names as joining are not in the genesis set. Churn runs on the simulator
-//! only, without byzantine or NAT-bound validators (their actors and relays are fixed to the genesis
-//! set).
+//! only, without byzantine or NAT-bound validators or a scheduled partition (their actors, relays and
+//! cuts are fixed to the genesis set).
 
 mod driver;
 mod plan;
