@@ -250,7 +250,7 @@ impl PartitionRecord {
     /// };
     /// let mut line = String::new();
     /// record.write_table(&mut line);
-    /// assert!(line.contains("cut at 1.0 s (height 3)") && line.contains("healed at 4.5 s by height"));
+    /// assert!(line.contains("cut at 1.0 s (height 3;") && line.contains("healed at 4.5 s by height (height 8;"));
     /// ```
     pub fn write_table(&self, out: &mut String) {
         use std::fmt::Write as _;
