@@ -16,6 +16,16 @@ pub struct ChurnStep {
     pub join: Vec<usize>,
 }
 
+impl ChurnStep {
+    /// `members` after this step: the leavers out, the joiners in.
+    fn apply(&self, members: &mut BTreeSet<usize>) {
+        for index in &self.leave {
+            members.remove(index);
+        }
+        members.extend(&self.join);
+    }
+}
+
 /// Why a `--churn` value is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChurnParseError {
@@ -75,12 +85,7 @@ impl ChurnPlan {
     /// The members deciding `height`, ascending.
     pub fn members_at(&self, height: Height, validators: usize) -> Vec<usize> {
         let mut members: BTreeSet<usize> = self.genesis(validators).into_iter().collect();
-        for step in self.steps.iter().take_while(|s| s.at <= height) {
-            step.leave.iter().for_each(|index| {
-                members.remove(index);
-            });
-            members.extend(&step.join);
-        }
+        self.steps.iter().take_while(|s| s.at <= height).for_each(|step| step.apply(&mut members));
         members.into_iter().collect()
     }
 
@@ -110,10 +115,7 @@ impl ChurnPlan {
             if let Some(index) = step.join.iter().find(|i| members.contains(i)) {
                 return Err(format!("--churn: validator {index} joins at height {at} but is in the set already"));
             }
-            step.leave.iter().for_each(|index| {
-                members.remove(index);
-            });
-            members.extend(&step.join);
+            step.apply(&mut members);
             if members.is_empty() {
                 return Err(format!("--churn leaves no validator in the set from height {at}"));
             }
