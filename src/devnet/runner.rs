@@ -57,6 +57,20 @@ struct Validator {
     source: Option<Arc<ListValidatorSetSource>>,
 }
 
+impl Validator {
+    /// Stops its engine and recorder and hands back its node, if running, for the caller to shut down.
+    fn stop_tasks(&mut self) -> Option<Node> {
+        if let Some(driver) = self.driver.take() {
+            driver.abort();
+        }
+        if let Some(recorder) = self.recorder.take() {
+            recorder.abort();
+        }
+        self.source = None;
+        self.node.take()
+    }
+}
+
 /// A validator-set change the devnet carried out ([`super::churn`]).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ChurnApplied {
@@ -488,15 +502,7 @@ impl Devnet {
     /// [`DevnetError::NoSuchValidator`].
     pub async fn crash(&mut self, index: usize) -> Result<(), DevnetError> {
         self.validator(index)?;
-        let validator = &mut self.validators[index];
-        if let Some(driver) = validator.driver.take() {
-            driver.abort();
-        }
-        if let Some(recorder) = validator.recorder.take() {
-            recorder.abort();
-        }
-        validator.source = None;
-        if let Some(node) = validator.node.take() {
+        if let Some(node) = self.validators[index].stop_tasks() {
             node.shutdown().await;
         }
         Ok(())
@@ -718,10 +724,14 @@ impl Devnet {
 
     /// Stops every validator.
     pub async fn shutdown(mut self) {
-        for index in 0..self.validators.len() {
-            // Indices are in range by construction.
-            let _ = self.crash(index).await;
+        // All at once: stopped one after another, each survivor would handle the link losses of every
+        // validator stopped before it (forget what the peer held, graft around it, redial it), n²/2
+        // link losses that nobody reads.
+        let mut stopping = tokio::task::JoinSet::new();
+        for node in self.validators.iter_mut().filter_map(Validator::stop_tasks) {
+            stopping.spawn(async move { node.shutdown().await });
         }
+        stopping.join_all().await;
     }
 }
 

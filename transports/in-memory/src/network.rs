@@ -89,7 +89,7 @@ pub struct MemoryNetwork {
 struct Inner {
     seed: u64,
     /// Bumped on every link-configuration change; pumps compare it to refresh their link's config.
-    config_version: AtomicU64,
+    config_version: Arc<AtomicU64>,
     state: Mutex<NetState>,
 }
 
@@ -123,7 +123,7 @@ impl MemoryNetwork {
         MemoryNetwork {
             inner: Arc::new(Inner {
                 seed,
-                config_version: AtomicU64::new(0),
+                config_version: Arc::new(AtomicU64::new(0)),
                 state: Mutex::new(NetState {
                     listeners: BTreeMap::new(),
                     owners: BTreeMap::new(),
@@ -326,7 +326,7 @@ impl MemoryNetwork {
         let config = state.config_for(&hosts);
         let rng = link_rng(self.inner.seed, number);
         let nics = state.interfaces(&hosts);
-        let (link, near, far) = Link::open(number, hosts, config, self.config_version(), rng, nics);
+        let (link, near, far) = Link::open(number, hosts, config, self.inner.config_version.clone(), rng, nics);
         if let Err(e) = backlog.try_send(far) {
             return Err(unreachable(match e {
                 mpsc::error::TrySendError::Full(_) => "the listener's backlog is full",
