@@ -6,7 +6,7 @@
 //! `select!` is `biased`, so for the same inputs at the same virtual times the same things happen in
 //! the same order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -20,6 +20,7 @@ use super::config::NodeConfig;
 use super::events::{Direction, NodeEvent, PeerConnection};
 use super::handle::Signer;
 use super::incoming::IncomingMessage;
+use super::linked_peers::LinkedPeers;
 use super::liveness::driver::{Liveness, LivenessCommand};
 use super::reliable_driver::{Reliable, ReliableCommand};
 use super::stats::{CachePeaks, KindCounters, NodeStats, PeerStats};
@@ -82,6 +83,10 @@ pub(crate) struct Inputs {
     pub accepted: mpsc::Receiver<Box<dyn Connection>>,
     pub link_events: mpsc::Receiver<LinkEvent>,
 }
+
+/// Link events handled per turn of the run loop at most, before commands and timers are looked at
+/// again: local work waits behind at most this many frames.
+const LINK_EVENT_BATCH: usize = 32;
 
 /// The live link to a peer.
 pub(crate) struct ActiveLink {
@@ -148,7 +153,7 @@ pub(crate) struct Actor {
     pub peers: BTreeMap<ValidatorId, Peer>,
     /// The peers whose `link` is up, kept with it: every envelope asks for them, and scanning a
     /// thousand peers for a handful of links cost more than handling the envelope.
-    pub linked: BTreeSet<ValidatorId>,
+    pub linked: LinkedPeers,
     /// No dial is due before this ([`next_dial_at`](Self::next_dial_at)).
     pub dial_hint: Option<Instant>,
     /// Which of them the node links to.
@@ -225,12 +230,30 @@ impl Actor {
                 _ = digest_timer.tick() => self.send_digests(),
                 () = &mut timer => self.timers_due(),
                 permit = incoming.reserve(), if !can_deliver => drop(permit),
-                Some(event) = inputs.link_events.recv(), if can_deliver => self.on_link_event(event),
+                Some(event) = inputs.link_events.recv(), if can_deliver => {
+                    self.on_link_event(event);
+                    self.drain_link_events(&mut inputs, &incoming);
+                }
             }
         };
         self.close_all().await;
         if let Some(ack) = shutdown_ack {
             let _ = ack.send(());
+        }
+    }
+
+    /// Handles link events already queued, up to [`LINK_EVENT_BATCH`], while no command waits and the
+    /// engine's channel has room: one turn of the run loop polls every input, which per frame cost
+    /// more than handling a vote does.
+    fn drain_link_events(&mut self, inputs: &mut Inputs, incoming: &mpsc::Sender<IncomingMessage>) {
+        for _ in 1..LINK_EVENT_BATCH {
+            if !inputs.commands.is_empty() || !(incoming.is_closed() || incoming.capacity() > 0) {
+                return;
+            }
+            match inputs.link_events.try_recv() {
+                Ok(event) => self.on_link_event(event),
+                Err(_) => return,
+            }
         }
     }
 
@@ -329,8 +352,8 @@ impl Actor {
     }
 
     /// The peers with a live link, in id order.
-    pub fn connected(&self) -> Vec<ValidatorId> {
-        self.linked.iter().copied().collect()
+    pub fn connected(&self) -> Arc<[ValidatorId]> {
+        self.linked.snapshot()
     }
 
     /// Queues an encoded envelope frame to `peer`, counting it under `kind`, followed by the ids

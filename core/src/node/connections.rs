@@ -343,7 +343,7 @@ impl Actor {
     /// While the link to `peer` is down, has another peer push us `peer`'s messages
     /// ([`GossipPolicy::graft_after_link_loss`](crate::node::gossip::GossipPolicy::graft_after_link_loss)).
     fn graft_around(&mut self, peer: ValidatorId) {
-        let connected: Vec<ValidatorId> = self.connected().into_iter().filter(|id| *id != peer).collect();
+        let connected: Vec<ValidatorId> = self.connected().iter().copied().filter(|id| *id != peer).collect();
         let now = self.clock.now();
         if let Some((parent, id)) = self.policy.graft_after_link_loss(peer, &connected, &self.store, now, &mut self.rng)
         {

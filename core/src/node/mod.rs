@@ -68,6 +68,7 @@ mod error;
 mod events;
 mod handle;
 mod incoming;
+mod linked_peers;
 mod receive;
 mod reliable_driver;
 mod stats;

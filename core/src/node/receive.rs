@@ -355,7 +355,7 @@ impl Actor {
         let (now, wait) = (self.clock.now(), self.config.digest_interval / 2);
         let connected = self.connected();
         let recent = self.policy.digest_candidates(&self.store, &self.seen, now);
-        for &peer in &connected {
+        for &peer in connected.iter() {
             // Each peer gets its full digest on a tick of its own (by its id), not all on the same one:
             // a full digest scans the whole store.
             if self.digest_ticks.wrapping_add(peer.spread()) % every == 0 {

@@ -143,7 +143,7 @@ impl Actor {
 
     /// Pings every connected peer that has fewer than `max_outstanding_pings` unanswered.
     fn send_pings(&mut self, now: Instant) {
-        for peer in self.connected() {
+        for peer in self.connected().iter().copied() {
             if let Some(nonce) = self.liveness.rtt.ping(peer, now) {
                 self.send_control(&peer, &Frame::Ping { nonce });
             }

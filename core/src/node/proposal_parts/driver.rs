@@ -134,7 +134,8 @@ impl Actor {
         }
         let Some(ttl) = envelope.ttl.checked_sub(1) else { return };
         let push: Vec<ValidatorId> = connected
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|peer| *peer != from && *peer != envelope.origin && !self.knowledge.knows(peer, &id))
             .collect();
         self.push_part(envelope.with_ttl(ttl), id, &push);

@@ -1,9 +1,10 @@
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use tokio::time::Instant;
 
 use super::TokenBucket;
 use crate::identity::ValidatorId;
+use crate::node::gossip::fifo::IdHashState;
 use crate::node::priority::Priority;
 
 /// One priority's limit: sustained bytes per second and burst bytes.
@@ -100,18 +101,19 @@ impl RateLimitConfig {
 #[derive(Debug)]
 pub struct InboundLimiter {
     limits: [RateLimit; Priority::COUNT],
-    peers: BTreeMap<ValidatorId, [TokenBucket; Priority::COUNT]>,
+    /// Hashed, not ordered: every frame and every envelope looks its sender up here.
+    peers: HashMap<ValidatorId, [TokenBucket; Priority::COUNT], IdHashState>,
 }
 
 impl InboundLimiter {
     /// `config`'s per-peer limits; no peer seen yet, each starts with full buckets.
     pub fn new(config: RateLimitConfig) -> Self {
-        InboundLimiter { limits: config.limits, peers: BTreeMap::new() }
+        InboundLimiter { limits: config.limits, peers: HashMap::default() }
     }
 
     /// `config`'s per-origin limits, keyed by the validator that signed an envelope.
     pub fn per_origin(config: RateLimitConfig) -> Self {
-        InboundLimiter { limits: config.origin_limits, peers: BTreeMap::new() }
+        InboundLimiter { limits: config.origin_limits, peers: HashMap::default() }
     }
 
     /// Whether a frame of `bytes` from `peer` at `priority` is within quota at `now` (and if so, charged).
