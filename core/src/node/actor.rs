@@ -338,7 +338,7 @@ impl Actor {
         let id = envelope.id();
         let now = self.clock.now();
         self.seen.record(id, now);
-        self.store.insert(envelope.clone());
+        self.store.insert_identified(id, envelope.clone());
         let frame = Frame::Envelope(envelope);
         let priority = Priority::of(&frame);
         let bytes = Bytes::from(frame.encode());

@@ -104,7 +104,7 @@ impl Actor {
             self.knowledge.mark(from, id);
             return Some(id);
         }
-        let message = match self.judge(&mut envelope) {
+        let message = match self.judge(&id, &mut envelope) {
             Ok(Some(message)) => message,
             Ok(None) => {
                 self.totals.stale += 1;
@@ -163,7 +163,7 @@ impl Actor {
         from: ValidatorId,
         now: tokio::time::Instant,
     ) -> Arrival {
-        self.store.insert(envelope.clone());
+        self.store.insert_identified(id, envelope.clone());
         let faster = self.policy.faster_announcer(&id, from, now);
         let arrival = self.policy.on_envelope(&id);
         let swapped = faster.is_some_and(|parent| self.swap_parent(envelope.origin, id, from, parent, now));
@@ -174,13 +174,17 @@ impl Actor {
         arrival
     }
 
-    /// Verifies `envelope` against the validator set in force at its message's height.
+    /// Verifies `envelope` (whose id is `id`) against the validator set in force at its message's height.
     ///
     /// `Ok(None)`: older than every kept set, dropped without blame.
     ///
     /// With a [`VerificationCache`](super::VerificationCache) (simulations only), a valid envelope's
     /// payload and signature come back pointing at the copy the cache recorded first.
-    pub(crate) fn judge(&mut self, envelope: &mut Envelope) -> Result<Option<ConsensusMessage>, Misbehaviour> {
+    pub(crate) fn judge(
+        &mut self,
+        id: &MessageId,
+        envelope: &mut Envelope,
+    ) -> Result<Option<ConsensusMessage>, Misbehaviour> {
         let message = envelope.message().map_err(|_| Misbehaviour::UndecodablePayload)?;
         let set = match message.height() {
             Some(height) => match self.source.at_height(height) {
@@ -192,7 +196,7 @@ impl Actor {
         let key = set.public_key(&envelope.origin).ok_or(Misbehaviour::UnknownOrigin(envelope.origin))?;
         self.totals.verified += 1;
         let valid = match &self.verification_cache {
-            Some(cache) => cache.verify(self.chain, key, envelope),
+            Some(cache) => cache.verify_identified(self.chain, key, id, envelope),
             None => envelope.verify(self.chain, key).is_ok(),
         };
         if !valid {

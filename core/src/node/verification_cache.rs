@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::gossip::fifo::FifoMap;
 use crate::identity::{ChainId, PublicKey, Signature};
-use crate::message::{Envelope, ENVELOPE_SIGNING_DOMAIN};
+use crate::message::{Envelope, MessageId};
 
 /// The outcomes of envelope signature checks, shared by every node of one process — **for
 /// simulations only**.
@@ -13,8 +13,9 @@ use crate::message::{Envelope, ENVELOPE_SIGNING_DOMAIN};
 /// In a devnet of N validators in one process, every envelope is verified by every node: N
 /// verifications of the same bytes under the same key, each ~8.5 µs of ML-DSA-65, the largest
 /// single cost of a 100-validator run. A verification is a pure function of (public key, signing
-/// bytes, signature), so its outcome is kept under a BLAKE3 hash of the key and the signing bytes,
-/// with the signature itself (shared, not copied), and reused for a check of the same three — the
+/// bytes, signature), so its outcome is kept under a BLAKE3 hash of the chain and the envelope's
+/// [`MessageId`] — which hashes origin (the key's own hash), sequence number and payload, so with the
+/// chain it fixes key and signing bytes, and the node has computed it already — with the signature itself (shared, not copied), and reused for a check of the same three — the
 /// signature compared byte for byte, which costs less than hashing its 3.3 KB. A result is never
 /// changed once recorded. Nodes still check each envelope at most once each, and every
 /// other check (origin, author, equivocation, replay, rate limits) still runs per node.
@@ -96,14 +97,21 @@ impl VerificationCache {
     /// bytes): each simulated node would otherwise keep its own decoded 3.4 KB in its message store,
     /// and at 1 000 validators those copies of one height's messages are 7 GB.
     pub fn verify(&self, chain: ChainId, key: &PublicKey, envelope: &mut Envelope) -> bool {
+        let id = envelope.id();
+        self.verify_identified(chain, key, &id, envelope)
+    }
+
+    /// [`verify`](Self::verify) for a caller that holds the envelope's id (`id` must be
+    /// `envelope.id()`): saves hashing the payload again, once per node per message.
+    pub fn verify_identified(&self, chain: ChainId, key: &PublicKey, id: &MessageId, envelope: &mut Envelope) -> bool {
+        debug_assert_eq!(*id, envelope.id(), "the id given is the envelope's");
         if key.validator_id() != envelope.origin {
             return false;
         }
         let mut hasher = blake3::Hasher::new();
-        hasher.update(b"quorumnet/1/verification-cache");
-        // The origin is the key's hash, so it names the key.
-        hasher.update(envelope.origin.as_bytes());
-        hasher.update(signing_bytes_hash(&chain, envelope).as_bytes());
+        hasher.update(VERIFICATION_CACHE_DOMAIN);
+        hasher.update(chain.as_bytes());
+        hasher.update(id.as_bytes());
         let signed = *hasher.finalize().as_bytes();
         let recorded = self.lock().map.get(&signed).and_then(|kept| {
             let (sig, outcome) = kept.signatures.iter().find(|(sig, _)| *sig == envelope.sig)?;
@@ -153,21 +161,12 @@ impl VerificationCache {
 
 /// BLAKE3 of [`signing_bytes`](crate::message::signing_bytes) for `envelope` on `chain`, fed piece by
 /// piece rather than built in a buffer first.
-fn signing_bytes_hash(chain: &ChainId, envelope: &Envelope) -> blake3::Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(ENVELOPE_SIGNING_DOMAIN);
-    hasher.update(chain.as_bytes());
-    hasher.update(envelope.origin.as_bytes());
-    hasher.update(&envelope.seq.to_be_bytes());
-    hasher.update(&envelope.payload);
-    hasher.finalize()
-}
+const VERIFICATION_CACHE_DOMAIN: &[u8] = b"quorumnet/1/verification-cache";
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::identity::Keypair;
-    use crate::message::signing_bytes;
 
     /// A forged copy of a message whose genuine copy is cached is checked on its own signature.
     #[test]
@@ -208,11 +207,15 @@ mod tests {
         assert_eq!(forged.sig.as_bytes().as_ptr(), forged_sig);
     }
 
+    /// The id does not name the chain: one envelope checked for another chain is checked apart.
     #[test]
-    fn the_piecewise_hash_is_the_hash_of_the_signing_bytes() {
-        let (chain, key) = (ChainId::from_network_name("devnet"), Keypair::from_seed(&[4; 32]));
+    fn an_outcome_is_kept_per_chain() {
+        let (chain, other, key) =
+            (ChainId::from_network_name("devnet"), ChainId::from_network_name("other"), Keypair::from_seed(&[4; 32]));
         let envelope = Envelope::sign(&key, chain, 77, 3, bytes::Bytes::from_static(b"any payload"));
-        let whole = signing_bytes(&chain, &envelope.origin, envelope.seq, &envelope.payload);
-        assert_eq!(signing_bytes_hash(&chain, &envelope), blake3::hash(&whole));
+        let cache = VerificationCache::new(8);
+        assert!(cache.verify(chain, key.public_key(), &mut envelope.clone()));
+        assert!(!cache.verify(other, key.public_key(), &mut envelope.clone()), "signed for the first chain only");
+        assert_eq!(cache.stats(), VerificationCacheStats { verified: 2, reused: 0 });
     }
 }

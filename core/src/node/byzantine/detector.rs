@@ -1,10 +1,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::evidence::{slot, EquivocationEvidence};
-use crate::identity::ValidatorId;
 use bytes::Bytes;
 
+use super::evidence::{slot, EquivocationEvidence};
+use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Height, MessageId, MessageKind, Round};
+use crate::node::gossip::fifo::IdHashState;
 
 /// Bounds on what an [`EquivocationDetector`] remembers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +78,9 @@ type Slot = (Height, Round, MessageKind);
 #[derive(Debug, Default)]
 pub struct EquivocationDetector {
     config: DetectorConfig,
-    slots: HashMap<ValidatorId, BTreeMap<Slot, Kept>>,
-    seqs: HashMap<ValidatorId, BTreeMap<u64, Kept>>,
+    // foldhash: looked up twice per verified envelope.
+    slots: HashMap<ValidatorId, BTreeMap<Slot, Kept>, IdHashState>,
+    seqs: HashMap<ValidatorId, BTreeMap<u64, Kept>, IdHashState>,
     /// The highest height seen in a slot: the window's anchor until the current height is known.
     highest: Height,
     /// The local engine's height, once known: the window's anchor, which no peer can move.
@@ -125,8 +127,12 @@ impl EquivocationDetector {
             return None;
         }
         let slots = self.slots.entry(envelope.origin).or_default();
-        // Forget this origin's slots that fell below the window, then keep it within its budget.
-        *slots = slots.split_off(&(Height(*window.start()), Round(0), MessageKind::Proposal));
+        // Forget this origin's slots that fell below the window (split only when some did: the split
+        // builds a new tree), then keep it within its budget.
+        let floor = (Height(*window.start()), Round(0), MessageKind::Proposal);
+        if slots.first_key_value().is_some_and(|(first, _)| *first < floor) {
+            *slots = slots.split_off(&floor);
+        }
         let evidence = conflict(slots.entry(slot).or_insert_with(|| Kept::first(envelope)), envelope);
         while slots.len() > self.config.slots_per_origin {
             slots.pop_first();

@@ -95,7 +95,13 @@ impl MessageStore {
     /// Returns `false`, changing nothing, if the store already holds the message, the envelope alone
     /// exceeds the byte bound, or it is a heartbeat older (by sequence number) than the one held.
     pub fn insert(&mut self, envelope: Envelope) -> bool {
-        let id = envelope.id();
+        self.insert_identified(envelope.id(), envelope)
+    }
+
+    /// [`insert`](Self::insert) for a caller that holds the envelope's id (`id` must be
+    /// `envelope.id()`): saves hashing the payload again, once per node per message.
+    pub fn insert_identified(&mut self, id: MessageId, envelope: Envelope) -> bool {
+        debug_assert_eq!(id, envelope.id(), "the id given is the envelope's");
         let size = Self::footprint(&envelope);
         if size > self.max_bytes || self.entries.contains(&id) {
             return false;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::identity::ValidatorId;
-use crate::validator::ValidatorSet;
+use crate::validator::{ValidatorInfo, ValidatorSet};
 
 /// The debounced eclipse signal: its state and when its condition last changed.
 #[derive(Clone, Copy, Debug)]
@@ -57,17 +57,20 @@ impl EclipseSignal {
         judged: impl Iterator<Item = (ValidatorId, bool)>,
         now: Instant,
     ) -> Option<EclipseChange> {
-        let (mut known, mut hearing, mut unheard_by) = (BTreeSet::from([me]), BTreeSet::from([me]), BTreeSet::new());
-        for (validator, hears_me) in judged {
-            known.insert(validator);
+        // Powers summed as the judged go by (each judged once, `me` apart): settled several times a
+        // heartbeat interval, and at a thousand validators three trees of ids per settle showed.
+        let power = |id: &ValidatorId| set.get(id).map_or(0, ValidatorInfo::counted_power);
+        let (mut known, mut hearing, mut unheard_by) = (power(&me), power(&me), Vec::new());
+        for (validator, hears_me) in judged.filter(|(validator, _)| *validator != me) {
+            known += power(&validator);
             if hears_me {
-                hearing.insert(validator);
+                hearing += power(&validator);
             } else {
-                unheard_by.insert(validator);
+                unheard_by.push(validator);
             }
         }
-        let decided = set.is_supermajority(set.power_of(&known));
-        let eclipsed = decided && !set.is_supermajority(set.power_of(&hearing));
+        let decided = set.is_supermajority(known);
+        let eclipsed = decided && !set.is_supermajority(hearing);
         if eclipsed == self.eclipsed || (!decided && !self.eclipsed) {
             self.changing_since = None;
             return None;
@@ -78,7 +81,7 @@ impl EclipseSignal {
         }
         self.eclipsed = eclipsed;
         self.changing_since = None;
-        Some(if eclipsed { EclipseChange::Eclipsed { unheard_by } } else { EclipseChange::Cleared })
+        Some(if eclipsed { EclipseChange::Eclipsed { unheard_by: unheard_by.into_iter().collect() } } else { EclipseChange::Cleared })
     }
 
     pub fn is_eclipsed(&self) -> bool {

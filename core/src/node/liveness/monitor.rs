@@ -488,7 +488,7 @@ impl LivenessMonitor {
 
     /// Voting power of the validators this node reaches, itself included.
     pub fn reachable_power(&self) -> u64 {
-        self.set.power_of(&self.reachable())
+        self.set.power_of_set(&self.reachable())
     }
 
     /// Whether more than a third of the voting power is timed out.
@@ -544,8 +544,8 @@ impl LivenessMonitor {
         // Runs on every heartbeat: the validators vouched for by others' hears (up to n² ids) are
         // looked at only when those heard directly are not a quorum already.
         let heard = self.heard();
-        let side_a = if self.set.is_supermajority(self.set.power_of(&heard)) { heard } else { self.reachable() };
-        let below_quorum = !self.set.is_supermajority(self.set.power_of(&side_a));
+        let side_a = if self.set.is_supermajority(self.set.power_of_set(&heard)) { heard } else { self.reachable() };
+        let below_quorum = !self.set.is_supermajority(self.set.power_of_set(&side_a));
         let settled = |since: &mut Option<Instant>, changed: bool| {
             if !changed {
                 *since = None;

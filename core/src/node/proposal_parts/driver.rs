@@ -60,7 +60,7 @@ impl Actor {
         for (index, part) in parts.into_iter().enumerate() {
             let id = part.id();
             self.seen.record(id, now);
-            self.store.insert(part.clone());
+            self.store.insert_identified(id, part.clone());
             let targets = first_hop(&connected, offset, index, replicas);
             self.push_part(part, id, &targets);
         }

@@ -59,14 +59,14 @@ impl Actor {
     /// Checks `envelope` as a received one would be, then pushes it to every connected validator and
     /// keeps it for gossip.
     fn forward_verified(&mut self, mut envelope: Envelope) -> Result<MessageId, RoutingError> {
-        let message = match self.judge(&mut envelope) {
+        let id = envelope.id();
+        let message = match self.judge(&id, &mut envelope) {
             Ok(Some(message)) => message,
             Ok(None) => {
                 return Err(RoutingError::NotForwarded { reason: "older than every validator set kept".into() })
             }
             Err(misbehaviour) => return Err(RoutingError::NotForwarded { reason: format!("{misbehaviour:?}") }),
         };
-        let id = envelope.id();
         // The same path as our own broadcasts: seen, stored for gossip repair, sent to every link.
         self.send_own(envelope, message.kind());
         Ok(id)
