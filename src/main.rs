@@ -8,6 +8,9 @@ use quorumnet::cli::{Cli, Command};
 use quorumnet::devnet::cli as devnet;
 use quorumnet::operator::{keygen, node, relay, transports};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
     match command {
