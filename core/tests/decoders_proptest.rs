@@ -192,6 +192,16 @@ proptest! {
         }
     }
 
+    /// The shared-buffer decoder's fast path for envelope frames changes nothing but where the bytes
+    /// live: on any frame, mutated or not, it answers as the generic decoder does.
+    #[test]
+    fn the_shared_decoder_agrees_with_the_generic_one(frame in frame(), flips in common::flips(), flip in any::<bool>()) {
+        let valid = frame.encode();
+        let bytes = if flip { common::flipped(valid, &flips) } else { valid };
+        let generic = format!("{:?}", Frame::decode(&bytes));
+        prop_assert_eq!(format!("{:?}", Frame::decode_shared(&Bytes::from(bytes))), generic);
+    }
+
     #[test]
     fn decoders_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         decode_with_every_decoder(&bytes);

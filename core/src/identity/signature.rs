@@ -27,6 +27,11 @@ impl Signature {
         Signature(Bytes::from(bytes.into()))
     }
 
+    /// Wraps signature bytes already shared (a slice of a received frame), without copying them.
+    pub(crate) fn from_shared(bytes: Bytes) -> Self {
+        Signature(bytes)
+    }
+
     /// The raw signature bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

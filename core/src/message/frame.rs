@@ -219,4 +219,24 @@ impl Frame {
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
         super::decode_externally_tagged::<FrameWire>(Self::WHAT, bytes)?.try_into()
     }
+
+    /// [`decode`](Self::decode) for a frame in a shared buffer: an envelope frame's payload and
+    /// signature come back as slices of `bytes` instead of copies (the same value otherwise).
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use quorumnet_core::message::Frame;
+    ///
+    /// let bytes = Bytes::from(Frame::Ping { nonce: 9 }.encode());
+    /// assert_eq!(Frame::decode_shared(&bytes).unwrap(), Frame::decode(&bytes).unwrap());
+    /// ```
+    pub fn decode_shared(bytes: &bytes::Bytes) -> Result<Self, CodecError> {
+        match super::envelope_frame_fast_path::decode(bytes) {
+            Some(frame) => Ok(frame),
+            None => Self::decode(bytes),
+        }
+    }
 }

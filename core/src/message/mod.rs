@@ -44,6 +44,7 @@
 mod address;
 mod consensus;
 mod envelope;
+mod envelope_frame_fast_path;
 mod error;
 mod evidence;
 mod frame;

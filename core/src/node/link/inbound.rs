@@ -78,7 +78,7 @@ impl Reassembly {
     /// A [`Violation`] if the bytes do not decode, a part breaks the sequence or a bound, or parts
     /// reassemble into something that does not decode or is itself a part. The link closes after one.
     pub fn receive(&mut self, bytes: &Bytes, counters: &Counters) -> Result<Option<Received>, Violation> {
-        match Frame::decode(bytes).map_err(Violation::Undecodable)? {
+        match Frame::decode_shared(bytes).map_err(Violation::Undecodable)? {
             Frame::Part { id, index, count, data } => {
                 counters.part_received();
                 let Some((whole, wire_len)) = self.accept_part(id, index, count, data, bytes.len())? else {
