@@ -153,6 +153,10 @@ impl NodeConfig {
     /// Validators up to which [`sized_for`](Self::sized_for) keeps four heights of messages per node.
     pub const SIZED_FOUR_HEIGHTS_UP_TO: usize = 128;
 
+    /// Slots and sequence numbers per origin the equivocation detector keeps, beyond
+    /// [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators ([`sized_for`](Self::sized_for)).
+    pub const DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE: usize = 16;
+
     /// This config with its queues and gossip caches sized for one of `validators` nodes simulated in
     /// one process, from what such a network carries: per height about `2N + 1` consensus messages
     /// (a proposal, a pre-vote and a pre-commit per validator), plus a heartbeat per validator per
@@ -166,6 +170,7 @@ impl NodeConfig {
     /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
     /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
     /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
+    /// | `detector.slots_per_origin`, `detector.seqs_per_origin` | unchanged (64, 256) up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, 16 beyond | every node keeps them for every origin, N² entries over the simulation: at 1 000 validators 256 sequence numbers each would fill 25 GB as a run goes on. 16 still covers the detector's four heights (an honest origin signs a proposal, two votes and a heartbeat or so per height) |
     ///
     /// ```
     /// use quorumnet_core::node::NodeConfig;
@@ -175,6 +180,7 @@ impl NodeConfig {
     /// assert_eq!(config.gossip.store_max_entries, 1_204);
     /// assert_eq!(NodeConfig::local().sized_for(7).gossip.store_max_entries, 512);
     /// assert_eq!(NodeConfig::local().sized_for(1_000).gossip.store_max_entries, 3_001);
+    /// assert_eq!(NodeConfig::local().sized_for(1_000).detector.seqs_per_origin, 16);
     /// ```
     #[must_use]
     pub fn sized_for(mut self, validators: usize) -> Self {
@@ -190,6 +196,10 @@ impl NodeConfig {
         gossip.store_max_bytes = gossip.store_max_entries * 4 * 1024 + 8 * 1024 * 1024;
         gossip.seen_max_entries = 2 * gossip.store_max_entries;
         gossip.knowledge_max_ids = gossip.store_max_entries;
+        if validators > Self::SIZED_FOUR_HEIGHTS_UP_TO {
+            self.detector.slots_per_origin = Self::DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE;
+            self.detector.seqs_per_origin = Self::DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE;
+        }
         self
     }
 

@@ -1,7 +1,5 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use bytes::Bytes;
-
 use super::evidence::{slot, EquivocationEvidence};
 use crate::identity::ValidatorId;
 use crate::message::{ConsensusMessage, Envelope, Height, MessageId, MessageKind, Round};
@@ -26,11 +24,12 @@ pub struct DetectorConfig {
 }
 
 impl Default for DetectorConfig {
-    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. A slot
-    /// keeps the first envelope's id and payload (reference-counted, shared with the repair store),
-    /// a sequence number its id: with 100 validators at most 100 × (64 + 256) small entries. Not the
-    /// 3.3 KB signatures: kept per sequence number they held 256 envelopes per origin alive after
-    /// the store let them go, ~85 MB per node at 100 validators.
+    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. A slot or
+    /// sequence number keeps the first envelope's id and a hash of its payload (72 bytes): with 100
+    /// validators at most 100 × (64 + 256) small entries. No bytes of the envelope itself: a
+    /// payload shared with the received frame would keep the frame's 3.3 KB signature alive, and
+    /// kept per sequence number those held 256 envelopes per origin alive after the store let them
+    /// go, ~85 MB per node at 100 validators.
     ///
     /// The window is far wider than the messages an honest origin sends while one of its frames is in
     /// flight (a few per height; a multi-megabyte proposal overtaken by its own later votes), so an
@@ -97,8 +96,9 @@ impl EquivocationDetector {
     /// Records a verified `envelope` carrying `message`; the conflict if it conflicts with an
     /// envelope recorded before and none was reported for that slot or seq yet.
     pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<Conflict> {
-        let by_seq = self.observe_seq(envelope);
-        let by_slot = slot(message).and_then(|slot| self.observe_slot(envelope, slot));
+        let print = Kept::first(envelope);
+        let by_seq = self.observe_seq(envelope, &print);
+        let by_slot = slot(message).and_then(|slot| self.observe_slot(envelope, slot, &print));
         let evidence = by_seq.or(by_slot)?;
         self.equivocators.insert(envelope.origin);
         Some(evidence)
@@ -120,7 +120,7 @@ impl EquivocationDetector {
         }
     }
 
-    fn observe_slot(&mut self, envelope: &Envelope, slot: Slot) -> Option<Conflict> {
+    fn observe_slot(&mut self, envelope: &Envelope, slot: Slot, print: &Kept) -> Option<Conflict> {
         self.highest = self.highest.max(slot.0);
         let window = self.window();
         if !window.contains(&slot.0 .0) {
@@ -133,7 +133,7 @@ impl EquivocationDetector {
         if slots.first_key_value().is_some_and(|(first, _)| *first < floor) {
             *slots = slots.split_off(&floor);
         }
-        let evidence = conflict(slots.entry(slot).or_insert_with(|| Kept::first(envelope)), envelope);
+        let evidence = conflict(slots.entry(slot).or_insert_with(|| print.clone()), print, envelope);
         while slots.len() > self.config.slots_per_origin {
             slots.pop_first();
         }
@@ -152,7 +152,7 @@ impl EquivocationDetector {
         slots + self.seqs.values().map(BTreeMap::len).sum::<usize>()
     }
 
-    fn observe_seq(&mut self, envelope: &Envelope) -> Option<Conflict> {
+    fn observe_seq(&mut self, envelope: &Envelope, print: &Kept) -> Option<Conflict> {
         let seqs = self.seqs.entry(envelope.origin).or_default();
         if seqs.len() >= self.config.seqs_per_origin && !seqs.contains_key(&envelope.seq) {
             match seqs.first_key_value() {
@@ -162,7 +162,7 @@ impl EquivocationDetector {
                 _ => return None, // older than everything kept
             }
         }
-        conflict(seqs.entry(envelope.seq).or_insert_with(|| Kept::first(envelope)), envelope)
+        conflict(seqs.entry(envelope.seq).or_insert_with(|| print.clone()), print, envelope)
     }
 }
 
@@ -184,26 +184,27 @@ impl Conflict {
 }
 
 /// What is kept for a slot or sequence number.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Kept {
-    /// The first envelope seen for it: its id, and its payload (shared with the envelope), which a
-    /// resend under another sequence number repeats exactly.
-    First { id: MessageId, payload: Bytes },
+    /// The first envelope seen for it: its id, and its payload's hash (a resend under another
+    /// sequence number repeats the payload exactly).
+    First { id: MessageId, payload: blake3::Hash },
     /// A conflict was reported: later ones add nothing.
     Reported,
 }
 
 impl Kept {
     fn first(envelope: &Envelope) -> Self {
-        Kept::First { id: envelope.id(), payload: envelope.payload.clone() }
+        Kept::First { id: envelope.id(), payload: blake3::hash(&envelope.payload) }
     }
 }
 
 /// The conflict if `kept` holds a first envelope with another payload than `envelope`; it is then
 /// marked reported, so each slot yields one.
-fn conflict(kept: &mut Kept, envelope: &Envelope) -> Option<Conflict> {
-    let Kept::First { id, payload } = kept else { return None };
-    if *payload == envelope.payload {
+/// Whether `envelope` (whose [`Kept::first`] is `print`) conflicts with what `kept` holds.
+fn conflict(kept: &mut Kept, print: &Kept, envelope: &Envelope) -> Option<Conflict> {
+    let (Kept::First { id, payload }, Kept::First { payload: new_payload, .. }) = (&*kept, print) else { return None };
+    if payload == new_payload {
         return None;
     }
     let first = *id;
