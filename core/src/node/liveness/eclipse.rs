@@ -81,7 +81,11 @@ impl EclipseSignal {
         }
         self.eclipsed = eclipsed;
         self.changing_since = None;
-        Some(if eclipsed { EclipseChange::Eclipsed { unheard_by: unheard_by.into_iter().collect() } } else { EclipseChange::Cleared })
+        Some(if eclipsed {
+            EclipseChange::Eclipsed { unheard_by: unheard_by.into_iter().collect() }
+        } else {
+            EclipseChange::Cleared
+        })
     }
 
     pub fn is_eclipsed(&self) -> bool {
