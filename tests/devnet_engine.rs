@@ -232,34 +232,50 @@ async fn a_measured_quorum_round_trip_re_times_the_running_step_and_sets_the_nex
     assert_eq!(engine.timeouts(), NetworkTimeouts::local().for_round_trip(Some(rtt)));
 }
 
+/// Proven at height 1, an equivocator's height-1 votes keep counting, its conflicting version toward
+/// its own block (validators locked on a polka its vote completed must be able to show that polka to
+/// the rest); from height 2 on nothing it sends counts.
 #[tokio::test(start_paused = true)]
-async fn a_proven_equivocator_s_votes_stop_counting_and_its_proof_is_journaled() {
+async fn a_proven_equivocator_counts_until_its_height_is_decided_and_its_proof_is_journaled() {
     let (f, me, mut engine, others) = Fixture::started();
     let proposer_id = proposer(&f.set, Height(1), Round(0));
     let (proposal, block) = fresh_proposal(0, proposer_id, 1);
-    engine.on_message(&ConsensusMessage::Proposal(proposal), proposer_id);
+    let actions = engine.on_message(&ConsensusMessage::Proposal(proposal), proposer_id);
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreVote(f.vote(me, 0, Some(block)))]);
     let (equivocator, honest) = (others[0], &others[1..]);
     let prevote = |index: usize, block: Option<BlockHash>| ConsensusMessage::PreVote(f.vote(index, 0, block));
-    // Its vote for the block counts at first: with ours, 2 of 4.
-    assert!(broadcasts(&engine.on_message(&prevote(equivocator, Some(block)), f.id(equivocator))).is_empty());
     let chain = quorumnet::identity::ChainId::from_network_name("engine-tests");
     let signed = |vote: ConsensusMessage, seq| Envelope::sign_message(&f.keys[equivocator], chain, seq, 3, &vote);
+    // Its nil pre-vote arrives first, then the proof, then its other version, for the block.
+    assert!(broadcasts(&engine.on_message(&prevote(equivocator, None), f.id(equivocator))).is_empty());
     let evidence = EquivocationEvidence {
-        first: signed(prevote(equivocator, Some(block)), 1),
-        second: signed(prevote(equivocator, None), 2),
+        first: signed(prevote(equivocator, None), 1),
+        second: signed(prevote(equivocator, Some(block)), 2),
     };
     assert!(engine.on_evidence(&evidence).is_empty());
     assert!(engine.is_excluded(&f.id(equivocator)));
-    // One honest pre-vote would have made 3 of 4 with the equivocator's: now it is 2, no polka; and
-    // the equivocator's later votes are ignored.
-    let after = engine.on_message(&prevote(honest[0], Some(block)), f.id(honest[0]));
-    assert!(broadcasts(&after).is_empty(), "the equivocator's pre-vote was forgotten: {after:?}");
     assert!(broadcasts(&engine.on_message(&prevote(equivocator, Some(block)), f.id(equivocator))).is_empty());
-    let actions = engine.on_message(&prevote(honest[1], Some(block)), f.id(honest[1]));
-    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreCommit(f.vote(me, 0, Some(block)))], "3 honest of 4");
+    // Ours, its version for the block and one honest pre-vote: 3 of 4, a polka.
+    let actions = engine.on_message(&prevote(honest[0], Some(block)), f.id(honest[0]));
+    assert_eq!(broadcasts(&actions), [&ConsensusMessage::PreCommit(f.vote(me, 0, Some(block)))], "its vote counts");
     assert_eq!(f.journal.lock().evidence, vec![evidence.clone()]);
     engine.on_evidence(&evidence);
     assert_eq!(f.journal.lock().evidence.len(), 1, "one proof per validator");
+    for index in &honest[..2] {
+        let precommit = ConsensusMessage::PreCommit(f.vote(*index, 0, Some(block)));
+        engine.on_message(&precommit, f.id(*index));
+    }
+    assert_eq!(f.journal.lock().chain.len(), 1, "height 1 committed");
+    assert!(run_deadline(&mut engine).await.contains(&Action::Position(Height(2), Round(0))));
+    // At height 2 its pre-vote in round 5 no longer counts toward the third that moves us there.
+    let far = |index: usize| {
+        let vote = Vote { height: Height(2), round: Round(5), validator: f.id(index), block_hash: None };
+        ConsensusMessage::PreVote(vote)
+    };
+    let moved = |actions: &[Action]| actions.contains(&Action::Position(Height(2), Round(5)));
+    assert!(!moved(&engine.on_message(&far(equivocator), f.id(equivocator))));
+    assert!(!moved(&engine.on_message(&far(honest[0]), f.id(honest[0]))), "the equivocator no longer counts");
+    assert!(moved(&engine.on_message(&far(honest[1]), f.id(honest[1]))), "two honest of four do");
 }
 
 /// With the set changing at height 2, height 1 is decided by the genesis set's votes only and height 2

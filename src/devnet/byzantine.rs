@@ -52,7 +52,7 @@ pub enum ByzantineKind {
     ///
     /// Honest nodes conclude: equivocation, with evidence anyone holding the set can verify; the
     /// equivocator is banned, excluded from quorum everywhere (the finder gossips the proof), and its
-    /// votes stop counting in every engine.
+    /// votes stop counting in every engine from the height after the one it was caught at.
     Equivocator,
     /// An [`Equivocator`](Self::Equivocator) that first sends, for each round, a validly signed nil
     /// pre-vote for a height a million ahead: engines drop it, but an equivocation detector that keeps

@@ -173,8 +173,8 @@ pub struct Engine {
     certificates: CommitCertificates,
     serving: ServeSchedule,
     reported: BTreeSet<ValidatorId>,
-    /// Validators proven to equivocate: none of their messages counts.
-    excluded: BTreeSet<ValidatorId>,
+    /// Validators proven to equivocate, each with the last height whose messages from it count.
+    excluded: BTreeMap<ValidatorId, Height>,
     out: Vec<Action>,
 }
 
@@ -216,7 +216,7 @@ impl Engine {
             certificates: CommitCertificates::default(),
             serving: ServeSchedule::default(),
             reported: BTreeSet::new(),
-            excluded: BTreeSet::new(),
+            excluded: BTreeMap::new(),
             out: Vec::new(),
         }
     }
@@ -295,15 +295,23 @@ impl Engine {
         std::mem::take(&mut self.out)
     }
 
-    /// The node proved `evidence`'s accused validator equivocated: from now on none of its votes,
-    /// proposals or commits counts (those already counted are forgotten), and the proof is kept in the
-    /// journal. Quorums stay 2/3 of the whole set's power, so excluding a validator can only make them
-    /// harder to reach, never unsafe.
+    /// The node proved `evidence`'s accused validator equivocated: from the next height on (or the
+    /// one after the proof's, if later) none of its votes, proposals or commits counts, and the proof
+    /// is kept in the journal.
+    ///
+    /// Its messages for the height being decided keep counting, each vote toward the block it names
+    /// (a second, conflicting vote toward its own block; see [`VoteBook`]): honest validators may
+    /// already be locked on a polka its vote completed, and a lock is only released by a newer polka,
+    /// so the others must be able to see that polka too. Forgetting those votes left a partitioned
+    /// devnet with honest validators locked on a polka no one else could count any more, stalled for
+    /// good. Counting every validly signed vote stays safe: two quorums for different blocks share more
+    /// than a third of the power, which would take more than a third of it equivocating.
     pub fn on_evidence(&mut self, evidence: &EquivocationEvidence) -> Vec<Action> {
         let accused = evidence.accused();
-        if self.set.contains(&accused) && self.excluded.insert(accused) {
+        if self.set.contains(&accused) && !self.excluded.contains_key(&accused) {
+            let proven_at = evidence.first.message().ok().and_then(|m| m.height()).unwrap_or(self.height);
             tracing::warn!(accused = %accused.short(), "equivocator excluded from quorum");
-            self.votes.forget(&accused);
+            self.excluded.insert(accused, proven_at.max(self.height));
             self.journal.lock().evidence.push(evidence.clone());
         }
         std::mem::take(&mut self.out)
@@ -311,7 +319,7 @@ impl Engine {
 
     /// Whether `validator` is excluded for equivocation.
     pub fn is_excluded(&self, validator: &ValidatorId) -> bool {
-        self.excluded.contains(validator)
+        self.excluded.contains_key(validator)
     }
 
     /// Handles the step timeout if it is due.
@@ -342,7 +350,8 @@ impl Engine {
             // the origin's to send (the node already checks this: defence in depth).
             _ => return,
         };
-        if !self.schedule.at(height).contains(&origin) || self.excluded.contains(&origin) {
+        if !self.schedule.at(height).contains(&origin) || self.excluded.get(&origin).is_some_and(|last| height > *last)
+        {
             return;
         }
         if origin != self.me && self.reported.remove(&origin) {

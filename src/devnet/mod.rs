@@ -22,9 +22,10 @@
 //! # Non-guarantees
 //! - Blocks are filler bytes; there is no execution, mempool or persistence beyond the in-process
 //!   [`journal`] (the stand-in for a validator's disk across a simulated crash).
-//! - The engine detects no byzantine behaviour itself: the first vote per validator, round and phase
-//!   counts until the node proves an equivocation, and from then on none of the equivocator's
-//!   messages does ([`Engine::on_evidence`]). Detection, evidence, scoring and bans are the node's.
+//! - The engine detects no byzantine behaviour itself: every validly signed vote counts toward the
+//!   block it names (a few per validator, round and phase at most), and once the node proves an
+//!   equivocation none of the equivocator's messages about later heights does
+//!   ([`Engine::on_evidence`]). Detection, evidence, scoring and bans are the node's.
 //!
 //! # Pieces
 //! - [`block`], [`proposer`], [`votes`], [`locking`], [`timeouts`], [`catchup`], [`journal`]: one

@@ -16,11 +16,16 @@ pub enum Phase {
     PreCommit,
 }
 
-/// Pre-votes and pre-commits of one height, by round, each validator's first vote per round and phase.
+/// Pre-votes and pre-commits of one height, by round: each validator's vote toward each value it
+/// voted for, per round and phase.
 ///
-/// A second, different vote from the same validator in the same round and phase is ignored here:
-/// the first one counts until the node proves the validator equivocated; then the engine
-/// [`forget`](VoteBook::forget)s all its votes. Rounds are bounded by the engine, which drops votes too far ahead of its round.
+/// A validator that signs two different votes in one round and phase (an equivocator, proven or
+/// not) counts toward each value it voted for, at most [`VALUES_PER_VOTER`] of them, and once toward
+/// the power of "any vote". That is what keeps a polka countable by everyone: a validator locked on
+/// a polka that an equivocator's vote completed is only released by a newer polka, so the others
+/// must be able to count that vote too, even if they saw its conflicting twin first. It stays safe:
+/// two quorums for different values share more than a third of the power, and honest validators
+/// vote once. Rounds are bounded by the engine, which drops votes too far ahead of its round.
 ///
 /// ```
 /// use quorumnet::devnet::votes::{Phase, VoteBook};
@@ -31,17 +36,25 @@ pub enum Phase {
 /// let ids: Vec<_> = (1..=4u8).map(|i| Keypair::from_seed(&[i; 32])).collect();
 /// let set = ValidatorSet::new(ids.iter().map(|k| ValidatorInfo::new(k.public_key().clone(), 1))).unwrap();
 /// let mut book = VoteBook::default();
-/// let block = Some(BlockHash([1; 32]));
+/// let (block, other) = (Some(BlockHash([1; 32])), Some(BlockHash([2; 32])));
 /// for key in &ids[..3] {
 ///     book.record(&set, Phase::PreVote, Round(0), key.validator_id(), block);
 /// }
 /// assert!(book.tally(&set, Phase::PreVote, Round(0), block).is_supermajority());
 /// assert!(!book.tally(&set, Phase::PreVote, Round(0), None).is_supermajority());
+/// // The third voter also signs a vote for another block: it counts there, and once in "any".
+/// assert!(book.record(&set, Phase::PreVote, Round(0), ids[2].validator_id(), other));
+/// assert_eq!(book.tally(&set, Phase::PreVote, Round(0), other).power, 1);
+/// assert_eq!(book.tally_any(&set, Phase::PreVote, Round(0)).power, 3);
 /// ```
 #[derive(Debug, Default)]
 pub struct VoteBook {
     rounds: BTreeMap<Round, RoundVotes>,
 }
+
+/// The most values one validator's votes count toward in one round and phase. An honest validator
+/// votes once; an equivocator's first few versions count, and the rest cannot grow the book.
+pub const VALUES_PER_VOTER: usize = 4;
 
 #[derive(Debug, Default)]
 struct RoundVotes {
@@ -53,30 +66,26 @@ struct RoundVotes {
 /// asked for after every vote, and recounting a hundred voters each time made counting quadratic.
 #[derive(Debug, Default)]
 struct PhaseVotes {
-    /// Each voter's vote and power.
-    votes: BTreeMap<ValidatorId, (Option<BlockHash>, u64)>,
+    /// Each voter's power and the values it voted for (one, unless it equivocated).
+    votes: BTreeMap<ValidatorId, (u64, Vec<Option<BlockHash>>)>,
     /// The power behind each value (nil for `None`).
     power: BTreeMap<Option<BlockHash>, u64>,
-    /// The power of every vote, whatever its value.
+    /// The power of every voter, whatever its votes.
     any: u64,
 }
 
 impl PhaseVotes {
     fn add(&mut self, voter: ValidatorId, block: Option<BlockHash>, power: u64) -> bool {
-        if self.votes.contains_key(&voter) {
+        let (_, values) = self.votes.entry(voter).or_insert_with(|| {
+            self.any += power;
+            (power, Vec::with_capacity(1))
+        });
+        if values.contains(&block) || values.len() >= VALUES_PER_VOTER {
             return false;
         }
-        self.votes.insert(voter, (block, power));
+        values.push(block);
         *self.power.entry(block).or_default() += power;
-        self.any += power;
         true
-    }
-
-    fn remove(&mut self, voter: &ValidatorId) {
-        if let Some((block, power)) = self.votes.remove(voter) {
-            *self.power.entry(block).or_default() -= power;
-            self.any -= power;
-        }
     }
 }
 
@@ -95,8 +104,9 @@ fn tally_of(set: &ValidatorSet, power: u64) -> Tally {
 }
 
 impl VoteBook {
-    /// Records `voter`'s `phase` vote in `round`, with its power in `set` (the set the votes are
-    /// tallied against); `false` if it had already voted there.
+    /// Records `voter`'s `phase` vote in `round` for `block`, with its power in `set` (the set the
+    /// votes are tallied against); `false` if it had already voted for `block` there, or for
+    /// [`VALUES_PER_VOTER`] values.
     pub fn record(
         &mut self,
         set: &ValidatorSet,
@@ -111,14 +121,6 @@ impl VoteBook {
             Phase::PreCommit => &mut votes.precommits,
         };
         phase_votes.add(voter, block, set.power_of([&voter]))
-    }
-
-    /// Forgets every vote of `voter` (proven byzantine): none of them counts any more.
-    pub fn forget(&mut self, voter: &ValidatorId) {
-        for votes in self.rounds.values_mut() {
-            votes.prevotes.remove(voter);
-            votes.precommits.remove(voter);
-        }
     }
 
     /// The power behind `block` (nil for `None`) in `phase` of `round`.

@@ -51,8 +51,10 @@ use tokio::time::Instant;
 ///
 /// Deviation from the seed: detection is not a call the engine makes per message — the node runs it
 /// on every envelope it receives, before the engine sees it, and drops what an excluded validator
-/// sends. The engine asks who is excluded, reads the proofs, and listens for new ones
-/// ([`NodeEvent::Equivocation`]) to leave those validators out of its quorum arithmetic.
+/// sends about heights after the one it was excluded at. The engine asks who is excluded, reads the
+/// proofs, and listens for new ones ([`NodeEvent::Equivocation`]) to leave those validators out of
+/// its quorum arithmetic from the next height on (votes already signed for the height being decided
+/// may complete a polka an honest validator locked on: they keep counting, or it could never unlock).
 #[async_trait]
 pub trait ByzantineNetworkDetector: Send + Sync {
     /// Whether `validator` is proven to equivocate or banned.

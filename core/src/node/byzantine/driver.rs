@@ -11,8 +11,13 @@
 //!   envelope, but never handed to the engine as a message); an invalid one is the reporter's signed
 //!   fault ([`Misbehaviour::InvalidEvidence`]) and goes no further. Evidence older than every kept set
 //!   is dropped without blame.
-//! - Excluded from quorum: proven equivocators and banned validators. Their messages are dropped
-//!   before the engine and not forwarded.
+//! - Excluded from quorum: proven equivocators and banned validators. Their messages about later
+//!   heights than the one this node was deciding when it excluded them (or the proof's, if later) are
+//!   dropped before the engine and not forwarded. Messages about that height and earlier ones still
+//!   flow, the conflicting copy included: honest validators may already be locked on a polka its
+//!   vote completed, and the others can only check that lock, and so reach a quorum again, if they
+//!   get the same vote (a devnet partition with an equivocator on both sides stalled for good when
+//!   those votes were dropped).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +37,9 @@ pub(crate) struct Byzantine {
     replays: ReplayWindow,
     /// The first verified proof against each equivocator: at most one per validator.
     proofs: BTreeMap<ValidatorId, EquivocationEvidence>,
+    /// For each validator excluded (proven or banned), the last height whose messages from it still
+    /// count: the height this node was at when it first excluded it, or the proof's if later.
+    open_until: BTreeMap<ValidatorId, Height>,
 }
 
 impl Byzantine {
@@ -40,6 +48,7 @@ impl Byzantine {
             detector: EquivocationDetector::new(config),
             replays: ReplayWindow::new(config.replay_window),
             proofs: BTreeMap::new(),
+            open_until: BTreeMap::new(),
         }
     }
 }
@@ -67,6 +76,30 @@ impl Actor {
         self.byzantine.proofs.contains_key(validator) || self.is_banned(validator)
     }
 
+    /// Starts excluding `validator` after `height` (or the height being decided, if later), unless it
+    /// already is.
+    pub(crate) fn exclude_after(&mut self, validator: ValidatorId, height: Height) {
+        let height = height.max(self.liveness.position.0);
+        self.byzantine.open_until.entry(validator).or_insert(height);
+    }
+
+    /// Forgets a lifted ban's exclusion height, unless a proof keeps the validator excluded.
+    pub(crate) fn end_exclusion(&mut self, validator: &ValidatorId) {
+        if !self.byzantine.proofs.contains_key(validator) {
+            self.byzantine.open_until.remove(validator);
+        }
+    }
+
+    /// Whether `message` from `origin` is kept from the engine and not forwarded: `origin` is
+    /// excluded and the message is about a later height than its exclusion's (or about none).
+    fn drops_excluded(&self, origin: &ValidatorId, message: &ConsensusMessage) -> bool {
+        if !self.is_excluded(origin) {
+            return false;
+        }
+        let open_until = self.byzantine.open_until.get(origin).copied().unwrap_or(self.liveness.position.0);
+        message.height().is_none_or(|height| height > open_until)
+    }
+
     /// Screens a verified new `envelope` in DESIGN.md §5's order — equivocation, then (forgery was
     /// `judge`'s) replay — and handles an evidence report it carries; whether the envelope goes no
     /// further (its origin is excluded, it is a replay, or it is invalid evidence). `requested`: it
@@ -85,14 +118,14 @@ impl Actor {
                     // A message about no height (an address record) is judged against the latest
                     // set: so is its evidence.
                     let height = message.height().unwrap_or(self.liveness.position.0);
-                    self.proven(conflict.with_first(first), Some(height));
+                    self.proven(conflict.with_first(first), height, true);
                 }
                 // Its first copy left the store (sized for the heights the detector watches): no
                 // proof to give, and an unproven conflict convicts nobody.
                 None => tracing::debug!(origin = %envelope.origin.short(), "a conflict whose first copy is gone"),
             }
         }
-        if self.is_excluded(&envelope.origin) {
+        if self.drops_excluded(&envelope.origin, message) {
             return true;
         }
         if !requested && self.byzantine.replays.is_replay(envelope.origin, envelope.seq) {
@@ -117,7 +150,7 @@ impl Actor {
         };
         match report.evidence.verify(self.chain, &set) {
             Ok(_) => {
-                self.proven(report.evidence.clone(), None);
+                self.proven(report.evidence.clone(), report.height, false);
                 true
             }
             Err(error) => {
@@ -128,16 +161,17 @@ impl Actor {
         }
     }
 
-    /// Records verified `evidence`; the first proof against a validator is reported and, if this node
-    /// found it itself (`found_at` is the messages' height), gossiped as a signed report.
-    fn proven(&mut self, evidence: EquivocationEvidence, found_at: Option<Height>) {
+    /// Records verified `evidence` about messages at `height`; the first proof against a validator
+    /// is reported and, if this node `found` it itself, gossiped as a signed report.
+    fn proven(&mut self, evidence: EquivocationEvidence, height: Height, found: bool) {
         let accused = evidence.accused();
         if self.byzantine.proofs.contains_key(&accused) {
             return;
         }
         tracing::warn!(accused = %accused.short(), "equivocation proven");
         self.byzantine.proofs.insert(accused, evidence.clone());
-        if let Some(height) = found_at {
+        self.exclude_after(accused, height);
+        if found {
             let report = EvidenceReport { reporter: self.me, height, evidence: evidence.clone() };
             let envelope = self.signer.sign(&ConsensusMessage::Evidence(report));
             self.send_own(envelope, MessageKind::Evidence);
@@ -149,8 +183,9 @@ impl Actor {
 /// Byzantine detection (DESIGN.md §5): what the node found and whom it excludes from quorum.
 impl Node {
     /// Whether `validator` is excluded from quorum here: proven to equivocate (by this node or by
-    /// verified evidence from another) or banned. The node already keeps its messages from the engine;
-    /// an engine asks to leave its voting power out of its quorum arithmetic too.
+    /// verified evidence from another) or banned. The node already keeps its messages about later
+    /// heights from the engine; an engine asks to leave its voting power out of its quorum arithmetic
+    /// from the next height on too.
     ///
     /// ```no_run
     /// # async fn tally(node: quorumnet_core::node::Node, voter: quorumnet_core::identity::ValidatorId)

@@ -82,6 +82,7 @@ impl Actor {
     /// Refuses `peer` on every transport, drops its link and its dials, and reports the ban.
     fn enforce_ban(&mut self, peer: ValidatorId, behavior: Option<PeerBehavior>, until: Instant) {
         tracing::warn!(peer = %peer.short(), ?behavior, "peer banned");
+        self.exclude_after(peer, self.liveness.position.0);
         self.admission.ban(peer);
         self.disconnect_for(peer, DisconnectReason::Banned);
         self.emit(NodeEvent::PeerBanned { peer, behavior, until });
@@ -89,6 +90,7 @@ impl Actor {
 
     fn lift_ban(&mut self, peer: ValidatorId) {
         tracing::info!(peer = %peer.short(), "ban lifted");
+        self.end_exclusion(&peer);
         self.admission.unban(peer);
         self.emit(NodeEvent::PeerUnbanned { peer });
         self.dial_afresh(peer);
