@@ -467,7 +467,7 @@ impl Actor {
                 .peers
                 .iter()
                 .map(|(id, peer)| {
-                    let link = peer.link.as_ref().map(|active| active.link.stats());
+                    let link = peer.link.as_ref().map(|active| Box::new(active.link.stats()));
                     (*id, PeerStats { link, ..peer.stats.clone() })
                 })
                 .collect(),

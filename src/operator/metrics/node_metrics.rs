@@ -176,7 +176,7 @@ fn encode_traffic(families: &mut Families<'_>, network: &NetworkReading) -> fmt:
             kinds.iter().map(|(kind, counters)| ([("kind", kind.map_or("unknown", |k| k.name()))], field(counters)));
         families.counters(name, help, series)?;
     }
-    let links: Vec<LinkStats> = network.stats.peers.values().filter_map(|peer| peer.link).collect();
+    let links: Vec<LinkStats> = network.stats.peers.values().filter_map(|peer| peer.link.as_deref().copied()).collect();
     let per_priority = |value: LinkField| {
         Priority::ALL.map(|priority| {
             ([("priority", priority.name())], links.iter().map(|link| value(link, priority)).sum::<u64>())
@@ -315,7 +315,7 @@ mod tests {
         let mut link = LinkStats::default();
         link.sent[Priority::Vote] = Traffic { frames: 11, bytes: 1100 };
         link.received[Priority::Vote] = Traffic { frames: 13, bytes: 1300 };
-        connected_peer.link = Some(link);
+        connected_peer.link = Some(Box::new(link));
         let silent_peer = PeerStats { disconnects: 2, ..Default::default() };
         let stats = NodeStats {
             peers: BTreeMap::from([(peer(1), connected_peer), (peer(2), silent_peer)]),
