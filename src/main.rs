@@ -8,6 +8,7 @@ use quorumnet::cli::{Cli, Command};
 use quorumnet::devnet::cli as devnet;
 use quorumnet::operator::{keygen, node, relay, transports};
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::evidence::{slot, EquivocationEvidence};
 use crate::identity::ValidatorId;
@@ -24,9 +24,10 @@ pub struct DetectorConfig {
 }
 
 impl Default for DetectorConfig {
-    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. A slot or
-    /// sequence number keeps the first envelope's id and a hash of its payload (72 bytes): with 100
-    /// validators at most 100 × (64 + 256) small entries. No bytes of the envelope itself: a
+    /// 4 heights, 64 slots and 256 sequence numbers per origin, a replay window of 1 024. A slot keeps
+    /// the first envelope's id and a hash of its payload (88 bytes with its key), a sequence number
+    /// the first id (48 bytes), in one sorted ring per origin: with 100 validators at most
+    /// 100 × (64 × 88 + 256 × 48) bytes. No bytes of the envelope itself: a
     /// payload shared with the received frame would keep the frame's 3.3 KB signature alive, and
     /// kept per sequence number those held 256 envelopes per origin alive after the store let them
     /// go, ~85 MB per node at 100 validators.
@@ -78,8 +79,11 @@ type Slot = (Height, Round, MessageKind);
 pub struct EquivocationDetector {
     config: DetectorConfig,
     // foldhash: looked up twice per verified envelope.
-    slots: HashMap<ValidatorId, BTreeMap<Slot, Kept>, IdHashState>,
-    seqs: HashMap<ValidatorId, BTreeMap<u64, Kept>, IdHashState>,
+    // Sorted rings allocated once at their budget, not trees: a node keeps these for every origin,
+    // and at a thousand validators per simulated process B-tree nodes (~130 bytes per entry, both
+    // maps holding an id and a hash) came to ~4 GB.
+    slots: HashMap<ValidatorId, Bounded<Slot, Kept>, IdHashState>,
+    seqs: HashMap<ValidatorId, Bounded<u64, SeqKept>, IdHashState>,
     /// The highest height seen in a slot: the window's anchor until the current height is known.
     highest: Height,
     /// The local engine's height, once known: the window's anchor, which no peer can move.
@@ -126,18 +130,12 @@ impl EquivocationDetector {
         if !window.contains(&slot.0 .0) {
             return None;
         }
-        let slots = self.slots.entry(envelope.origin).or_default();
-        // Forget this origin's slots that fell below the window (split only when some did: the split
-        // builds a new tree), then keep it within its budget.
-        let floor = (Height(*window.start()), Round(0), MessageKind::Proposal);
-        if slots.first_key_value().is_some_and(|(first, _)| *first < floor) {
-            *slots = slots.split_off(&floor);
-        }
-        let evidence = conflict(slots.entry(slot).or_insert_with(|| print.clone()), print, envelope);
-        while slots.len() > self.config.slots_per_origin {
-            slots.pop_first();
-        }
-        evidence
+        let budget = self.config.slots_per_origin;
+        let slots = self.slots.entry(envelope.origin).or_insert_with(|| Bounded::new(budget));
+        // Forget this origin's slots that fell below the window, then keep it within its budget.
+        slots.forget_below(&(Height(*window.start()), Round(0), MessageKind::Proposal));
+        let kept = slots.entry(slot, budget, || print.clone())?;
+        conflict(kept, print, envelope)
     }
 
     /// Whether this detector produced evidence against `origin` (proofs gossiped by others are the
@@ -148,21 +146,65 @@ impl EquivocationDetector {
 
     /// Slots and sequence numbers currently remembered (for tests of the bounds).
     pub fn remembered(&self) -> usize {
-        let slots: usize = self.slots.values().map(BTreeMap::len).sum();
-        slots + self.seqs.values().map(BTreeMap::len).sum::<usize>()
+        let slots: usize = self.slots.values().map(Bounded::len).sum();
+        slots + self.seqs.values().map(Bounded::len).sum::<usize>()
     }
 
     fn observe_seq(&mut self, envelope: &Envelope, print: &Kept) -> Option<Conflict> {
-        let seqs = self.seqs.entry(envelope.origin).or_default();
-        if seqs.len() >= self.config.seqs_per_origin && !seqs.contains_key(&envelope.seq) {
-            match seqs.first_key_value() {
-                Some((&lowest, _)) if lowest < envelope.seq => {
-                    seqs.remove(&lowest);
-                }
-                _ => return None, // older than everything kept
+        let Kept::First { id, .. } = print else { return None };
+        let budget = self.config.seqs_per_origin;
+        let seqs = self.seqs.entry(envelope.origin).or_insert_with(|| Bounded::new(budget));
+        // Older than everything kept: unnoticed.
+        let kept = seqs.entry(envelope.seq, budget, || SeqKept::First(*id))?;
+        match *kept {
+            // One origin and seq: the ids differ exactly when the payloads do.
+            SeqKept::First(first) if first != *id => {
+                *kept = SeqKept::Reported;
+                Some(Conflict { first, second: envelope.clone() })
             }
+            _ => None,
         }
-        conflict(seqs.entry(envelope.seq).or_insert_with(|| print.clone()), print, envelope)
+    }
+}
+
+/// At most a budget of entries sorted by key, the lowest forgotten first (keys mostly come in
+/// order: a ring, so forgetting one moves nothing). Its ring is allocated once, at the budget.
+#[derive(Debug)]
+struct Bounded<K, V> {
+    entries: VecDeque<(K, V)>,
+}
+
+impl<K: Ord + Copy, V> Bounded<K, V> {
+    fn new(budget: usize) -> Self {
+        Bounded { entries: VecDeque::with_capacity(budget.min(64)) }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Drops the entries below `floor`.
+    fn forget_below(&mut self, floor: &K) {
+        let below = self.entries.partition_point(|(key, _)| key < floor);
+        self.entries.drain(..below);
+    }
+
+    /// The entry for `key`, inserted with `first()` if absent; when that exceeds `budget`, the lowest
+    /// key goes (`None` if that is `key` itself: older than everything kept).
+    fn entry(&mut self, key: K, budget: usize, first: impl FnOnce() -> V) -> Option<&mut V> {
+        let mut at = match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => return Some(&mut self.entries[at].1),
+            Err(at) => at,
+        };
+        if self.entries.len() >= budget {
+            if at == 0 {
+                return None;
+            }
+            self.entries.pop_front();
+            at -= 1;
+        }
+        self.entries.insert(at, (key, first()));
+        Some(&mut self.entries[at].1)
     }
 }
 
@@ -190,6 +232,13 @@ enum Kept {
     /// sequence number repeats the payload exactly).
     First { id: MessageId, payload: blake3::Hash },
     /// A conflict was reported: later ones add nothing.
+    Reported,
+}
+
+/// What is kept for a sequence number: the first envelope's id, or that a conflict was reported.
+#[derive(Clone, Copy, Debug)]
+enum SeqKept {
+    First(MessageId),
     Reported,
 }
 
@@ -312,5 +361,22 @@ mod tests {
         }
         assert!(detector.remembered() <= 2 * config.slots_per_origin + config.seqs_per_origin + 1);
         assert!(observe(&mut detector, &prevote(&other, 2, 3, 0, 2)), "the other's slot was kept");
+    }
+
+    #[test]
+    fn a_late_seq_inside_the_kept_range_is_tracked_and_one_below_it_is_not() {
+        let key = Keypair::from_seed(&[1; 32]);
+        let config = DetectorConfig { seqs_per_origin: 4, ..DetectorConfig::default() };
+        let mut detector = EquivocationDetector::new(config);
+        for (seq, round) in [(10, 0), (20, 1), (30, 2), (40, 3)] {
+            assert!(!observe(&mut detector, &prevote(&key, seq, 3, round, 1)));
+        }
+        // 25 arrives late: kept in order (10 goes), so its twin is caught.
+        assert!(!observe(&mut detector, &prevote(&key, 25, 3, 10, 1)));
+        assert!(observe(&mut detector, &prevote(&key, 25, 3, 11, 1)), "same seq, another payload");
+        // 5 is below everything kept: neither it nor its twin is remembered.
+        assert!(!observe(&mut detector, &prevote(&key, 5, 3, 20, 1)));
+        assert!(!observe(&mut detector, &prevote(&key, 5, 3, 21, 1)));
+        assert_eq!(detector.seqs[&key.validator_id()].len(), 4);
     }
 }
