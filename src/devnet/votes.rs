@@ -120,7 +120,7 @@ impl VoteBook {
             Phase::PreVote => &mut votes.prevotes,
             Phase::PreCommit => &mut votes.precommits,
         };
-        phase_votes.add(voter, block, set.power_of([&voter]))
+        phase_votes.add(voter, block, set.power_of_one(&voter))
     }
 
     /// The power behind `block` (nil for `None`) in `phase` of `round`.

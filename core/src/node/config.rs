@@ -155,7 +155,7 @@ impl NodeConfig {
 
     /// Slots and sequence numbers per origin the equivocation detector keeps, beyond
     /// [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators ([`sized_for`](Self::sized_for)).
-    pub const DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE: usize = 16;
+    pub const DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE: usize = 8;
 
     /// This config with its queues and gossip caches sized for one of `validators` nodes simulated in
     /// one process, from what such a network carries: per height about `2N + 1` consensus messages
@@ -170,7 +170,7 @@ impl NodeConfig {
     /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
     /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
     /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
-    /// | `detector.slots_per_origin`, `detector.seqs_per_origin` | unchanged (64, 256) up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, 16 beyond | every node keeps them for every origin, N² entries over the simulation: at 1 000 validators 256 sequence numbers each would fill 25 GB as a run goes on. 16 still covers the detector's four heights (an honest origin signs a proposal, two votes and a heartbeat or so per height) |
+    /// | `detector.slots_per_origin`, `detector.seqs_per_origin` | unchanged (64, 256) up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, 8 beyond | every node keeps them for every origin, N² entries over the simulation: at 1 000 validators 256 sequence numbers each would fill 25 GB as a run goes on, and 16 of each still took 2.2 GB. 8 covers two heights or more of an honest origin (two votes and a heartbeat or so per height), more than the store keeps at that size: a conflict whose first copy left the store proves nothing anyway |
     ///
     /// ```
     /// use quorumnet_core::node::NodeConfig;

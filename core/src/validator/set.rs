@@ -140,6 +140,21 @@ impl ValidatorSet {
         self.power_of_distinct(ids.iter())
     }
 
+    /// The voting power `id` counts with: 0 if it is not in the set or inactive. A vote book asks
+    /// this per vote.
+    ///
+    /// ```
+    /// # use quorumnet_core::identity::Keypair;
+    /// # use quorumnet_core::validator::{ValidatorInfo, ValidatorSet};
+    /// let key = Keypair::from_seed(&[1; 32]);
+    /// let set = ValidatorSet::new([ValidatorInfo::new(key.public_key().clone(), 5)]).unwrap();
+    /// assert_eq!(set.power_of_one(&key.validator_id()), set.power_of([&key.validator_id()]));
+    /// assert_eq!(set.power_of_one(&Keypair::from_seed(&[2; 32]).validator_id()), 0);
+    /// ```
+    pub fn power_of_one(&self, id: &ValidatorId) -> u64 {
+        self.validators.get(id).map_or(0, ValidatorInfo::counted_power)
+    }
+
     fn power_of_distinct<'a>(&self, distinct: impl Iterator<Item = &'a ValidatorId>) -> u64 {
         // Cannot overflow: a sum over distinct members is at most the total, which fits in u64.
         distinct.filter_map(|id| self.validators.get(id)).map(ValidatorInfo::counted_power).sum()
