@@ -185,16 +185,24 @@ impl<K: Ord + Copy, V> Bounded<K, V> {
 
     /// Drops the entries below `floor`.
     fn forget_below(&mut self, floor: &K) {
-        let below = self.entries.partition_point(|(key, _)| key < floor);
-        self.entries.drain(..below);
+        if self.entries.front().is_some_and(|(lowest, _)| lowest < floor) {
+            let below = self.entries.partition_point(|(key, _)| key < floor);
+            self.entries.drain(..below);
+        }
     }
 
     /// The entry for `key`, inserted with `first()` if absent; when that exceeds `budget`, the lowest
     /// key goes (`None` if that is `key` itself: older than everything kept).
     fn entry(&mut self, key: K, budget: usize, first: impl FnOnce() -> V) -> Option<&mut V> {
-        let mut at = match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => return Some(&mut self.entries[at].1),
-            Err(at) => at,
+        // Most keys are the newest yet: past the last entry, no search.
+        let newest = self.entries.back().is_none_or(|(last, _)| *last < key);
+        let mut at = if newest {
+            self.entries.len()
+        } else {
+            match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(at) => return Some(&mut self.entries[at].1),
+                Err(at) => at,
+            }
         };
         if self.entries.len() >= budget {
             if at == 0 {
