@@ -170,6 +170,7 @@ impl NodeConfig {
     /// | `gossip.store_max_bytes` | `store_max_entries · 4 KiB + 8 MiB` | the entries at a vote's size, plus room for a few large proposals |
     /// | `gossip.seen_max_entries` | `2 · store_max_entries` | a copy arriving after its message left the store is still known |
     /// | `gossip.knowledge_max_ids` | `store_max_entries` | what peers hold matters for what the store can still send |
+    /// | `rate_limits` per peer | scaled by `⌈N / 100⌉` ([`RateLimitConfig::relaying_for`]) | a peer relays and announces every origin's messages: what an honest one sends grows with N. Per origin unchanged |
     /// | `detector.slots_per_origin`, `detector.seqs_per_origin` | unchanged (64, 256) up to [`SIZED_FOUR_HEIGHTS_UP_TO`](Self::SIZED_FOUR_HEIGHTS_UP_TO) validators, 8 beyond | every node keeps them for every origin, N² entries over the simulation: at 1 000 validators 256 sequence numbers each would fill 25 GB as a run goes on, and 16 of each still took 2.2 GB. 8 covers two heights or more of an honest origin (two votes and a heartbeat or so per height), more than the store keeps at that size: a conflict whose first copy left the store proves nothing anyway |
     ///
     /// ```
@@ -180,7 +181,7 @@ impl NodeConfig {
     /// assert_eq!(config.gossip.store_max_entries, 1_204);
     /// assert_eq!(NodeConfig::local().sized_for(7).gossip.store_max_entries, 512);
     /// assert_eq!(NodeConfig::local().sized_for(1_000).gossip.store_max_entries, 3_001);
-    /// assert_eq!(NodeConfig::local().sized_for(1_000).detector.seqs_per_origin, 16);
+    /// assert_eq!(NodeConfig::local().sized_for(1_000).detector.seqs_per_origin, 8);
     /// ```
     #[must_use]
     pub fn sized_for(mut self, validators: usize) -> Self {
@@ -196,6 +197,7 @@ impl NodeConfig {
         gossip.store_max_bytes = gossip.store_max_entries * 4 * 1024 + 8 * 1024 * 1024;
         gossip.seen_max_entries = 2 * gossip.store_max_entries;
         gossip.knowledge_max_ids = gossip.store_max_entries;
+        self.rate_limits = self.rate_limits.relaying_for(validators);
         if validators > Self::SIZED_FOUR_HEIGHTS_UP_TO {
             self.detector.slots_per_origin = Self::DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE;
             self.detector.seqs_per_origin = Self::DETECTOR_ENTRIES_PER_ORIGIN_AT_SCALE;

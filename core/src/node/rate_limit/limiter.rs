@@ -69,6 +69,39 @@ impl RateLimitConfig {
         Self::from_pairs(small, small)
     }
 
+    /// Validators whose relayed traffic the per-peer limits of [`recommended`](Self::recommended)
+    /// cover; [`relaying_for`](Self::relaying_for) scales them beyond.
+    pub const PER_PEER_LIMITS_COVER: usize = 100;
+
+    /// These limits with the per-peer ones scaled for a set of `validators`: a peer relays every
+    /// origin's messages and announces every origin's ids, so what an honest peer sends grows with
+    /// the set. At a thousand validators on eight links each, a peer's `Have` frames alone came to
+    /// ~64 KB per height per link, past the `Liveness` bucket; frames over it that are not relayed
+    /// envelopes are charged to the peer, and honest relays were disconnected and banned a few
+    /// heights into the run. Per-origin limits stay: one validator's own traffic does not grow with
+    /// the set.
+    ///
+    /// ```
+    /// use quorumnet_core::node::priority::Priority;
+    /// use quorumnet_core::node::rate_limit::RateLimitConfig;
+    ///
+    /// let base = RateLimitConfig::recommended();
+    /// let scaled = base.relaying_for(1000);
+    /// let vote = Priority::Vote.rank();
+    /// assert_eq!(scaled.limits[vote].rate, 10 * base.limits[vote].rate);
+    /// assert_eq!(scaled.origin_limits, base.origin_limits);
+    /// assert_eq!(base.relaying_for(40), base);
+    /// ```
+    pub fn relaying_for(&self, validators: usize) -> Self {
+        let factor = validators.div_ceil(Self::PER_PEER_LIMITS_COVER).max(1) as u64;
+        let mut scaled = *self;
+        for limit in &mut scaled.limits {
+            limit.rate = limit.rate.saturating_mul(factor);
+            limit.burst = limit.burst.saturating_mul(factor);
+        }
+        scaled
+    }
+
     fn from_pairs(
         per_peer: [(Priority, u64, u64); Priority::COUNT],
         per_origin: [(Priority, u64, u64); Priority::COUNT],
