@@ -416,7 +416,7 @@ impl Devnet {
     /// records, ~40 % of a 300-validator run's envelopes) before its first height.
     async fn await_connected(&self, within: Duration) {
         let deadline = Instant::now() + within;
-        let set: Vec<ValidatorId> = self.schedule.at(Height(0)).ids().collect();
+        let genesis = self.schedule.at(Height(0));
         let running: BTreeSet<ValidatorId> = (self.validators.iter().zip(&self.keys))
             .filter(|(validator, _)| validator.node.is_some())
             .map(|(_, key)| key.validator_id())
@@ -426,10 +426,10 @@ impl Devnet {
             .filter_map(|(validator, key)| {
                 let node = validator.node.as_ref()?;
                 let me = key.validator_id();
-                let peers = if *topology == Topology::FullMesh || !set.contains(&me) {
+                let peers = if *topology == Topology::FullMesh || !genesis.contains(&me) {
                     running.iter().copied().filter(|peer| *peer != me).collect()
                 } else {
-                    picks(me, set.iter().copied(), topology).into_iter().filter(|peer| running.contains(peer)).collect()
+                    picks(me, genesis.ids(), topology).into_iter().filter(|peer| running.contains(peer)).collect()
                 };
                 Some((node, peers))
             })

@@ -1,5 +1,6 @@
 //! The votes of one height, counted by voting power.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::identity::ValidatorId;
@@ -66,24 +67,40 @@ struct RoundVotes {
 /// asked for after every vote, and recounting a hundred voters each time made counting quadratic.
 #[derive(Debug, Default)]
 struct PhaseVotes {
-    /// Each voter's power and the values it voted for (one, unless it equivocated).
-    votes: BTreeMap<ValidatorId, (u64, Vec<Option<BlockHash>>)>,
+    /// The values each voter voted for.
+    votes: BTreeMap<ValidatorId, Voted>,
     /// The power behind each value (nil for `None`).
     power: BTreeMap<Option<BlockHash>, u64>,
     /// The power of every voter, whatever its votes.
     any: u64,
 }
 
+/// One voter's values in a round and phase: its first inline (an honest voter's only one, so
+/// recording it allocates nothing), any conflicting ones after it.
+#[derive(Debug)]
+struct Voted {
+    first: Option<BlockHash>,
+    conflicting: Vec<Option<BlockHash>>,
+}
+
 impl PhaseVotes {
     fn add(&mut self, voter: ValidatorId, block: Option<BlockHash>, power: u64) -> bool {
-        let (_, values) = self.votes.entry(voter).or_insert_with(|| {
-            self.any += power;
-            (power, Vec::with_capacity(1))
-        });
-        if values.contains(&block) || values.len() >= VALUES_PER_VOTER {
-            return false;
+        match self.votes.entry(voter) {
+            Entry::Vacant(entry) => {
+                entry.insert(Voted { first: block, conflicting: Vec::new() });
+                self.any += power;
+            }
+            Entry::Occupied(mut entry) => {
+                let voted = entry.get_mut();
+                if voted.first == block
+                    || voted.conflicting.contains(&block)
+                    || 1 + voted.conflicting.len() >= VALUES_PER_VOTER
+                {
+                    return false;
+                }
+                voted.conflicting.push(block);
+            }
         }
-        values.push(block);
         *self.power.entry(block).or_default() += power;
         true
     }

@@ -100,8 +100,9 @@ impl EquivocationDetector {
     /// Records a verified `envelope` carrying `message`; the conflict if it conflicts with an
     /// envelope recorded before and none was reported for that slot or seq yet.
     pub fn observe(&mut self, envelope: &Envelope, message: &ConsensusMessage) -> Option<Conflict> {
-        let print = Kept::first(envelope);
-        let by_seq = self.observe_seq(envelope, &print);
+        let id = envelope.id();
+        let print = Kept::first(id, envelope);
+        let by_seq = self.observe_seq(envelope, id);
         let by_slot = slot(message).and_then(|slot| self.observe_slot(envelope, slot, &print));
         let evidence = by_seq.or(by_slot)?;
         self.equivocators.insert(envelope.origin);
@@ -150,15 +151,14 @@ impl EquivocationDetector {
         slots + self.seqs.values().map(Bounded::len).sum::<usize>()
     }
 
-    fn observe_seq(&mut self, envelope: &Envelope, print: &Kept) -> Option<Conflict> {
-        let Kept::First { id, .. } = print else { return None };
+    fn observe_seq(&mut self, envelope: &Envelope, id: MessageId) -> Option<Conflict> {
         let budget = self.config.seqs_per_origin;
         let seqs = self.seqs.entry(envelope.origin).or_insert_with(|| Bounded::new(budget));
         // Older than everything kept: unnoticed.
-        let kept = seqs.entry(envelope.seq, budget, || SeqKept::First(*id))?;
+        let kept = seqs.entry(envelope.seq, budget, || SeqKept::First(id))?;
         match *kept {
             // One origin and seq: the ids differ exactly when the payloads do.
-            SeqKept::First(first) if first != *id => {
+            SeqKept::First(first) if first != id => {
                 *kept = SeqKept::Reported;
                 Some(Conflict { first, second: envelope.clone() })
             }
@@ -251,8 +251,9 @@ enum SeqKept {
 }
 
 impl Kept {
-    fn first(envelope: &Envelope) -> Self {
-        Kept::First { id: envelope.id(), payload: blake3::hash(&envelope.payload) }
+    /// What is kept for `envelope`, whose id is `id`.
+    fn first(id: MessageId, envelope: &Envelope) -> Self {
+        Kept::First { id, payload: blake3::hash(&envelope.payload) }
     }
 }
 
